@@ -1,0 +1,11 @@
+#!/usr/bin/env node
+// tsc does not copy the generated JavaScript/JSON of src/gen into dist; this does.
+import { cpSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const from = join(root, 'src', 'gen');
+const to = join(root, 'dist', 'src', 'gen');
+mkdirSync(to, { recursive: true });
+cpSync(from, to, { recursive: true, filter: (src) => !src.endsWith('.ts') || src.endsWith('.d.ts') });
