@@ -1,0 +1,110 @@
+import { Command, Option } from 'commander';
+import { genContext } from '../export/data-gen.js';
+import { ParserArgs } from '../export/parser-args.js';
+import { describeWarmupFile, genPredictionLogs, predictionLogsFromFile, predictionLogsFromRequestFolder, writeWarmupFile } from '../export/warmup.js';
+import { dtypeList, floatArg, intArg, intList, list } from './options.js';
+import { progressBar } from './progress.js';
+
+type Log = Parameters<typeof writeWarmupFile>[1] extends Iterable<infer T> | AsyncIterable<infer T> ? T : never;
+
+async function* counted<T>(items: Iterable<T> | AsyncIterable<T>, label: string, expected: number): AsyncGenerator<T> {
+  const bar = progressBar(label, expected);
+  let n = 0;
+  try {
+    for await (const x of items) {
+      bar.update(++n, Math.max(n, expected));
+      yield x;
+    }
+  } finally {
+    bar.stop();
+  }
+}
+
+function genCommand(): Command {
+  return new Command('gen')
+    .description('generate a TF Serving warmup file from a Monolith data file (or stdin) or from random features')
+    .addOption(new Option('--gen-type <type>', 'where requests come from').choices(['file', 'random']).default('file'))
+    .option('--file-name <path>', 'input data file (file mode; stdin when omitted)')
+    .option('--batch-size <n>', 'rows per request', intArg, 256)
+    .option('--lagrangex-header', 'records carry a lagrangex header', false)
+    .option('--kafka-dump-prefix', 'records carry a kafka dump prefix', false)
+    .option('--no-has-sort-id', 'records carry no sort-id header')
+    .option('--kafka-dump', 'records carry a kafka dump word', false)
+    .option('--max-records <n>', 'rows to read at most: floor(max-records / batch-size) requests', intArg, 1000)
+    .option('--model-name <name>', 'model_spec.name', 'default')
+    .option('--signature-names <names>', 'comma-separated signature names (serving_default is always added)', list, ['serving_default'])
+    .option('--output-path <path>', 'warmup file to write', '/tmp/tf_warmup_data')
+    .addOption(new Option('--variant-type <type>', 'record type').choices(['instance', 'example', 'example_batch']).default('instance'))
+    .option('--sparse-features <names>', 'random mode: sparse feature names (fid v2)', list)
+    .option('--fidv1-features <slots>', 'random mode, instance: fid v1 slots', intList)
+    .option('--dense-features <names>', 'random mode: dense feature names', list)
+    .option('--dense-feature-shapes <shapes>', 'random mode: values per dense feature', intList)
+    .option('--dense-feature-types <types>', 'random mode: dtype per dense feature (float, double, int64, ...)', dtypeList)
+    .option('--extra-features <names>', 'random mode: LineId fields to fill', list)
+    .option('--extra-feature-shapes <shapes>', 'random mode: values per LineId field', intList)
+    .option('--drop-rate <p>', 'random mode: probability a sparse feature is left empty', floatArg, 0)
+    .option('--seed <n>', 'random mode: seed', intArg)
+    .action(async (o) => {
+      let logs: Iterable<Log> | AsyncIterable<Log>;
+      if (o.genType === 'file') {
+        logs = predictionLogsFromFile(o.fileName ?? '-', {
+          variantType: o.variantType,
+          batchSize: o.batchSize,
+          maxRecords: o.maxRecords,
+          modelName: o.modelName,
+          signatureNames: o.signatureNames,
+          lagrangexHeader: o.lagrangexHeader,
+          kafkaDumpPrefix: o.kafkaDumpPrefix,
+          sortId: o.hasSortId,
+          kafkaDump: o.kafkaDump,
+        });
+      } else {
+        const args = new ParserArgs({
+          modelName: o.modelName,
+          variantType: o.variantType,
+          batchSize: o.batchSize,
+          maxRecords: o.maxRecords,
+          signatureName: o.signatureNames,
+          sparseFeatures: o.sparseFeatures,
+          fidv1Features: o.fidv1Features,
+          fidv2Features: o.variantType === 'instance' ? o.sparseFeatures : undefined,
+          denseFeatures: o.denseFeatures,
+          denseFeatureShapes: o.denseFeatureShapes,
+          denseFeatureTypes: o.denseFeatureTypes,
+          extraFeatures: o.extraFeatures,
+          extraFeatureShapes: o.extraFeatureShapes,
+          dropRate: o.dropRate,
+        });
+        logs = genPredictionLogs(genContext(o.seed), args);
+      }
+      const n = await writeWarmupFile(o.outputPath, counted(logs, 'warmup', Math.floor(o.maxRecords / o.batchSize)));
+      process.stdout.write(`wrote ${n} warmup requests to ${o.outputPath}\n`);
+    });
+}
+
+function decodeCommand(): Command {
+  return new Command('decode')
+    .description('print the requests of a warmup file, string_val contents replaced by "..."')
+    .argument('[file]', 'warmup file (TFRecord of PredictionLog)')
+    .option('--file-name <path>', 'same as the argument')
+    .action(async (file: string | undefined, o) => {
+      const path = file ?? o.fileName;
+      if (!path) throw new Error('decode: give the warmup file as an argument or with --file-name');
+      for await (const text of describeWarmupFile(path)) process.stdout.write(`${text}\n`);
+    });
+}
+
+function fromExampleBatchCommand(): Command {
+  return new Command('from-example-batch')
+    .description('turn a folder of serialized PredictRequest files into a warmup file')
+    .requiredOption('--input-folder <dir>', 'folder of serialized PredictRequest files')
+    .requiredOption('--output-path <path>', 'warmup file to write')
+    .action(async (o) => {
+      const n = await writeWarmupFile(o.outputPath, predictionLogsFromRequestFolder(o.inputFolder));
+      process.stdout.write(`wrote ${n} warmup requests to ${o.outputPath}\n`);
+    });
+}
+
+export function warmupCommand(): Command {
+  return new Command('warmup').description('TF Serving warmup files').addCommand(genCommand()).addCommand(decodeCommand()).addCommand(fromExampleBatchCommand());
+}
