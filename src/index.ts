@@ -1,0 +1,21 @@
+/** monolith-ts public API. */
+export * from './errors.js';
+export * from './proto.js';
+export * from './io/crc32c.js';
+export * from './io/chunked-reader.js';
+export * from './io/atomic-file.js';
+export * from './io/tfrecord.js';
+export * from './io/record-file.js';
+export * from './io/fid.js';
+export * from './io/long.js';
+export * from './io/text-format.js';
+export { lookupType, lookupEnum, schemaRoot } from './io/schema-registry.js';
+export * from './util/random.js';
+export { log, setLogLevel, type LogLevel } from './util/log.js';
+export * from './export/dtypes.js';
+export * from './export/feature-meta.js';
+export * from './export/parser-args.js';
+export * from './export/data-gen.js';
+export * from './export/warmup.js';
+export * from './export/random-data-file.js';
+export * from './export/export-state.js';
