@@ -2,11 +2,11 @@ import { Command, Option } from 'commander';
 import { genContext } from '../export/data-gen.js';
 import { ParserArgs } from '../export/parser-args.js';
 import { genRandomDataFile } from '../export/random-data-file.js';
-import { dtypeList, floatArg, intArg, intList, list } from './options.js';
+import { featureArgs, intArg, intList, list, withFeatureOptions } from './options.js';
 import { progressBar } from './progress.js';
 
 export function datagenCommand(): Command {
-  return new Command('datagen')
+  const cmd = new Command('datagen')
     .description('write a Monolith data file of random Instances, Examples or ExampleBatches')
     .requiredOption('-o, --output <path>', 'data file to write')
     .addOption(new Option('--variant-type <type>', 'record type').choices(['instance', 'example', 'example_batch']).default('instance'))
@@ -15,31 +15,19 @@ export function datagenCommand(): Command {
     .option('--sparse-features <names>', 'sparse feature names (Example, ExampleBatch)', list)
     .option('--fidv1-features <slots>', 'fid v1 slots (Instance)', intList)
     .option('--fidv2-features <names>', 'fid v2 feature names (Instance)', list)
-    .option('--dense-features <names>', 'dense feature names', list)
-    .option('--dense-feature-shapes <shapes>', 'values per dense feature', intList)
-    .option('--dense-feature-types <types>', 'dtype per dense feature', dtypeList)
-    .option('--extra-features <names>', 'LineId fields to fill', list)
-    .option('--extra-feature-shapes <shapes>', 'values per LineId field', intList)
-    .option('--drop-rate <p>', 'probability a sparse feature is left empty', floatArg, 0.5)
     .option('--actions <values>', 'candidate LineId.actions values', intList)
     .option('--no-sort-id', 'write a lagrangex header instead of a sort-id header')
     .option('--source <name>', 'data source name hashed into the lagrangex header')
     .option('--kafka-dump', 'add a kafka dump word to each header', false)
-    .option('--kafka-dump-prefix', 'add a kafka dump prefix to each header', false)
-    .option('--seed <n>', 'random seed', intArg)
-    .action(async (o) => {
+    .option('--kafka-dump-prefix', 'add a kafka dump prefix to each header', false);
+  return withFeatureOptions(cmd, 0.5).action(async (o) => {
       const args = new ParserArgs({
         variantType: o.variantType,
         batchSize: o.batchSize,
         sparseFeatures: o.sparseFeatures,
         fidv1Features: o.fidv1Features ?? (o.variantType === 'instance' && !o.fidv2Features ? [1, 2, 3, 200] : undefined),
         fidv2Features: o.fidv2Features,
-        denseFeatures: o.denseFeatures,
-        denseFeatureShapes: o.denseFeatureShapes,
-        denseFeatureTypes: o.denseFeatureTypes,
-        extraFeatures: o.extraFeatures,
-        extraFeatureShapes: o.extraFeatureShapes,
-        dropRate: o.dropRate,
+        ...featureArgs(o),
       });
       const bar = progressBar('datagen', o.numBatch);
       try {

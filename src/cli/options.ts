@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { parseDType, type DType } from '../export/dtypes.js';
 
 /** Parsers for commander options; a bad value names the option and the value. */
@@ -28,4 +28,28 @@ export function dtypeList(v: string): DType[] {
   } catch (err) {
     throw new InvalidArgumentError((err as Error).message);
   }
+}
+
+/** The dense / LineId feature options `warmup gen` and `datagen` share. */
+export function withFeatureOptions(cmd: Command, dropRateDefault: number): Command {
+  return cmd
+    .option('--dense-features <names>', 'dense feature names', list)
+    .option('--dense-feature-shapes <shapes>', 'values per dense feature', intList)
+    .option('--dense-feature-types <types>', 'dtype per dense feature (float, double, int64, ...)', dtypeList)
+    .option('--extra-features <names>', 'LineId fields to fill', list)
+    .option('--extra-feature-shapes <shapes>', 'values per LineId field', intList)
+    .option('--drop-rate <p>', 'probability a sparse feature is left empty', floatArg, dropRateDefault)
+    .option('--seed <n>', 'random seed', intArg);
+}
+
+/** The ParserArgs fields of those options. */
+export function featureArgs(o: Record<string, unknown>) {
+  return {
+    denseFeatures: o.denseFeatures as string[] | undefined,
+    denseFeatureShapes: o.denseFeatureShapes as number[] | undefined,
+    denseFeatureTypes: o.denseFeatureTypes as DType[] | undefined,
+    extraFeatures: o.extraFeatures as string[] | undefined,
+    extraFeatureShapes: o.extraFeatureShapes as number[] | undefined,
+    dropRate: o.dropRate as number,
+  };
 }

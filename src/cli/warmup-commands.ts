@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { genContext } from '../export/data-gen.js';
 import { ParserArgs } from '../export/parser-args.js';
 import { describeWarmupFile, genPredictionLogs, predictionLogsFromFile, predictionLogsFromRequestFolder, writeWarmupFile } from '../export/warmup.js';
-import { dtypeList, floatArg, intArg, intList, list } from './options.js';
+import { featureArgs, intArg, intList, list, withFeatureOptions } from './options.js';
 import { progressBar } from './progress.js';
 
 type Log = Parameters<typeof writeWarmupFile>[1] extends Iterable<infer T> | AsyncIterable<infer T> ? T : never;
@@ -21,7 +21,7 @@ async function* counted<T>(items: Iterable<T> | AsyncIterable<T>, label: string,
 }
 
 function genCommand(): Command {
-  return new Command('gen')
+  const cmd = new Command('gen')
     .description('generate a TF Serving warmup file from a Monolith data file (or stdin) or from random features')
     .addOption(new Option('--gen-type <type>', 'where requests come from').choices(['file', 'random']).default('file'))
     .option('--file-name <path>', 'input data file (file mode; stdin when omitted)')
@@ -36,15 +36,8 @@ function genCommand(): Command {
     .option('--output-path <path>', 'warmup file to write', '/tmp/tf_warmup_data')
     .addOption(new Option('--variant-type <type>', 'record type').choices(['instance', 'example', 'example_batch']).default('instance'))
     .option('--sparse-features <names>', 'random mode: sparse feature names (fid v2)', list)
-    .option('--fidv1-features <slots>', 'random mode, instance: fid v1 slots', intList)
-    .option('--dense-features <names>', 'random mode: dense feature names', list)
-    .option('--dense-feature-shapes <shapes>', 'random mode: values per dense feature', intList)
-    .option('--dense-feature-types <types>', 'random mode: dtype per dense feature (float, double, int64, ...)', dtypeList)
-    .option('--extra-features <names>', 'random mode: LineId fields to fill', list)
-    .option('--extra-feature-shapes <shapes>', 'random mode: values per LineId field', intList)
-    .option('--drop-rate <p>', 'random mode: probability a sparse feature is left empty', floatArg, 0)
-    .option('--seed <n>', 'random mode: seed', intArg)
-    .action(async (o) => {
+    .option('--fidv1-features <slots>', 'random mode, instance: fid v1 slots', intList);
+  return withFeatureOptions(cmd, 0).action(async (o) => {
       let logs: Iterable<Log> | AsyncIterable<Log>;
       if (o.genType === 'file') {
         logs = predictionLogsFromFile(o.fileName ?? '-', {
@@ -68,12 +61,7 @@ function genCommand(): Command {
           sparseFeatures: o.sparseFeatures,
           fidv1Features: o.fidv1Features,
           fidv2Features: o.variantType === 'instance' ? o.sparseFeatures : undefined,
-          denseFeatures: o.denseFeatures,
-          denseFeatureShapes: o.denseFeatureShapes,
-          denseFeatureTypes: o.denseFeatureTypes,
-          extraFeatures: o.extraFeatures,
-          extraFeatureShapes: o.extraFeatureShapes,
-          dropRate: o.dropRate,
+          ...featureArgs(o),
         });
         logs = genPredictionLogs(genContext(o.seed), args);
       }

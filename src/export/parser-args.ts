@@ -36,6 +36,12 @@ export interface ParserArgsInit {
   dropRate?: number;
 }
 
+type Defaulted = 'modelName' | 'batchSize' | 'maxRecords' | 'signatureName' | 'variantType' | 'dropRate';
+
+// The optional fields of the init object carry over as they are (declaration merging).
+// eslint-disable-next-line @typescript-eslint/no-empty-interface
+export interface ParserArgs extends Omit<ParserArgsInit, Defaulted> {}
+
 /**
  * What a warmup or data generator produces (Monolith's `ParserArgs`). Defaults:
  * model name `entry`, batch size 64, at most 1000 records, drop rate 0.5, variant
@@ -43,37 +49,18 @@ export interface ParserArgsInit {
  */
 export class ParserArgs {
   modelName: string;
-  fidv1Features?: number[];
-  fidv2Features?: string[];
-  sparseFeatures?: string[];
-  denseFeatures?: string[];
-  denseFeatureShapes?: number[];
-  denseFeatureTypes?: DType[];
-  extraFeatures?: string[];
-  extraFeatureShapes?: number[];
-  featureList?: FeatureList;
   batchSize: number;
   maxRecords: number;
   signatureName: string[];
   variantType: WarmupVariant;
-  warmupFile?: string;
   dropRate: number;
 
   constructor(init: ParserArgsInit = {}) {
+    Object.assign(this, init);
     this.modelName = init.modelName || 'entry';
-    this.fidv1Features = init.fidv1Features;
-    this.fidv2Features = init.fidv2Features;
-    this.sparseFeatures = init.sparseFeatures;
-    this.denseFeatures = init.denseFeatures;
-    this.denseFeatureShapes = init.denseFeatureShapes;
-    this.denseFeatureTypes = init.denseFeatureTypes;
-    this.extraFeatures = init.extraFeatures;
-    this.extraFeatureShapes = init.extraFeatureShapes;
-    this.featureList = init.featureList;
     this.batchSize = init.batchSize ?? 64;
     this.maxRecords = init.maxRecords ?? 1000;
     this.variantType = normalizeVariant(init.variantType ?? 'instance');
-    this.warmupFile = init.warmupFile;
     this.dropRate = init.dropRate ?? 0.5;
     // Order is kept (Monolith goes through a set, which scrambles it).
     const names = [...new Set(init.signatureName ?? [])];
