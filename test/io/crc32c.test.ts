@@ -1,6 +1,7 @@
 import test from 'ava';
 import { readFile } from 'node:fs/promises';
 import { REAL_WARMUP } from '../helpers.js';
+import { Rng } from '../../src/util/random.js';
 import { crc32c, maskCrc, maskedCrc32c, unmaskCrc } from '../../src/io/crc32c.js';
 
 test('CRC32C check value of "123456789" is 0xE3069283', (t) => {
@@ -23,4 +24,13 @@ test('masked CRCs match the ones TensorFlow wrote into a real TFRecord file', as
   const len = Number(file.readBigUInt64LE(0));
   t.is(maskedCrc32c(file.subarray(0, 8)), file.readUInt32LE(8));
   t.is(maskedCrc32c(file.subarray(12, 12 + len)), file.readUInt32LE(12 + len));
+});
+
+test('the JS path for short inputs and the native path agree at every length', async (t) => {
+  const { crc32c: native } = await import('@node-rs/crc32');
+  const rng = new Rng(9);
+  for (let n = 0; n < 300; n++) {
+    const b = Buffer.from(Array.from({ length: n }, () => rng.int(0, 255)));
+    t.is(crc32c(b), native(b) >>> 0, `length ${n}`);
+  }
 });
