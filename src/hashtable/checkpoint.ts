@@ -1,0 +1,118 @@
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { FormatError, MonolithError } from '../errors.js';
+import { readTFRecords, TFRecordWriter } from '../io/tfrecord.js';
+import type { EmbeddingHashTable } from './embedding-hash-table.js';
+import { decodeEntryDump, encodeEntryDump, entryToDump, putDecodedEntry, type DecodedEntry } from './entry-dump.js';
+import { findShardFiles, removeOtherShardCounts, shardedFileName } from './sharded-files.js';
+
+export interface SaveOptions {
+  /** Files to write; default as Monolith: min(4, max(1, size / 1e6)). */
+  nshards?: number;
+}
+
+/** Monolith's PickNshards. */
+export const defaultSaveShards = (size: number): number => Math.min(4, Math.max(1, Math.floor(size / 1e6)));
+
+/**
+ * The encoded EntryDump records of table shards `s % nshards == k`, skipping
+ * entries expired relative to the table's newest update (as Monolith's save does).
+ */
+export function encodeTableShardGroup(table: EmbeddingHashTable, k: number, nshards: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  const maxTs = table.maxUpdateTs;
+  const scratch = new Float32Array(table.dim);
+  for (let s = k; s < table.shards.length; s += nshards) {
+    table.forEachEntry(s, (lo, hi, row, sh) => {
+      const ts = sh.u32[row * sh.stride + table.layout.tsWord]!;
+      if (maxTs - ts >= table.expireSecondsForHi(hi)) return;
+      out.push(encodeEntryDump(entryToDump(table, lo, hi, row, sh, scratch)));
+    });
+  }
+  return out;
+}
+
+/**
+ * Saves `table` as `<basename>-0000k-of-0000N`, TFRecord files of EntryDump.
+ * Each file is written to a temp name and renamed, so a crash leaves the
+ * previous checkpoint's files whole. Returns the entries written.
+ */
+export async function saveTable(table: EmbeddingHashTable, basename: string, opts: SaveOptions = {}): Promise<number> {
+  const n = opts.nshards ?? defaultSaveShards(table.size);
+  await mkdir(dirname(basename), { recursive: true });
+  let count = 0;
+  for (let k = 0; k < n; k++) {
+    const records = encodeTableShardGroup(table, k, n);
+    const w = await TFRecordWriter.open(shardedFileName(basename, k, n));
+    try {
+      for (const r of records) await w.write(r);
+      await w.close();
+    } catch (err) {
+      await w.abort();
+      throw err;
+    }
+    count += records.length;
+  }
+  await removeOtherShardCounts(basename, n);
+  return count;
+}
+
+/** Reads and decodes every record of one file; any damage is a FormatError naming the file (and record). */
+export async function readEntryFile(file: string, dim: number, onEntry: (e: DecodedEntry) => void): Promise<void> {
+  let index = 0;
+  try {
+    for await (const rec of readTFRecords(file)) {
+      let e: DecodedEntry;
+      try {
+        e = decodeEntryDump(rec);
+      } catch (err) {
+        throw new FormatError(`record ${index} is not a valid EntryDump: ${(err as Error).message}`, { file, field: 'EntryDump' }, { cause: err });
+      }
+      if (e.num.length !== dim) throw new FormatError(`record ${index} has ${e.num.length} floats, the table's entries have ${dim}`, { file, field: 'num' });
+      onEntry(e);
+      index++;
+    }
+  } catch (err) {
+    if (err instanceof MonolithError) throw err;
+    throw new FormatError(`cannot read checkpoint file: ${(err as Error).message}`, { file }, { cause: err });
+  }
+}
+
+/**
+ * Restores a table saved by `saveTable` or by Monolith, with any shard count.
+ * Every file is read and checked before the table changes: on a corrupt or
+ * missing file this throws and the live table is untouched. On success the
+ * table holds exactly the checkpoint's entries. Returns the entries restored.
+ */
+export async function restoreTable(table: EmbeddingHashTable, basename: string): Promise<number> {
+  const files = await findShardFiles(basename);
+  if (files.length === 0) throw new FormatError(`no checkpoint files ${basename}-NNNNN-of-NNNNN`, { file: basename });
+  const staged: DecodedEntry[] = [];
+  for (const f of files) await readEntryFile(f, table.dim, (e) => staged.push(e));
+  table.clear();
+  for (const e of staged) putDecodedEntry(table, e);
+  return staged.length;
+}
+
+/** Entries per slot of a table (for ckpt.info). */
+export function slotCounts(table: EmbeddingHashTable): Record<number, number> {
+  const counts: Record<number, number> = {};
+  const v = table.config.fidVersion ?? 2;
+  for (let s = 0; s < table.shards.length; s++) {
+    table.forEachEntry(s, (_lo, hi) => {
+      const slot = v === 2 ? hi >>> 16 : hi >>> 22;
+      counts[slot] = (counts[slot] ?? 0) + 1;
+    });
+  }
+  return counts;
+}
+
+/** A single table as something the checkpoint listeners can save and restore. */
+export function checkpointableTable(table: EmbeddingHashTable, opts: SaveOptions = {}) {
+  return {
+    name: table.name,
+    save: (basename: string) => saveTable(table, basename, opts),
+    restore: (basename: string) => restoreTable(table, basename),
+    featureCounts: () => ({ featureCounts: { [table.name]: table.size }, slotCounts: slotCounts(table) }),
+  };
+}

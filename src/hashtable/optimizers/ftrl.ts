@@ -1,0 +1,37 @@
+import { loadFloats, opt, readFloats, type SegmentOptimizer } from './segment-optimizer.js';
+import type { monolith } from '../../proto.js';
+
+/**
+ * FTRL-Proximal (McMahan et al. 2013) as Monolith computes it per coordinate:
+ * state `norm` (init initial_accumulator_value, 0.1) then `zero` (init 0).
+ */
+export function ftrlOptimizer(c: monolith.hash_table.FtrlOptimizerConfig.$Properties, dim: number): SegmentOptimizer {
+  const init = opt(c.initialAccumulatorValue, 0.1);
+  const beta = opt(c.beta, 0);
+  const l1 = opt(c.l1RegularizationStrength, 0);
+  const l2 = opt(c.l2RegularizationStrength, 0);
+  return {
+    kind: 'ftrl',
+    dim,
+    stateWords: 2 * dim,
+    learningRate: opt(c.learningRate, 0.01),
+    init(r, s) {
+      r.fill(init, s, s + dim);
+      r.fill(0, s + dim, s + 2 * dim);
+    },
+    apply(r, w, s, g, gAt, lr) {
+      const z = s + dim;
+      for (let i = 0; i < dim; i++) {
+        const gi = g[gAt + i]!;
+        const n = r[s + i]!;
+        const nNew = n + gi * gi;
+        const sigma = (Math.sqrt(nNew) - Math.sqrt(n)) / lr;
+        const zi = (r[z + i] = r[z + i]! + (gi - sigma * r[w + i]!));
+        r[s + i] = nNew;
+        r[w + i] = Math.abs(zi) > l1 ? (lr * (Math.sign(zi) * l1 - zi)) / (Math.sqrt(nNew) + beta + l2 * lr) : 0;
+      }
+    },
+    dump: (r, s) => ({ ftrl: { zero: readFloats(r, s + dim, dim), norm: readFloats(r, s, dim) } }),
+    restore: (r, s, d) => !!d?.ftrl && loadFloats(r, s, d.ftrl.norm, dim) && loadFloats(r, s + dim, d.ftrl.zero, dim),
+  };
+}

@@ -1,0 +1,37 @@
+import type { monolith } from '../../proto.js';
+
+export type SingleOptimizerDump = monolith.hash_table.SingleOptimizerDump.$Properties;
+export type OptimizerConfig = monolith.hash_table.OptimizerConfig.$Properties;
+
+/**
+ * The optimizer of one segment of an entry. Its state lives in the same
+ * Float32Array as the row (`rows`), `stateWords` floats from `s`; the
+ * segment's embedding is `dim` floats from `w`.
+ */
+export interface SegmentOptimizer {
+  /** The SingleOptimizerDump oneof name this optimizer writes ('sgd', 'adagrad', ...). */
+  readonly kind: string;
+  readonly dim: number;
+  readonly stateWords: number;
+  /** The configured learning rate (used when the table has no learning-rate function for the segment). */
+  readonly learningRate: number;
+  init(rows: Float32Array, s: number): void;
+  /** One update with the (already summed) gradient `g[gAt .. gAt + dim)`. */
+  apply(rows: Float32Array, w: number, s: number, g: Float32Array, gAt: number, lr: number, step: number): void;
+  dump(rows: Float32Array, s: number): SingleOptimizerDump;
+  /** Loads state from a dump of the same kind; returns false when the dump is of another kind (state is then initialised). */
+  restore(rows: Float32Array, s: number, d: SingleOptimizerDump | null | undefined): boolean;
+}
+
+/** Reads an optional numeric config field with Monolith's default. */
+export const opt = (v: number | { toNumber(): number } | null | undefined, dflt: number): number =>
+  v === null || v === undefined ? dflt : typeof v === 'number' ? v : v.toNumber();
+
+/** Copies `n` floats of a repeated dump field into the row; false when the dump has fewer. */
+export function loadFloats(rows: Float32Array, at: number, src: readonly number[] | null | undefined, n: number): boolean {
+  if (!src || src.length < n) return false;
+  for (let i = 0; i < n; i++) rows[at + i] = src[i]!;
+  return true;
+}
+
+export const readFloats = (rows: Float32Array, at: number, n: number): number[] => Array.from(rows.subarray(at, at + n));

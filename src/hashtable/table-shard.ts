@@ -1,0 +1,237 @@
+import { HashTableError } from './errors.js';
+import { lockWord, unlockWord } from './shard-lock.js';
+import { mixFid } from './fid-hash.js';
+
+/**
+ * One shard of an embedding table, entirely in SharedArrayBuffers so any
+ * worker thread can attach to it (see `ShardMemory`) and see every update.
+ *
+ * Index: open addressing with linear probing over a power-of-two number of
+ * 12-byte slots `[lo, hi, val]`; the home slot is the top bits of the FID's
+ * mixed hash. `val` is 0 for an empty slot, `row + 1` for an entry, and
+ * `-count` for an id the occurrence filter has seen `count` times but not yet
+ * admitted. Rows live in a second buffer, `strideWords` 32-bit words each:
+ * embedding, optimizer state, and last-update time (uint32 seconds) in the
+ * last word. Both buffers are growable SharedArrayBuffers: length-tracking
+ * views in every thread follow a `grow()`, so growth needs no message.
+ *
+ * Every method here assumes the caller holds the shard lock (`lock()`),
+ * except `lock`/`unlock` themselves and the plain counters.
+ */
+
+const CTL_WORDS = 8;
+const C_LOCK = 0;
+const C_SIZE = 1; // admitted entries (= rows in use)
+const C_LOG2CAP = 2; // log2 of the index capacity
+const C_USED = 3; // occupied index slots (entries + pending ids)
+const C_MAXTS = 4; // largest last-update time written, seconds
+
+/** Index load above which the index doubles (linear probing stays short below 3/4). */
+const MAX_LOAD_NUM = 3;
+const MAX_LOAD_DEN = 4;
+const MIN_LOG2CAP = 4;
+const MAX_BYTES = 2 ** 32; // the largest growable SharedArrayBuffer Node 20 allows
+
+/** The shared buffers of one shard: what a worker needs to attach to it. */
+export interface ShardMemory {
+  control: SharedArrayBuffer;
+  index: SharedArrayBuffer;
+  rows: SharedArrayBuffer;
+  strideWords: number;
+}
+
+export class TableShard {
+  readonly ctl: Int32Array;
+  /** Index slots as int32: keys compare as `lo | 0`, `hi | 0`. Length-tracking. */
+  readonly index: Int32Array;
+  readonly f32: Float32Array;
+  readonly u32: Uint32Array;
+  readonly u16: Uint16Array;
+  readonly stride: number;
+
+  constructor(readonly mem: ShardMemory) {
+    this.ctl = new Int32Array(mem.control);
+    this.index = new Int32Array(mem.index);
+    this.f32 = new Float32Array(mem.rows);
+    this.u32 = new Uint32Array(mem.rows);
+    this.u16 = new Uint16Array(mem.rows);
+    this.stride = mem.strideWords;
+  }
+
+  static create(strideWords: number, initialCapacity = 16): TableShard {
+    let log2 = MIN_LOG2CAP;
+    while ((1 << log2) * MAX_LOAD_NUM < initialCapacity * MAX_LOAD_DEN && log2 < 28) log2++;
+    const control = new SharedArrayBuffer(CTL_WORDS * 4);
+    const index = new SharedArrayBuffer((1 << log2) * 12, { maxByteLength: MAX_BYTES });
+    const rowBytes = Math.max(1, initialCapacity) * strideWords * 4;
+    const rows = new SharedArrayBuffer(Math.min(rowBytes, MAX_BYTES), { maxByteLength: MAX_BYTES });
+    new Int32Array(control)[C_LOG2CAP] = log2;
+    return new TableShard({ control, index, rows, strideWords });
+  }
+
+  lock(): void {
+    lockWord(this.ctl, C_LOCK);
+  }
+  unlock(): void {
+    unlockWord(this.ctl, C_LOCK);
+  }
+
+  /** Admitted entries. Safe to read without the lock (may be momentarily stale). */
+  get size(): number {
+    return Atomics.load(this.ctl, C_SIZE);
+  }
+  /** Ids seen but not yet admitted by the occurrence filter. */
+  get pending(): number {
+    return Atomics.load(this.ctl, C_USED) - Atomics.load(this.ctl, C_SIZE);
+  }
+  get capacity(): number {
+    return 1 << this.ctl[C_LOG2CAP]!;
+  }
+  get maxUpdateTs(): number {
+    return this.ctl[C_MAXTS]! >>> 0;
+  }
+  noteUpdateTs(ts: number): void {
+    if (ts > this.ctl[C_MAXTS]! >>> 0) this.ctl[C_MAXTS] = ts;
+  }
+  /** Bytes of shared memory held (index + rows + control). */
+  get bytes(): number {
+    return this.mem.index.byteLength + this.mem.rows.byteLength + this.mem.control.byteLength;
+  }
+
+  /** The slot holding key (lo, hi), or `~slot` of the empty slot where it would go. */
+  find(lo: number, hi: number, h: number): number {
+    const idx = this.index;
+    const log2 = this.ctl[C_LOG2CAP]!;
+    const mask = (1 << log2) - 1;
+    const l = lo | 0;
+    const k = hi | 0;
+    let s = h >>> (32 - log2);
+    for (;;) {
+      const b = s * 3;
+      const v = idx[b + 2]!;
+      if (v === 0) return ~s;
+      if (idx[b] === l && idx[b + 1] === k) return s;
+      s = (s + 1) & mask;
+    }
+  }
+
+  valAt(slot: number): number {
+    return this.index[slot * 3 + 2]!;
+  }
+  setVal(slot: number, v: number): void {
+    this.index[slot * 3 + 2] = v;
+  }
+
+  /**
+   * Puts an absent key with value `val` into the index, doubling it first when
+   * the load would pass 3/4. Returns the slot (which a growth may have moved).
+   */
+  insert(lo: number, hi: number, h: number, val: number): number {
+    const used = this.ctl[C_USED]! + 1;
+    if (used * MAX_LOAD_DEN > this.capacity * MAX_LOAD_NUM) this.rehash(this.ctl[C_LOG2CAP]! + 1);
+    const s = ~this.find(lo, hi, h);
+    const b = s * 3;
+    this.index[b] = lo;
+    this.index[b + 1] = hi;
+    this.index[b + 2] = val;
+    this.ctl[C_USED] = used;
+    if (val > 0) this.ctl[C_SIZE]!++;
+    return s;
+  }
+
+  /** Turns a pending slot into an entry (or counts an entry made by `insert`). */
+  admit(slot: number, row: number): void {
+    this.index[slot * 3 + 2] = row + 1;
+    this.ctl[C_SIZE]!++;
+  }
+
+  /** A fresh row at the end of the row buffer, growing it when full. */
+  allocRow(): number {
+    const row = this.ctl[C_SIZE]!; // rows are kept dense: row count == admitted entries
+    const need = (row + 1) * this.stride * 4;
+    const buf = this.mem.rows;
+    if (need > buf.byteLength) {
+      if (need > MAX_BYTES) {
+        throw new HashTableError(`table shard is full: ${row} rows of ${this.stride * 4} bytes reach the 4 GiB shared-buffer limit; use more shards`);
+      }
+      buf.grow(Math.min(MAX_BYTES, Math.max(need, buf.byteLength * 2)));
+    }
+    return row;
+  }
+
+  /** Rebuilds the index at capacity `2^log2`; no entry is lost or duplicated (each old slot is re-inserted once). */
+  private rehash(log2: number, keep?: Int32Array): void {
+    const oldCap = this.capacity;
+    const old = keep ?? this.index.slice(0, oldCap * 3);
+    const bytes = (1 << log2) * 12;
+    if (bytes > MAX_BYTES) throw new HashTableError(`table shard index cannot grow past ${oldCap} slots`);
+    if (bytes > this.mem.index.byteLength) this.mem.index.grow(bytes);
+    this.index.fill(0, 0, (1 << log2) * 3);
+    this.ctl[C_LOG2CAP] = log2;
+    const idx = this.index;
+    const mask = (1 << log2) - 1;
+    const shift = 32 - log2;
+    for (let b = 0; b < old.length; b += 3) {
+      const v = old[b + 2]!;
+      if (v === 0) continue;
+      const lo = old[b]!;
+      const hi = old[b + 1]!;
+      let s = mixFid(lo, hi) >>> shift;
+      while (idx[s * 3 + 2] !== 0) s = (s + 1) & mask;
+      idx[s * 3] = lo;
+      idx[s * 3 + 1] = hi;
+      idx[s * 3 + 2] = v;
+    }
+  }
+
+  /** Calls `fn(lo, hi, val)` for every occupied slot (entries: val > 0; pending ids: val < 0). */
+  forEachSlot(fn: (lo: number, hi: number, val: number) => void): void {
+    const idx = this.index;
+    const n = this.capacity * 3;
+    for (let b = 0; b < n; b += 3) {
+      const v = idx[b + 2]!;
+      if (v !== 0) fn(idx[b]! >>> 0, idx[b + 1]! >>> 0, v);
+    }
+  }
+
+  /**
+   * Removes every slot for which `keep(lo, hi, val)` is false and packs the
+   * surviving rows to the front, preserving their order. Returns the number of
+   * entries (not pending ids) removed.
+   */
+  compact(keep: (lo: number, hi: number, val: number) => boolean): number {
+    const idx = this.index;
+    const n = this.capacity * 3;
+    const kept: number[] = [];
+    let removed = 0;
+    for (let b = 0; b < n; b += 3) {
+      const v = idx[b + 2]!;
+      if (v === 0) continue;
+      if (keep(idx[b]! >>> 0, idx[b + 1]! >>> 0, v)) kept.push(idx[b]!, idx[b + 1]!, v);
+      else if (v > 0) removed++;
+    }
+    // Renumber rows in ascending old-row order so every move goes to a lower or equal row.
+    const entrySlots: number[] = [];
+    for (let i = 0; i < kept.length; i += 3) if (kept[i + 2]! > 0) entrySlots.push(i);
+    entrySlots.sort((a, b) => kept[a + 2]! - kept[b + 2]!);
+    const st = this.stride;
+    entrySlots.forEach((i, newRow) => {
+      const oldRow = kept[i + 2]! - 1;
+      if (oldRow !== newRow) this.u32.copyWithin(newRow * st, oldRow * st, oldRow * st + st);
+      kept[i + 2] = newRow + 1;
+    });
+    this.ctl[C_SIZE] = entrySlots.length;
+    this.ctl[C_USED] = kept.length / 3;
+    this.rehash(this.ctl[C_LOG2CAP]!, Int32Array.from(kept));
+    return removed;
+  }
+
+  /** Drops every entry and pending id. */
+  clear(): void {
+    this.index.fill(0, 0, this.capacity * 3);
+    this.ctl[C_SIZE] = 0;
+    this.ctl[C_USED] = 0;
+    this.ctl[C_MAXTS] = 0;
+  }
+}
+
