@@ -8,12 +8,12 @@
 // field name -> value, 64-bit integers as decimal strings with their signedness, bytes
 // as hex, floats as numbers, unknown fields as "number:wiretype:hex".
 import test from 'ava';
+import { HASH_TABLE_SHARDS, MONOLITH_ASSETS, REAL_WARMUP, ROOT } from './helpers.js';
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import Long from 'long';
 import protobuf from 'protobufjs';
 import {
@@ -34,33 +34,10 @@ import { readRecordFile } from '../src/io/record-file.js';
 import { parseTextFormat, printTextFormat } from '../src/io/text-format.js';
 import { Rng } from '../src/util/random.js';
 
-// ---------------------------------------------------------------------------
-// Locations
-
-function findRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'schemas'))) return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error('project root not found');
-    dir = up;
-  }
-}
-const ROOT = findRoot();
-const FIXTURES = process.env.MONOLITH_FIXTURES ?? resolve(ROOT, '..', 'shared', 'fixtures');
-const ASSETS = join(FIXTURES, 'monolith_assets', 'ps_0', '1622716114', 'assets');
-const REAL_WARMUP = join(
-  FIXTURES,
-  'real_warmup',
-  'DanielTsiang_traffic-sign-classifier',
-  'model',
-  '1',
-  'assets.extra',
-  'tf_serving_warmup_requests',
-);
-const EB_BIN = join(FIXTURES, 'monolith_assets', 'derived', 'monolith_example_batch_from_pbtxt.bin');
-const EB_WARMUP = join(FIXTURES, 'monolith_assets', 'derived', 'monolith_example_batch_warmup.tfrecord');
-const EB_PBTXT = join(FIXTURES, 'monolith_assets', 'example_batch.pbtxt');
+const ASSETS = HASH_TABLE_SHARDS;
+const EB_BIN = join(MONOLITH_ASSETS, 'derived', 'monolith_example_batch_from_pbtxt.bin');
+const EB_WARMUP = join(MONOLITH_ASSETS, 'derived', 'monolith_example_batch_warmup.tfrecord');
+const EB_PBTXT = join(MONOLITH_ASSETS, 'example_batch.pbtxt');
 
 const tmp = mkdtempSync(join(tmpdir(), 'indep-dec-'));
 test.after.always(() => rmSync(tmp, { recursive: true, force: true }));
