@@ -1,0 +1,38 @@
+import type { Batch } from '../batch/batch.js';
+
+export type RunMode = 'train' | 'eval' | 'predict';
+
+/** Milliseconds spent in each stage of one step. */
+export interface StepTimings {
+  parse?: number;
+  lookup?: number;
+  dense?: number;
+  apply?: number;
+}
+
+/**
+ * What one worker step emits downstream: the stream hooks, metric sinks and
+ * checkpointing operate on. Plain data (crosses threads by structured clone;
+ * large arrays are typed).
+ */
+export interface StepResult {
+  mode: RunMode;
+  /** Global step after this batch was applied (train), or the batch counter (eval / predict). */
+  step: number;
+  /** Rows in the batch. */
+  examples: number;
+  /** Mean training loss of the batch (absent in predict). */
+  loss?: number;
+  /** Per head: one prediction (probability for classification heads) per row. */
+  predictions?: Record<string, Float32Array>;
+  /** The batch's labels, rows * labelWidth. */
+  labels?: Float32Array;
+  labelWidth?: number;
+  /** Custom scalar metrics the model reported for this step. */
+  metrics?: Record<string, number>;
+  timings?: StepTimings;
+  /** Index of the worker thread that ran the step. */
+  worker?: number;
+  /** The batch itself, when a downstream operator needs LineId fields (deep insight, prediction output). */
+  batch?: Batch;
+}
