@@ -66,3 +66,13 @@ export function denseColumn(batch: Batch, name: string): DenseColumn | undefined
 export function lineIdColumn(batch: Batch, name: string): LineIdValues | undefined {
   return batch.lineId.find((c) => c.name === name)?.values;
 }
+
+/**
+ * What sources emit: a batch plus, for sources with at-least-once delivery
+ * (Kafka), `ack` — the graph calls it once the batch's step has been applied,
+ * and only then may the source commit the batch's offsets.
+ */
+export interface SourceBatch {
+  batch: Batch;
+  ack?: () => void;
+}
