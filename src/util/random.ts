@@ -4,13 +4,22 @@ import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { uniformBigInt } from 'pure-rand/distribution/uniformBigInt';
 import type { RandomGenerator } from 'pure-rand/types/RandomGenerator';
 
+function mixSeed(seed: number): number {
+  let x = (seed + 0x9e3779b9) | 0;
+  x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
+  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
+  return (x ^ (x >>> 16)) | 0;
+}
+
 /** A seeded random source (xoroshiro128+); the same seed gives the same sequence everywhere. */
 export class Rng {
   private readonly gen: RandomGenerator;
   private spare: number | undefined;
 
   constructor(seed: number = Date.now()) {
-    this.gen = xoroshiro128plus(seed | 0);
+    // xoroshiro128+ seeded with nearby small integers starts with nearly equal
+    // draws; scrambling the seed first (a murmur3 finalizer) decorrelates them.
+    this.gen = xoroshiro128plus(mixSeed(seed | 0));
   }
 
   /** Uniform in [0, 1). */
