@@ -1,4 +1,4 @@
-import { Rng } from '../util/random.js';
+import { rngOf, type RandomSource } from './seeded-rng.js';
 import { tf, type Tensor } from './tf.js';
 
 /** The smallest positive normal float32 (`np.finfo(np.float32).tiny`). */
@@ -6,10 +6,7 @@ export const FLOAT32_TINY = 1.1754943508222875e-38;
 
 const MAX_FLOAT32_BELOW_ONE = 1 - 2 ** -24;
 
-/** A seed or a generator to draw from; default unseeded. */
-export type RandomSource = number | Rng | null | undefined;
-
-export const rngOf = (r: RandomSource): Rng => (r instanceof Rng ? r : new Rng(r ?? (Math.random() * 2 ** 31) | 0));
+export type { RandomSource };
 
 /** `gumbel_keys`: w + Gumbel(0, 1) noise, -log(-log(u)) with u uniform in [tiny, 1). */
 export function gumbelKeys(w: Tensor, random?: RandomSource): Tensor {

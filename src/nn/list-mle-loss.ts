@@ -8,13 +8,13 @@ import { listwiseWeights } from './ranking-weights.js';
 import { computeWeightedLoss, Reduction } from './reduction.js';
 import { RANKING_EPSILON } from './softmax-loss.js';
 import { tf, type Tensor } from './tf.js';
-import type { Rng } from '../util/random.js';
+import type { RandomSource } from './seeded-rng.js';
 
 export interface ListMleLossOptions extends RankingLossOptions {
   /** Only a ListMLELambdaWeight has an effect: it weighs each position's term. */
   lambdaWeight?: LambdaWeight | null;
   /** Seed of the shuffle that breaks label ties, or a generator to draw from. */
-  seed?: number | Rng | null;
+  seed?: RandomSource;
 }
 
 /**

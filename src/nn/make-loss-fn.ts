@@ -1,5 +1,4 @@
 import { ConfigError } from '../errors.js';
-import { Rng } from '../util/random.js';
 import { approxNdcgLoss } from './approx-ndcg-loss.js';
 import type { LambdaWeight } from './lambda-weight.js';
 import { listMleLoss } from './list-mle-loss.js';
@@ -12,6 +11,7 @@ import { isRankingLossKey, RankingLossKey } from './ranking-loss-key.js';
 import type { RankingWeights } from './ranking-weights.js';
 import { isReduction, Reduction } from './reduction.js';
 import { sigmoidCrossEntropyLoss } from './sigmoid-cross-entropy-loss.js';
+import { rngOf } from './seeded-rng.js';
 import { softmaxLoss } from './softmax-loss.js';
 import { tf, type Scalar, type Tensor } from './tf.js';
 
@@ -68,7 +68,7 @@ export function makeLossFn(lossKeys: string | readonly string[] | null | undefin
       throw new ConfigError(`extra_args: '${arg}' is taken by none of the losses ${keys.join(', ')}`);
     }
   }
-  const rng = opts.seed === null || opts.seed === undefined ? undefined : new Rng(opts.seed);
+  const rng = opts.seed === null || opts.seed === undefined ? undefined : rngOf(opts.seed);
   const lambdaWeight = opts.lambdaWeight ?? null;
 
   return (labels, logits, features = {}) => {

@@ -1,4 +1,4 @@
-import { Rng } from '../util/random.js';
+import { rngOf, type RandomSource } from './seeded-rng.js';
 import { argsortDesc, toMatrix } from './matrix.js';
 import { tf, type Tensor, type Tensor3D } from './tf.js';
 
@@ -6,13 +6,13 @@ export interface OrganizeValidIndicesOptions {
   /** Shuffle the valid items (default true); false keeps their original order. */
   shuffle?: boolean;
   /** Seed of the shuffle, or a generator to draw from (advanced by each call). Default: unseeded. */
-  seed?: number | Rng | null;
+  seed?: RandomSource;
 }
 
 /** Per-row column order that puts the valid entries first (shuffled or in their order), invalid ones after, in their order. */
 export function organizeValidOrder(isValid: boolean[][], opts: OrganizeValidIndicesOptions = {}): number[][] {
   const shuffle = opts.shuffle ?? true;
-  const rng = shuffle ? (opts.seed instanceof Rng ? opts.seed : new Rng(opts.seed ?? (Math.random() * 2 ** 31) | 0)) : undefined;
+  const rng = shuffle ? rngOf(opts.seed) : undefined;
   return isValid.map((row) => {
     const n = row.length;
     // As TF: valid items get a uniform [0, 1) key (or n-1-i to keep their order), invalid ones -1e-6; sort descending.
@@ -45,6 +45,6 @@ export function organizeValidIndices(isValid: Tensor | boolean[][], opts: Organi
 }
 
 /** `shuffle_valid_indices`: organizeValidIndices with the valid entries shuffled. */
-export function shuffleValidIndices(isValid: Tensor | boolean[][], seed?: number | Rng | null): Tensor3D {
+export function shuffleValidIndices(isValid: Tensor | boolean[][], seed?: RandomSource): Tensor3D {
   return organizeValidIndices(isValid, { shuffle: true, seed });
 }
