@@ -90,6 +90,20 @@ test('pairwise loss with graded labels: |l_i - l_j| weighs pairs (TF-Ranking v0.
   near(t, pairwiseHingeLoss([[3, 1, 0]], [s]), expected);
 });
 
+test('pairwise hinge loss with an NDCG@2 lambda weight, by hand', (t) => {
+  // sorted by logits: 0.9 (label 0), 0.5 (label 1), 0.2 (label 2); ideal DCG@2 = 3/ln2 + 1/ln3
+  const inv = 1 / (3 / ln(2) + 1 / ln(3));
+  const d1 = 1 / ln(2) - 1 / ln(3); // |D(1) - D(2)|, rank difference 1
+  const d2 = 1 / ln(3) - 1 / ln(4); // |D(2) - D(3)|, rank difference 2
+  const pairs = [
+    { w: inv * 1 * d1, loss: 1 + 0.4 }, // label 1 over label 0: d = 0.5 - 0.9
+    { w: inv * 3 * d2, loss: 1 + 0.7 }, // label 2 over label 0: d = 0.2 - 0.9
+    { w: inv * 2 * d1, loss: 1 + 0.3 }, // label 2 over label 1: d = 0.2 - 0.5
+  ];
+  const expected = (3 * pairs.reduce((a, p) => a + p.w * p.loss, 0)) / 3;
+  near(t, pairwiseHingeLoss([[1, 2, 0]], [[0.5, 0.2, 0.9]], { lambdaWeight: createNdcgLambdaWeight({ topn: 2 }) }), expected);
+});
+
 test('pairwise loss gradient equals finite differences', (t) => {
   const x0 = [[0.3, -0.2, 0.9, 0.1]];
   const l = [[2, 0, 1, -1]];
