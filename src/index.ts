@@ -19,3 +19,4 @@ export * from './export/data-gen.js';
 export * from './export/warmup.js';
 export * from './export/random-data-file.js';
 export * from './export/export-state.js';
+export * as nn from './nn/index.js';
