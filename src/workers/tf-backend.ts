@@ -21,7 +21,11 @@ async function tryBackend(name: BackendName): Promise<boolean> {
       return await tf.setBackend('tensorflow');
     }
     if (name === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
-    else await import('@tensorflow/tfjs-backend-cpu');
+    else {
+      await import('@tensorflow/tfjs-backend-cpu');
+      // The cpu backend prints an install-tfjs-node banner through tfjs's warn(); the choice is logged below instead.
+      tf.env().set('PROD', true);
+    }
     return await tf.setBackend(name);
   } catch {
     return false;
