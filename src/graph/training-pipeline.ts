@@ -1,0 +1,202 @@
+import { availableParallelism } from 'node:os';
+import { defer, from, lastValueFrom, tap, type Observable, type OperatorFunction } from 'rxjs';
+import type { Batch, SourceBatch } from '../batch/batch.js';
+import { ConfigError } from '../errors.js';
+import type { EmbeddingHashTable } from '../hashtable/embedding-hash-table.js';
+import type { ModelSpec } from '../model/model-spec.js';
+import { log } from '../util/log.js';
+import { loadModel, type ModelRef } from '../workers/load-model.js';
+import { createModelTables } from '../workers/model-tables.js';
+import type { SharedDenseParams } from '../workers/shared-dense-params.js';
+import { StepWorkerPool } from '../workers/step-pool.js';
+import { initBackend, type BackendName } from '../workers/tf-backend.js';
+import { createSharedDenseParams, TrainStep } from '../workers/train-step.js';
+import { checkpointOperator, type CheckpointTrigger } from './checkpoint-operator.js';
+import { CheckpointSaver, type CheckpointListener } from './checkpoint-saver.js';
+import { parseTimeOf } from './parse-timing.js';
+import type { SourceLike } from './pull-source.js';
+import type { RunMode, StepResult } from './step-result.js';
+import { StepGate } from './step-gate.js';
+import { StreamGraph } from './stream-graph.js';
+
+/** An operator of the graph with its node name. A bare operator gets a generated name. */
+export type NamedOperator<I = StepResult, O = StepResult> = { name: string; op: OperatorFunction<I, O> } | OperatorFunction<I, O>;
+
+export interface CheckpointOptions extends CheckpointTrigger {
+  dir: string;
+  /** Restore the newest checkpoint in `dir` before running (default true). */
+  restore?: boolean;
+  /** Checkpoints kept (default 5). */
+  keep?: number;
+  /** Called after each checkpoint (exporters). */
+  listeners?: CheckpointListener[];
+}
+
+export interface PipelineOptions {
+  /** The model module (imported by every worker) and its options. */
+  model: ModelRef;
+  /** Batches (or SourceBatches with ack), or raw records when `before` parses them. */
+  source: SourceLike<unknown>;
+  mode?: RunMode;
+  /** Operators before the step (parse, batch), in order; they must end in Batch or SourceBatch. */
+  before?: Array<{ name: string; op: OperatorFunction<any, any>; kind?: 'parse' | 'batch' | 'transform' }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** Worker threads; 0 runs the steps in this thread. Default: the machine's cores. */
+  workers?: number;
+  backend?: BackendName;
+  /** Batches between the source and the end of their step (default 2 per worker). */
+  maxInFlight?: number;
+  /** One batch at a time: bit-reproducible training with any worker count. */
+  deterministic?: boolean;
+  hooks?: NamedOperator[];
+  sinks?: NamedOperator[];
+  checkpoint?: CheckpointOptions;
+  /** Attach each batch to its StepResult (for deep insight / prediction output sinks). */
+  keepBatch?: boolean;
+  /** Tables to use instead of fresh ones (e.g. to evaluate what a training run holds). */
+  tables?: Record<string, EmbeddingHashTable>;
+  dense?: SharedDenseParams;
+}
+
+const isSourceBatch = (x: SourceBatch | Batch): x is SourceBatch => !('rows' in x) && 'batch' in x;
+
+type Runner = (batch: Batch, mode: RunMode, opts: { batchIndex: number; parseMs?: number; keepBatch?: boolean }) => Promise<StepResult>;
+
+/**
+ * A ready-to-run train / eval / predict pipeline: the model's tables and
+ * dense parameters in shared memory (restored from the newest checkpoint when
+ * there is one), a worker pool, and the graph
+ * `source → [before…] → step → [hooks…] → checkpoint → [sinks…]`.
+ */
+export class TrainingPipeline {
+  private closed: Promise<void> | undefined;
+  private failed = false;
+
+  private constructor(
+    readonly spec: ModelSpec,
+    readonly tables: Record<string, EmbeddingHashTable>,
+    readonly dense: SharedDenseParams,
+    readonly graph: StreamGraph<StepResult>,
+    readonly pool: StepWorkerPool | undefined,
+    readonly saver: CheckpointSaver | undefined,
+    readonly gate: StepGate,
+    /** Step of the checkpoint restored at creation, if any. */
+    readonly restoredStep: number | undefined,
+  ) {}
+
+  static async create(opts: PipelineOptions): Promise<TrainingPipeline> {
+    const mode = opts.mode ?? 'train';
+    const workers = opts.workers ?? availableParallelism();
+    if (!Number.isInteger(workers) || workers < 0) throw new ConfigError(`pipeline: workers must be a non-negative integer, got ${workers}`);
+    // The main thread builds the model once, for the tables' configs and the initial dense weights.
+    await initBackend(workers === 0 ? opts.backend : (opts.backend ?? 'cpu'));
+    const spec = await loadModel(opts.model);
+    const tables = opts.tables ?? createModelTables(spec);
+    const dense = opts.dense ?? createSharedDenseParams(spec);
+    const ck = opts.checkpoint;
+    const saver = ck ? new CheckpointSaver({ dir: ck.dir, tables, dense, keep: ck.keep, listeners: ck.listeners }) : undefined;
+    let restoredStep: number | undefined;
+    if (saver && (ck!.restore ?? true)) {
+      restoredStep = await saver.restore();
+      if (restoredStep !== undefined) log.info(`restored checkpoint step ${restoredStep} from ${ck!.dir}`);
+    }
+
+    let run: Runner;
+    let pool: StepWorkerPool | undefined;
+    if (workers === 0) {
+      const local = new TrainStep({ spec, tables, dense, worker: 0 });
+      run = async (batch, m, o) => local.run(batch, m, o);
+    } else {
+      pool = new StepWorkerPool({ model: opts.model, tables, dense, size: workers, backend: opts.backend });
+      run = (batch, m, o) => pool!.run(batch, m, o);
+    }
+    const gate = new StepGate();
+    const maxInFlight = opts.deterministic ? 1 : (opts.maxInFlight ?? Math.max(1, 2 * workers));
+
+    const graph0 = new StreamGraph(`${spec.name}-${mode}`).from('source', opts.source);
+    let g: StreamGraph<unknown> = graph0;
+    for (const b of opts.before ?? []) g = g.through(b.name, b.op, b.kind ?? 'transform');
+    const stepRunner = (item: unknown, index: number) =>
+      gate.shared(async () => {
+        const sb = item as SourceBatch | Batch;
+        const src = isSourceBatch(sb) ? sb : { batch: sb };
+        const res = await run(src.batch, mode, { batchIndex: index + 1, parseMs: parseTimeOf(src.batch), keepBatch: opts.keepBatch });
+        src.ack?.();
+        return res;
+      });
+    let graph = g.step(mode, stepRunner, { maxInFlight, detail: `${workers === 0 ? 'in this thread' : `${workers} worker(s)`}, at most ${maxInFlight} in flight${opts.deterministic ? ', deterministic' : ''}` });
+    const named = (list: NamedOperator[] | undefined, kind: 'hook' | 'sink') =>
+      (list ?? []).forEach((h, i) => {
+        const { name, op } = typeof h === 'function' ? { name: `${kind}-${i + 1}`, op: h } : h;
+        graph = graph.then(name, op, kind);
+      });
+    named(opts.hooks, 'hook');
+    if (saver && mode === 'train' && (ck!.everySteps !== undefined || ck!.everySeconds !== undefined)) {
+      const save = () => from(gate.exclusive(async () => {
+        const step = dense.globalStep;
+        await saver.save(step);
+        return step;
+      }));
+      graph = graph.then('checkpoint', checkpointOperator(save, ck!, restoredStep ?? 0), 'checkpoint', `every ${[ck!.everySteps && `${ck!.everySteps} steps`, ck!.everySeconds && `${ck!.everySeconds} s`].filter(Boolean).join(' or ')} to ${ck!.dir}`);
+    }
+    named(opts.sinks, 'sink');
+    return new TrainingPipeline(spec, tables, dense, graph, pool, saver, gate, restoredStep);
+  }
+
+  /** Runs the graph (cold: each subscription runs it once). */
+  run(): Observable<StepResult> {
+    return defer(() => this.graph.compile()).pipe(
+      tap({ error: () => (this.failed = true) }),
+    );
+  }
+
+  describe(): string {
+    return this.graph.describe();
+  }
+  toDot(): string {
+    return this.graph.toDot();
+  }
+
+  /**
+   * Stops the workers. After a normal end the steps in flight are waited for;
+   * after a failure (a worker may have died holding a table lock) they are not.
+   */
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      if (!this.failed) await this.gate.exclusive(async () => undefined);
+      await this.pool?.destroy();
+    })();
+    return this.closed;
+  }
+}
+
+export interface TrainSummary {
+  /** Steps run by this call. */
+  steps: number;
+  examples: number;
+  globalStep: number;
+  lastLoss?: number;
+  restoredStep?: number;
+}
+
+/** Runs a pipeline to the end of its source, then closes it. */
+export async function train(opts: PipelineOptions): Promise<TrainSummary> {
+  const p = await TrainingPipeline.create(opts);
+  let steps = 0;
+  let examples = 0;
+  let lastLoss: number | undefined;
+  try {
+    await lastValueFrom(
+      p.run().pipe(
+        tap((r) => {
+          steps++;
+          examples += r.examples;
+          if (r.loss !== undefined) lastLoss = r.loss;
+        }),
+      ),
+      { defaultValue: undefined },
+    );
+  } finally {
+    await p.close();
+  }
+  return { steps, examples, globalStep: p.dense.globalStep, lastLoss, restoredStep: p.restoredStep };
+}

@@ -1,0 +1,219 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { denseColumn, sparseColumn, type Batch } from '../batch/batch.js';
+import { ConfigError, FormatError } from '../errors.js';
+import type { EmbeddingHashTable } from '../hashtable/embedding-hash-table.js';
+import { outputDim, type EmbeddingFeatureSpec, type ModelSpec } from '../model/model-spec.js';
+import type { RunMode, StepResult } from '../graph/step-result.js';
+import { warnFirstN } from '../util/log.js';
+import { defaultLoss } from './default-loss.js';
+import { DEFAULT_DENSE_OPTIMIZER, type DenseOptimizerConfig } from './dense-optimizer.js';
+import { poolEmbeddings, scatterPooledGradient, selectFirstN, type PoolingShape } from './embedding-pooling.js';
+import { SharedDenseParams, type DenseParamSpec } from './shared-dense-params.js';
+
+export interface TrainStepOptions {
+  spec: ModelSpec;
+  /** The model's tables by name (created here or attached to shared ones). */
+  tables: Record<string, EmbeddingHashTable>;
+  dense: SharedDenseParams;
+  /** Reported in StepResult.worker. */
+  worker?: number;
+}
+
+export interface RunStepOptions {
+  /** Batch counter reported as `step` in eval / predict. */
+  batchIndex?: number;
+  /** Time the batch spent being parsed upstream, reported in the timings. */
+  parseMs?: number;
+  /** Attach the batch to the result (deep insight, prediction output). */
+  keepBatch?: boolean;
+}
+
+interface LookedUp {
+  feature: EmbeddingFeatureSpec;
+  table: EmbeddingHashTable;
+  fids: Uint32Array;
+  splits: Int32Array;
+  shape: PoolingShape;
+  pooled: Float32Array;
+}
+
+const now = (): number => performance.now();
+
+/** The dense parameter specs and current values of a freshly built model (to create SharedDenseParams). */
+export function denseParamsOf(model: LayersModel): { params: DenseParamSpec[]; initial: Float32Array[] } {
+  const ws = model.trainableWeights;
+  return {
+    params: ws.map((w) => ({ name: w.originalName, shape: [...w.shape] as number[] })),
+    initial: ws.map((w) => w.read().dataSync() as Float32Array),
+  };
+}
+
+/** Shared dense parameters initialised from a model built by `spec.buildDense()`. */
+export function createSharedDenseParams(spec: ModelSpec, model = spec.buildDense()): SharedDenseParams {
+  const { params, initial } = denseParamsOf(model);
+  const opt: DenseOptimizerConfig = spec.denseOptimizer ?? DEFAULT_DENSE_OPTIMIZER;
+  return SharedDenseParams.create(params, initial, opt);
+}
+
+/**
+ * One training / evaluation / prediction step on a batch, as Monolith runs
+ * it: sparse features are looked up in their hash tables and pooled outside
+ * autodiff; the dense LayersModel (weights read from the shared parameters)
+ * computes logits and the loss; tfjs differentiates with respect to the
+ * dense weights and the pooled inputs; the pooled gradients are scattered
+ * back to the ids (the table sums duplicates and runs its optimizer) and the
+ * dense gradients go to the shared parameters.
+ */
+export class TrainStep {
+  readonly model: LayersModel;
+  private readonly vars: tf.Variable[];
+
+  constructor(private readonly opts: TrainStepOptions) {
+    const { spec, tables, dense } = opts;
+    for (const f of spec.features) {
+      const t = tables[f.table];
+      if (!t) throw new ConfigError(`model ${spec.name}: feature ${f.name} uses table ${f.table}, which is not given`);
+      if (t.dim !== f.dim) throw new ConfigError(`model ${spec.name}: feature ${f.name} has dim ${f.dim}, its table ${f.table} has entries of dim ${t.dim}`);
+      if (f.combiner === 'first_n' && !(Number.isInteger(f.maxSeqLength) && f.maxSeqLength! > 0)) {
+        throw new ConfigError(`model ${spec.name}: feature ${f.name} uses first_n and needs a positive integer maxSeqLength`);
+      }
+    }
+    this.model = spec.buildDense();
+    this.vars = this.model.trainableWeights.map((w) => w.read() as tf.Variable);
+    const ps = dense.params;
+    if (ps.length !== this.vars.length) throw new ConfigError(`model ${spec.name}: the dense model has ${this.vars.length} trainable weights, the shared parameters ${ps.length}`);
+    this.vars.forEach((v, i) => {
+      if (v.shape.join(',') !== ps[i]!.shape.join(',')) throw new ConfigError(`model ${spec.name}: weight ${i} (${v.name}) has shape [${v.shape}], the shared parameter ${ps[i]!.name} [${ps[i]!.shape}]`);
+    });
+  }
+
+  get spec(): ModelSpec {
+    return this.opts.spec;
+  }
+
+  private lookup(batch: Batch, insert: boolean): LookedUp[] {
+    return this.opts.spec.features.map((feature) => {
+      const table = this.opts.tables[feature.table]!;
+      const col = sparseColumn(batch, feature.name) ?? sparseColumn(batch, feature.slot);
+      let fids: Uint32Array;
+      let splits: Int32Array;
+      if (col) {
+        if (col.rowSplits.length !== batch.rows + 1) throw new FormatError(`sparse column ${col.name} has ${col.rowSplits.length} row splits for ${batch.rows} rows`, { field: col.name, slot: col.slot });
+        ({ fids, splits } = feature.combiner === 'first_n' ? selectFirstN(col.fids, col.rowSplits, batch.rows, feature.maxSeqLength!) : { fids: col.fids, splits: col.rowSplits });
+      } else {
+        warnFirstN(`missing-feature-${feature.name}`, 1, `batch has no column for feature ${feature.name} (slot ${feature.slot}); treating it as empty`);
+        fids = new Uint32Array(0);
+        splits = new Int32Array(batch.rows + 1);
+      }
+      const emb = insert ? table.lookup(fids) : table.lookupOnly(fids);
+      const shape: PoolingShape = { rows: batch.rows, dim: feature.dim, combiner: feature.combiner, maxSeqLength: feature.maxSeqLength };
+      return { feature, table, fids, splits, shape, pooled: poolEmbeddings(emb, splits, shape) };
+    });
+  }
+
+  private denseInputs(batch: Batch): tf.Tensor[] {
+    return this.opts.spec.denseInputs.map((d) => {
+      const c = denseColumn(batch, d.name);
+      if (!c) throw new FormatError(`batch has no dense column ${d.name}`, { field: d.name });
+      if (c.width !== d.width || c.values.length !== batch.rows * d.width) throw new FormatError(`dense column ${d.name} has width ${c.width} (${c.values.length} values), the model expects ${d.width} x ${batch.rows} rows`, { field: d.name });
+      return tf.tensor2d(c.values.slice(), [batch.rows, d.width]);
+    });
+  }
+
+  /** Copies the shared dense weights into this thread's model. */
+  readWeights(): void {
+    const ws = this.opts.dense.weights;
+    tf.tidy(() => this.vars.forEach((v, i) => v.assign(tf.tensor(ws[i]!.slice(), v.shape))));
+  }
+
+  private lossOf(logits: tf.Tensor[], batch: Batch): tf.Scalar {
+    const spec = this.opts.spec;
+    if (batch.labelWidth === 0 || batch.labels.length !== batch.rows * batch.labelWidth) {
+      throw new FormatError(`batch has ${batch.labels.length} labels of width ${batch.labelWidth} for ${batch.rows} rows`, { field: 'labels' });
+    }
+    const labels = tf.tensor2d(batch.labels.slice(), [batch.rows, batch.labelWidth]);
+    const weights = batch.weights ? tf.tensor1d(batch.weights.slice()) : undefined;
+    return spec.loss ? spec.loss({ logits, labels, weights }) : defaultLoss(spec.heads, { logits, labels, weights });
+  }
+
+  private forward(inputs: tf.Tensor[], training: boolean): tf.Tensor[] {
+    const out = this.model.apply(inputs.length === 1 ? inputs[0]! : inputs, { training }) as tf.Tensor | tf.Tensor[];
+    const logits = Array.isArray(out) ? out : [out];
+    if (logits.length !== this.opts.spec.heads.length) throw new ConfigError(`model ${this.opts.spec.name}: the dense model has ${logits.length} outputs for ${this.opts.spec.heads.length} heads`);
+    return logits;
+  }
+
+  private predictionsOf(logits: tf.Tensor[]): tf.Tensor[] {
+    return this.opts.spec.heads.map((h, k) => (h.kind === 'classification' ? tf.sigmoid(tf.reshape(logits[k]!, [-1])) : tf.reshape(logits[k]!, [-1])));
+  }
+
+  /** Runs one step on `batch`. Train mode updates the tables and the shared dense parameters. */
+  run(batch: Batch, mode: RunMode, opts: RunStepOptions = {}): StepResult {
+    const t0 = now();
+    const looked = this.lookup(batch, mode === 'train');
+    const t1 = now();
+    this.readWeights();
+    const pooledTensors = looked.map((l) => tf.tensor2d(l.pooled, [batch.rows, outputDim(l.feature)]));
+    const denseTensors = this.denseInputs(batch);
+    let loss: number | undefined;
+    let preds: Float32Array[];
+    let t2: number;
+    let t3: number;
+    try {
+      if (mode === 'train') {
+        const inputVars = pooledTensors.map((p) => tf.variable(p, true));
+        try {
+          let kept: tf.Tensor[] = [];
+          const { value, grads } = tf.variableGrads(() => {
+            const logits = this.forward([...inputVars, ...denseTensors], true);
+            kept = this.predictionsOf(logits).map((p) => tf.keep(p));
+            return this.lossOf(logits, batch);
+          }, [...this.vars, ...inputVars]);
+          loss = value.dataSync()[0];
+          preds = kept.map((p) => p.dataSync() as Float32Array);
+          const denseGrads = this.vars.map((v) => grads[v.name]!.dataSync() as Float32Array);
+          const pooledGrads = inputVars.map((v) => grads[v.name]!.dataSync() as Float32Array);
+          tf.dispose([value, ...Object.values(grads), ...kept]);
+          t2 = now();
+          const step = this.opts.dense.globalStep;
+          looked.forEach((l, k) => {
+            if (l.fids.length === 0) return;
+            l.table.applyGradients(l.fids, scatterPooledGradient(pooledGrads[k]!, l.splits, l.shape), { globalStep: step });
+          });
+          this.opts.dense.applyGradients(denseGrads);
+          t3 = now();
+        } finally {
+          tf.dispose(inputVars);
+        }
+      } else {
+        const out = tf.tidy(() => {
+          const logits = this.forward([...pooledTensors, ...denseTensors], false);
+          return { preds: this.predictionsOf(logits), loss: mode === 'eval' ? this.lossOf(logits, batch) : undefined };
+        });
+        preds = out.preds.map((p) => p.dataSync() as Float32Array);
+        loss = out.loss?.dataSync()[0];
+        tf.dispose([...out.preds, ...(out.loss ? [out.loss] : [])]);
+        t2 = now();
+        t3 = t2;
+      }
+    } finally {
+      tf.dispose([...pooledTensors, ...denseTensors]);
+    }
+    const step = mode === 'train' ? this.opts.dense.nextStep() : (opts.batchIndex ?? 0);
+    const predictions: Record<string, Float32Array> = {};
+    this.opts.spec.heads.forEach((h, k) => (predictions[h.name] = preds[k]!));
+    return {
+      mode,
+      step,
+      examples: batch.rows,
+      loss,
+      predictions,
+      labels: batch.labels.slice(),
+      labelWidth: batch.labelWidth,
+      timings: { parse: opts.parseMs, lookup: t1 - t0, dense: t2 - t1, apply: t3 - t2 },
+      worker: this.opts.worker,
+      batch: opts.keepBatch ? batch : undefined,
+    };
+  }
+}
