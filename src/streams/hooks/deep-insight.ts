@@ -10,7 +10,7 @@ export interface DeepInsightOptions extends Omit<DeepInsightCommon, 'trainTime'>
   target?: string;
   /** Multi-target messages (v2) for these heads, when non-empty. */
   targets?: readonly string[];
-  /** Label column of each head in StepResult.labels; default its position in `targets` (v1: 0). */
+  /** Label column of each head in StepResult.labels; default 0 for one label column, else the head's position among the result's predictions (heads order). */
   labelIndex?: Readonly<Record<string, number>>;
   /** v2: one LineId column per target holding its sample rate (sample_rates_list); default `sample_rate` for all. */
   sampleRateFields?: readonly string[];
@@ -26,9 +26,11 @@ function column(batch: Batch, name: string): LineIdValues {
   return values;
 }
 
-function labelsOf(result: StepResult, target: string, index: number): Float32Array {
+function labelsOf(result: StepResult, target: string, explicit: number | undefined): Float32Array {
   const { labels, labelWidth = 1 } = result;
+  const index = explicit ?? (labelWidth === 1 ? 0 : Object.keys(result.predictions ?? {}).indexOf(target));
   if (!labels) throw new ConfigError(`deep insight: step ${result.step} (${result.mode}) has no labels`);
+  if (index < 0) predsOf(result, target); // throws: the head does not exist
   if (index >= labelWidth) throw new ConfigError(`deep insight: label column ${index} of ${target} is outside the label width ${labelWidth}`);
   const out = new Float32Array(result.examples);
   for (let r = 0; r < result.examples; r++) out[r] = labels[r * labelWidth + index]!;
@@ -69,7 +71,7 @@ export function deepInsightMessages(result: StepResult, opts: DeepInsightOptions
       target,
       uids: column(batch, 'uid'),
       reqTimes,
-      labels: labelsOf(result, target, opts.labelIndex?.[target] ?? 0),
+      labels: labelsOf(result, target, opts.labelIndex?.[target]),
       preds: predsOf(result, target),
       sampleRates: Float32Array.from(column(batch, 'sample_rate') as ArrayLike<number>, Number),
     });
@@ -91,7 +93,7 @@ export function deepInsightMessages(result: StepResult, opts: DeepInsightOptions
       ...common,
       targets,
       reqTimes,
-      labels: targets.map((t, j) => labelsOf(result, t, opts.labelIndex?.[t] ?? j)),
+      labels: targets.map((t) => labelsOf(result, t, opts.labelIndex?.[t])),
       preds: targets.map((t) => predsOf(result, t)),
       sampleRates: sampleRates.map((r) => Float32Array.from(r as ArrayLike<number>, Number)),
       extraFieldsKeys,

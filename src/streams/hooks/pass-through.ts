@@ -1,42 +1,68 @@
-import { Observable, type MonoTypeOperatorFunction } from 'rxjs';
+import { Observable, type MonoTypeOperatorFunction, type Subscription } from 'rxjs';
 
 /** What a pass-through operator does around the values it forwards unchanged. */
 export interface PassThroughHandlers<T> {
-  /** Runs for every value before it is forwarded; a throw errors the stream. */
+  /** Runs for every value before it is forwarded; a throw ends the stream with that error. */
   next?(value: T): void;
   /** Runs when the source completes; downstream completes once it resolves. */
   complete?(): void | Promise<void>;
-  /** Runs when the source errors; the error is forwarded once it resolves. */
+  /** Runs when the stream ends in error (the source's, a throw of next, or fail()); the error is forwarded once it resolves. */
   error?(err: unknown): void | Promise<void>;
   /** Runs last in every case, including unsubscription. */
   teardown?(): void;
 }
 
+const isPromise = (v: unknown): v is Promise<unknown> => v instanceof Promise;
+
 /**
  * Builds an operator that forwards every value unchanged and runs side
  * effects around it, with fresh state per subscription (`setup` runs at
- * subscribe time). `fail` errors the stream from asynchronous work.
- * Completion waits for `complete()`: a sink drains before the stream ends.
+ * subscribe time). `fail` ends the stream from asynchronous work.
+ * Completion and errors wait for their handler: a sink drains before the
+ * stream ends.
  */
 export function passThrough<T>(setup: (fail: (err: unknown) => void) => PassThroughHandlers<T>): MonoTypeOperatorFunction<T> {
   return (source) =>
     new Observable<T>((subscriber) => {
-      let closed = false;
-      const fail = (err: unknown) => {
-        if (closed) return;
-        closed = true;
-        subscriber.error(err);
+      let ending = false;
+      let upstream: Subscription | undefined;
+      let handlers: PassThroughHandlers<T> = {};
+      const end = (finish: () => void, work: () => void | Promise<unknown>) => {
+        if (ending) return;
+        ending = true;
+        upstream?.unsubscribe();
+        let pending: void | Promise<unknown>;
+        try {
+          pending = work();
+        } catch (err) {
+          subscriber.error(err);
+          return;
+        }
+        if (isPromise(pending)) pending.then(finish, (err: unknown) => subscriber.error(err));
+        else finish();
       };
-      let handlers: PassThroughHandlers<T>;
+      const fail = (err: unknown) =>
+        end(
+          () => subscriber.error(err),
+          () => {
+            // the original error is the one reported, even if draining fails too
+            try {
+              const p = handlers.error?.(err);
+              return isPromise(p) ? p.catch(() => undefined) : undefined;
+            } catch {
+              return undefined;
+            }
+          },
+        );
       try {
         handlers = setup(fail);
       } catch (err) {
         subscriber.error(err);
         return;
       }
-      const subscription = source.subscribe({
+      upstream = source.subscribe({
         next(value) {
-          if (closed) return;
+          if (ending) return;
           try {
             handlers.next?.(value);
           } catch (err) {
@@ -45,37 +71,12 @@ export function passThrough<T>(setup: (fail: (err: unknown) => void) => PassThro
           }
           subscriber.next(value);
         },
-        error(err) {
-          if (closed) return;
-          let pending: void | Promise<void> = undefined;
-          try {
-            pending = handlers.error?.(err);
-          } catch {
-            // the source's error is the one to report
-          }
-          if (pending instanceof Promise) pending.then(() => fail(err), () => fail(err));
-          else fail(err);
-        },
-        complete() {
-          if (closed) return;
-          let pending: void | Promise<void>;
-          try {
-            pending = handlers.complete?.();
-          } catch (err) {
-            fail(err);
-            return;
-          }
-          const finish = () => {
-            if (closed) return;
-            closed = true;
-            subscriber.complete();
-          };
-          if (pending instanceof Promise) pending.then(finish, fail);
-          else finish();
-        },
+        error: fail,
+        complete: () => end(() => subscriber.complete(), () => handlers.complete?.()),
       });
+      if (ending) upstream.unsubscribe();
       return () => {
-        subscription.unsubscribe();
+        upstream?.unsubscribe();
         handlers.teardown?.();
       };
     });
