@@ -69,7 +69,7 @@ export function passThrough<T>(setup: (fail: (err: unknown) => void) => PassThro
             fail(err);
             return;
           }
-          subscriber.next(value);
+          if (!ending) subscriber.next(value);
         },
         error: fail,
         complete: () => end(() => subscriber.complete(), () => handlers.complete?.()),
