@@ -146,3 +146,40 @@ test('a message that is not JSON errors the stream with a FormatError after flus
   t.regex(err!.message, /not JSON/);
   t.deepEqual(await lines(join(base, 'a', 'part_000000.txt')), ['{"k": "a"}']);
 });
+
+test('deepInsight → fileMetricSink: messages of training steps land in base/model/<UTC date>/worker_N in the vepfs layout', async (t) => {
+  const { deepInsight } = await import('../../../src/streams/hooks/deep-insight.js');
+  const base = await tempDir();
+  const rows = 3;
+  const result = {
+    mode: 'train' as const,
+    step: 1,
+    examples: rows,
+    predictions: { ctr: Float32Array.of(0.25, 0.5, 0.75) },
+    labels: Float32Array.of(1, 0, 1),
+    labelWidth: 1,
+    batch: {
+      rows, sparse: [], dense: [], labels: Float32Array.of(1, 0, 1), labelWidth: 1,
+      lineId: [
+        { name: 'uid', values: BigUint64Array.of(11n, 12n, 13n) },
+        // 2022-09-27 00:00:00 UTC, then one day later
+        { name: 'req_time', values: BigInt64Array.of(1_664_236_800n, 1_664_236_801n, 1_664_323_200n) },
+        { name: 'sample_rate', values: Float32Array.of(1, 1, 1) },
+      ],
+    },
+  };
+  const passed = await lastValueFrom(
+    from([result]).pipe(
+      deepInsight({ modelName: 'ctr_model', target: 'ctr', sampler: () => true }),
+      fileMetricSink({ keyFn: vepfsKeyFn, layoutFn: vepfsLayoutFn, baseName: base, workerId: 2 }),
+      toArray(),
+    ),
+  );
+  t.is(passed.length, 1);
+  t.deepEqual(await parts(join(base, 'ctr_model')), ['20220927', '20220928']);
+  t.deepEqual(await lines(join(base, 'ctr_model', '20220927', 'worker_2', 'part_000000.txt')), [
+    '1664236800;gid;11;{"ctr": 0.25};{"ctr": 1}',
+    '1664236801;gid;12;{"ctr": 0.5};{"ctr": 0}',
+  ]);
+  t.deepEqual(await lines(join(base, 'ctr_model', '20220928', 'worker_2', 'part_000000.txt')), ['1664323200;gid;13;{"ctr": 0.75};{"ctr": 1}']);
+});
