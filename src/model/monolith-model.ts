@@ -115,15 +115,15 @@ class DryBinder implements LookupBinder {
 /** Real pass: one input per planned feature with the table's full row; lookups slice it. */
 class InputBinder implements LookupBinder {
   readonly inputs = new Map<string, SymbolicTensor>();
+  readonly seen = new Map<string, FeatureSlot>();
   constructor(private readonly plan: Map<string, EmbeddingFeatureSpec>) {
     for (const f of plan.values()) this.inputs.set(f.name, symbolicInput({ shape: [outputWidth(f)], name: `emb_${f.name}` }));
   }
   lookup(column: FeatureColumn, slice: FeatureSlice): SymbolicTensor {
     const f = this.plan.get(column.featureName);
     if (!f) return symbolicInput({ shape: column.maxSeqLength > 0 ? [column.maxSeqLength, slice.end - slice.start] : [slice.end - slice.start] });
-    if (f.dim !== slice.featureSlot.dim) {
-      throw new ConfigError(`feature ${f.name}: its table is ${slice.featureSlot.dim} wide in this build but ${f.dim} in the first one; modelFn must build the same model every time`);
-    }
+    if (slice.end > f.dim) throw new ConfigError(`feature ${f.name}: slice [${slice.start}, ${slice.end}) is outside the ${f.dim} columns of the first build; modelFn must build the same model every time`);
+    this.seen.set(f.name, slice.featureSlot);
     return new EmbeddingSlice({ rowDim: f.dim, start: slice.start, end: slice.end, seqLength: f.maxSeqLength ?? 0 }).apply(this.inputs.get(f.name)!) as SymbolicTensor;
   }
 }
@@ -531,6 +531,10 @@ export abstract class MonolithModel<P extends MonolithModelParams = MonolithMode
       buildDense: (): LayersModel => {
         const binder = new InputBinder(plan);
         const built = this.runPass(mode, binder);
+        for (const f of plan.values()) {
+          const width = binder.seen.get(f.name)?.dim;
+          if (width !== f.dim) throw new ConfigError(`feature ${f.name}: its table is ${width ?? 'not looked up'} wide in this build but ${f.dim} in the first one; modelFn must build the same model every time`);
+        }
         const inputs = [...binder.inputs.values()];
         for (const d of denseInputs) {
           const had = this.denseInputs.get(d.name);
