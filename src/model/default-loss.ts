@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core's node bundle registers no gradients; tfjs-layers' bundle registers all of them.
+import '@tensorflow/tfjs-layers';
 import type { HeadSpec, LossInputs } from './model-spec.js';
 
 /** Per-row sigmoid cross-entropy from logits: max(x, 0) − x·z + log(1 + e^(−|x|)). */

@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core's node bundle registers no gradients; tfjs-layers' bundle registers all of them.
+import '@tensorflow/tfjs-layers';
 import { ConfigError } from '../errors.js';
 import { sigmoidCrossEntropyWithLogits } from './default-loss.js';
 import { ModeKeys, type Mode } from './mode.js';
