@@ -25,9 +25,10 @@ function formatG(v: number, p: number): string {
 }
 
 /** A float32 the way TensorFlow prints it: %.6g, or %.9g when six digits do not give the same float back. */
-export function formatFloat32(v: number): string {
+export function formatFloat32(x: number): string {
+  const v = Math.fround(x);
   const short = formatG(v, 6);
-  return Number.isFinite(v) && Math.fround(Number(short)) !== Math.fround(v) ? formatG(v, 9) : short;
+  return Number.isFinite(v) && Math.fround(Number(short)) !== v ? formatG(v, 9) : short;
 }
 
 function formatValue(v: number | bigint, integer: boolean): string {
