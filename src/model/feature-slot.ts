@@ -28,7 +28,8 @@ export function combinerFromName(name: CombinerName, maxSeqLength: number): Comb
     case 'reduce_mean':
       return reduceMean();
     case 'first_n':
-      return firstN(maxSeqLength > 0 ? maxSeqLength : 1);
+      if (!(maxSeqLength > 0)) throw new ConfigError('combiner first_n needs max_seq_length > 0');
+      return firstN(maxSeqLength);
     default:
       throw new ConfigError(`combiner must be one of reduce_sum, reduce_mean, first_n; got ${String(name)}`);
   }

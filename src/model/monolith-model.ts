@@ -561,8 +561,24 @@ export abstract class MonolithModel<P extends MonolithModelParams = MonolithMode
   }
 
   /** What the model dump records about this model's last build. */
-  dumpRecord(): { features: FeatureRecord[]; slices: SliceRecord[]; layouts: Record<string, OutConfigProps>; signatures: string[]; extraLosses: number } {
+  dumpRecord(): {
+    params: P;
+    features: FeatureRecord[];
+    slices: SliceRecord[];
+    featureSliceDims: Record<string, number[]>;
+    featureCombiners: Record<string, CombinerName>;
+    layouts: Record<string, OutConfigProps>;
+    signatures: string[];
+    extraLosses: number;
+  } {
+    const featureSliceDims: Record<string, number[]> = {};
+    for (const [name, slices] of this.sliceDict) featureSliceDims[name] = [...slices.values()].map((s) => s.end - s.start);
+    const featureCombiners: Record<string, CombinerName> = {};
+    for (const [name, fc] of this.fcDict) featureCombiners[name] = fc.combiner.kind;
     return {
+      params: this.p,
+      featureSliceDims,
+      featureCombiners,
       features: [...this.featureRecords],
       slices: [...this.sliceRecords],
       layouts: Object.fromEntries(this.layoutDict),

@@ -166,6 +166,13 @@ test('layout names are Monolith\'s: slice name + md5 of the sorted str() of the 
     ['vec_95bed8296ccde50559a1592922b3035c', 'concat', [[-1, 12]]],
   ]);
   t.deepEqual(rec.features.map((f) => [f.featureName, f.combiner, f.expireTime]), [['user_id', 'reduce_sum', 36500], ['item_id', 'reduce_sum', 36500]]);
+  t.deepEqual(rec.featureSliceDims, { user_id: [4], item_id: [8] });
+  t.deepEqual(rec.featureCombiners, { user_id: 'reduce_sum', item_id: 'reduce_sum' });
+  t.is(rec.params, model.p);
+  t.throws(() => new FnModel((m) => {
+    m.createEmbeddingFeatureColumn('seq', { combiner: 'first_n' });
+    return { heads: [] };
+  }).toModelSpec(), { instanceOf: ConfigError, message: 'combiner first_n needs max_seq_length > 0' });
 });
 
 test('lookupEmbeddingSlice errors: ValueError for features, group / out types, unknown features', (t) => {
