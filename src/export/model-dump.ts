@@ -4,6 +4,7 @@ import { writeFileAtomic } from '../io/atomic-file.js';
 import type { EmbeddingHashTableConfig } from '../hashtable/embedding-hash-table.js';
 import type { Combiner, ModelSpec } from '../model/model-spec.js';
 import type { SavedModelSignature, TensorSpec } from './export-context.js';
+import { expireTimes, occurrenceThresholds, type PerSlot } from '../hashtable/slot-policy.js';
 
 export const MODEL_DUMP_FORMAT = 'monolith-ts-model-dump';
 
@@ -150,17 +151,18 @@ export class DumpUtils {
 
   /** Per slot occurrence thresholds / expire times of the recorded table configs. */
   slotToOccurrenceThreshold(): Map<number, number> {
-    return this.slotMap((c) => c.occurrenceThreshold);
+    return this.slotMap((c) => occurrenceThresholds(c.occurrenceThreshold));
   }
   slotToExpireTime(): Map<number, number> {
-    return this.slotMap((c) => c.expireTime);
+    return this.slotMap((c) => expireTimes(c.expireTime));
   }
-  private slotMap(pick: (c: EmbeddingHashTableConfig) => unknown): Map<number, number> {
+  private slotMap(pick: (c: EmbeddingHashTableConfig) => Required<PerSlot>): Map<number, number> {
     const out = new Map<number, number>();
     for (const f of this.data.features) {
       const table = typeof f.table === 'string' ? this.data.tableConfigs[f.table] : undefined;
-      const v = table ? pick(table) : undefined;
-      if (f.slot !== undefined && typeof v === 'number') out.set(f.slot, v);
+      if (!table || f.slot === undefined) continue;
+      const p = pick(table);
+      out.set(f.slot, p.slots[f.slot] ?? p.default);
     }
     return out;
   }

@@ -16,7 +16,9 @@ interface LayerNode {
 
 /** Layers of a tfjs LayersModel topology (model.json) with their inbound layers. */
 function layersOf(topology: unknown): LayerNode[] {
-  const cfg = (topology as { model_config?: { config?: { layers?: unknown[] } } })?.model_config?.config;
+  // tfjs writes the Keras config at the top level; Keras' own model.json nests it under model_config.
+  const t = topology as { config?: { layers?: unknown[] }; model_config?: { config?: { layers?: unknown[] } } };
+  const cfg = t?.model_config?.config ?? t?.config;
   return (cfg?.layers ?? []).map((l) => {
     const layer = l as { name: string; class_name: string; config: Record<string, unknown>; inbound_nodes?: unknown[][] };
     const c = layer.config ?? {};
