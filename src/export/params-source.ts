@@ -1,5 +1,5 @@
 import { readdir } from 'node:fs/promises';
-import { basename as baseOf, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { ConfigError } from '../errors.js';
 import { restoreTable } from '../hashtable/checkpoint.js';
@@ -80,6 +80,3 @@ export function getGlobalStep(checkpointPath: string): number {
   if (!m) throw new ConfigError(`cannot read a global step from checkpoint path "${checkpointPath}": expected …/model.ckpt-<step>`);
   return Number(m[1]);
 }
-
-/** `dirname`/`basename` of a checkpoint prefix, for messages. */
-export const describeCheckpoint = (prefix: string): string => `${baseOf(prefix)} in ${dirname(prefix)}`;
