@@ -5,12 +5,20 @@ import { getLogLevel } from '../util/log.js';
 import { warmupCommand } from './warmup-commands.js';
 import { datagenCommand } from './datagen-command.js';
 import { demoCommand } from './demo-command.js';
+import { predictClientCommand, predictCommand, serveCommand } from './serving-commands.js';
+import { exportCommand } from './export-command.js';
+import { visualizeCommand } from './visualize-command.js';
 
 const program = new Command('monolith-ts')
   .description('online training and serving of recommendation models with collisionless embedding tables')
   .addCommand(warmupCommand())
   .addCommand(datagenCommand())
   .addCommand(demoCommand())
+  .addCommand(serveCommand())
+  .addCommand(predictCommand())
+  .addCommand(predictClientCommand())
+  .addCommand(exportCommand())
+  .addCommand(visualizeCommand())
   .exitOverride()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 for (const c of program.commands) c.exitOverride();

@@ -1,0 +1,91 @@
+import { Command } from 'commander';
+import { ConfigError } from '../errors.js';
+import { DEFAULT_SERVING_SIGNATURE_DEF_KEY } from '../export/parser-args.js';
+import { Rng } from '../util/random.js';
+import { demoInputs } from '../serving/demo-inputs.js';
+import { loadExport } from '../serving/load-export.js';
+import { PredictionClient } from '../serving/prediction-client.js';
+import { PredictionServer } from '../serving/prediction-server.js';
+import { shapeOf, tensorToNumbers } from '../serving/tensor-proto.js';
+import type { tensorflow } from '../proto.js';
+import { intArg, intList } from './options.js';
+
+function printOutputs(outputs: Record<string, tensorflow.ITensorProto>): void {
+  const o = Object.fromEntries(Object.entries(outputs).map(([k, t]) => [k, { shape: shapeOf(t), values: tensorToNumbers(t) }]));
+  process.stdout.write(`${JSON.stringify(o)}\n`);
+}
+
+export function serveCommand(): Command {
+  return new Command('serve')
+    .description('serve the newest export of a model over the TF Serving gRPC API (Predict, GetModelMetadata); picks up newer versions')
+    .requiredOption('--model-base-path <dir>', 'directory of export versions (for a distributed export: <base>/entry)')
+    .option('--model-name <name>', 'model_spec.name clients use', 'default')
+    .option('--host <host>', 'address to bind (127.0.0.1: this machine only)', '127.0.0.1')
+    .option('--port <n>', 'port (0: any free port)', intArg, 8500)
+    .option('--poll-interval-ms <ms>', 'how often to look for a newer version (0: never)', intArg, 30000)
+    .option('--no-warmup', 'do not run assets.extra/tf_serving_warmup_requests before serving')
+    .option('--max-batch-rows <n>', 'rows one request may carry', intArg, 65536)
+    .action(async (o) => {
+      const server = await PredictionServer.start({
+        modelBasePath: o.modelBasePath,
+        modelName: o.modelName,
+        host: o.host,
+        port: o.port,
+        pollIntervalMs: o.pollIntervalMs,
+        warmup: o.warmup,
+        maxBatchRows: o.maxBatchRows,
+      });
+      process.stdout.write(`serving ${server.modelName} version ${server.current.version} on ${server.address}\n`);
+      await new Promise<void>((resolve) => {
+        const stop = () => void server.stop().then(resolve);
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+    });
+}
+
+export function predictCommand(): Command {
+  return new Command('predict')
+    .description('load an export in this process and predict on random inputs built from a signature (demo_predictor)')
+    .requiredOption('--saved-model-path <dir>', 'export directory (or a base of versions)')
+    .option('--signature <name>', 'signature to run', DEFAULT_SERVING_SIGNATURE_DEF_KEY)
+    .option('--batch-size <n>', 'rows', intArg, 128)
+    .option('--seed <n>', 'random seed', intArg, 0)
+    .action(async (o) => {
+      const model = await loadExport(o.savedModelPath);
+      const sig = model.signatures.find((s) => s.name === o.signature);
+      if (!sig) throw new ConfigError(`signature "${o.signature}" not in the export (${model.signatures.map((s) => s.name).join(', ')})`);
+      const slots = [...new Set(model.manifest.features.map((f) => f.slot))];
+      const featureNames = new Map(model.manifest.features.map((f) => [f.slot, f.name]));
+      const inputs = demoInputs(sig, { batchSize: o.batchSize, rng: new Rng(o.seed), slots, featureNames, maxVocab: 100 });
+      const res = model.predict({ modelSpec: { name: model.manifest.modelName, signatureName: sig.name }, inputs });
+      printOutputs(res.outputs as Record<string, tensorflow.ITensorProto>);
+    });
+}
+
+export function predictClientCommand(): Command {
+  return new Command('predict-client')
+    .description('query a TF Serving API server: GetModelMetadata, then Predict with random inputs (demo_predictor_client)')
+    .option('--server <host:port>', 'server address', 'localhost:8500')
+    .option('--model-name <name>', 'model name', 'default')
+    .option('--signature-name <name>', 'signature', DEFAULT_SERVING_SIGNATURE_DEF_KEY)
+    .option('--batch-size <n>', 'rows (replaces -1 dimensions)', intArg, 8)
+    .option('--slots <slots>', 'fid-v1 slots of the random Instances', intList, [1, 2, 3, 4, 5])
+    .option('--use-example', 'send Examples for string inputs', false)
+    .option('--timeout-ms <ms>', 'deadline of each call', intArg, 30000)
+    .option('--seed <n>', 'random seed', intArg, 0)
+    .action(async (o) => {
+      const client = new PredictionClient(o.server);
+      try {
+        const sigs = await client.signatures(o.modelName, { timeoutMs: o.timeoutMs });
+        process.stderr.write(`signatures: ${[...sigs.keys()].join(', ')}\n`);
+        const sig = sigs.get(o.signatureName);
+        if (!sig) throw new ConfigError(`signature "${o.signatureName}" not served (${[...sigs.keys()].join(', ')})`);
+        const inputs = demoInputs(sig, { batchSize: o.batchSize, rng: new Rng(o.seed), slots: o.slots, ...(o.useExample ? { stringRecords: 'example' as const } : {}) });
+        const res = await client.predict({ modelSpec: { name: o.modelName, signatureName: o.signatureName }, inputs }, { timeoutMs: o.timeoutMs });
+        printOutputs(res.outputs);
+      } finally {
+        client.close();
+      }
+    });
+}

@@ -1,0 +1,73 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FormatError } from '../errors.js';
+import type { DenseInputSpec, EmbeddingFeatureSpec, HeadSpec } from '../model/model-spec.js';
+import type { WarmupVariant } from './parser-args.js';
+
+/** The file that describes an exported model (next to saved_model.pb). */
+export const EXPORT_MANIFEST = 'export.json';
+export const EXPORT_FORMAT = 'monolith-ts-export';
+export const EXPORT_FORMAT_VERSION = 1;
+
+/** Where an exported table's rows are: EntryDump shards `<basename>-0000k-of-0000N`. */
+export interface ExportedTable {
+  name: string;
+  dim: number;
+  /** Rows are stored (and served) as IEEE halves. */
+  fp16: boolean;
+  skipZeroEmbedding: boolean;
+  /** Relative to the export directory, or absolute when `shared` (the checkpoint's own files). */
+  basename: string;
+  /** The files are the training checkpoint's (shared_embedding): not copied, optimizer state ignored on load. */
+  shared: boolean;
+  /** Only ids with `fid % count == index` belong to this graph (a parameter-server shard). */
+  partition?: { index: number; count: number };
+  /** Entries written (absent for shared files). */
+  entries?: number;
+}
+
+export type ExportGraphKind = 'standalone' | 'entry' | 'ps' | 'dense';
+
+/**
+ * Everything a serving process needs besides the files: the model's features,
+ * dense inputs and heads (the ModelSpec contract as data), where the dense
+ * model and the tables are, and how the graphs of a distributed export relate.
+ */
+export interface ExportManifest {
+  format: typeof EXPORT_FORMAT;
+  formatVersion: number;
+  modelName: string;
+  version: string;
+  globalStep?: number;
+  graph: string;
+  kind: ExportGraphKind;
+  /** Serving input: serialized Instances (`instances`), Examples (`examples`) or one ExampleBatch (`example_batch`). */
+  variant: WarmupVariant;
+  features: EmbeddingFeatureSpec[];
+  denseInputs: DenseInputSpec[];
+  heads: HeadSpec[];
+  tables: ExportedTable[];
+  /** Directory of the tfjs dense model, relative to the export directory (absent on parameter servers). */
+  dense?: string;
+  /** Entry of a distributed export: the parameter-server graphs, relative paths (`../../ps_0/<version>`). */
+  ps?: string[];
+  /** Exported with dense_only: the parameter servers of this version were not written. */
+  denseOnly?: boolean;
+  createdAt: string;
+}
+
+export async function readManifest(dir: string): Promise<ExportManifest> {
+  const file = join(dir, EXPORT_MANIFEST);
+  let m: ExportManifest;
+  try {
+    m = JSON.parse(await readFile(file, 'utf8')) as ExportManifest;
+  } catch (err) {
+    throw new FormatError(`not a monolith-ts export: ${(err as Error).message}`, { file }, { cause: err });
+  }
+  if (m.format !== EXPORT_FORMAT) throw new FormatError(`format is "${String(m.format)}", expected "${EXPORT_FORMAT}"`, { file, field: 'format' });
+  if (!(m.formatVersion <= EXPORT_FORMAT_VERSION)) throw new FormatError(`format version ${m.formatVersion} is newer than this reader (${EXPORT_FORMAT_VERSION})`, { file, field: 'formatVersion' });
+  for (const key of ['features', 'denseInputs', 'heads', 'tables'] as const) {
+    if (!Array.isArray(m[key])) throw new FormatError(`${key} must be a list`, { file, field: key });
+  }
+  return m;
+}

@@ -1,0 +1,82 @@
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { ConfigError } from '../errors.js';
+import { restoreTable } from '../hashtable/checkpoint.js';
+import { ckptAssetDir } from '../hashtable/checkpoint-listeners.js';
+import { EmbeddingHashTable } from '../hashtable/embedding-hash-table.js';
+import type { ModelSpec } from '../model/model-spec.js';
+import { loadLayersModelFromDir, saveLayersModel } from './fs-model-io.js';
+
+/** The trained parameters an exporter writes out. */
+export interface TrainedParams {
+  dense: LayersModel;
+  tables: ReadonlyMap<string, EmbeddingHashTable>;
+}
+
+/** Gives the parameters for a checkpoint prefix (`…/model.ckpt-<step>`), or the newest when none is given. */
+export type ParamsProvider = (checkpointPath?: string) => Promise<TrainedParams>;
+
+/** The model being trained, as it is in memory now (the checkpoint path is only used for shared_embedding). */
+export function liveParams(dense: LayersModel, tables: ReadonlyMap<string, EmbeddingHashTable> | Record<string, EmbeddingHashTable>): ParamsProvider {
+  const map = tables instanceof Map ? tables : new Map(Object.entries(tables));
+  return async () => ({ dense, tables: map });
+}
+
+export const DEFAULT_CKPT_BASENAME = 'model.ckpt';
+/** Where a checkpoint keeps its dense model (tfjs format): `<prefix>.dense/`. */
+export const denseCheckpointDir = (prefix: string): string => `${prefix}.dense`;
+
+/** Writes the dense part of checkpoint `prefix` (what `checkpointParams` reads back). */
+export function saveDenseCheckpoint(model: LayersModel, prefix: string): Promise<void> {
+  return saveLayersModel(model, denseCheckpointDir(prefix));
+}
+
+/** Steps that have a checkpoint under `<modelDir>/<basename>-<step>` (.index, .assets or .dense), newest last. */
+export async function existingCheckpointSteps(modelDir: string, basename = DEFAULT_CKPT_BASENAME): Promise<number[]> {
+  const re = new RegExp(`^${basename.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-(\\d+)\\.(index|assets|dense)$`);
+  let names: string[];
+  try {
+    names = await readdir(modelDir);
+  } catch {
+    return [];
+  }
+  const steps = new Set<number>();
+  for (const n of names) {
+    const m = re.exec(n);
+    if (m) steps.add(Number(m[1]));
+  }
+  return [...steps].sort((a, b) => a - b);
+}
+
+export async function latestCheckpoint(modelDir: string, basename = DEFAULT_CKPT_BASENAME): Promise<string | undefined> {
+  const steps = await existingCheckpointSteps(modelDir, basename);
+  return steps.length ? join(modelDir, `${basename}-${steps[steps.length - 1]}`) : undefined;
+}
+
+/**
+ * Parameters restored from a checkpoint directory: the dense model from
+ * `<prefix>.dense/` and each table of `spec` from `<prefix>.assets/<table>`
+ * (written by HashTableCheckpointSaverListener with single-table saves).
+ */
+export function checkpointParams(spec: Pick<ModelSpec, 'tables'>, modelDir: string, basename = DEFAULT_CKPT_BASENAME): ParamsProvider {
+  return async (checkpointPath) => {
+    const prefix = checkpointPath ?? (await latestCheckpoint(modelDir, basename));
+    if (!prefix) throw new ConfigError(`no checkpoint ${basename}-<step> in ${modelDir}`);
+    const dense = await loadLayersModelFromDir(denseCheckpointDir(prefix));
+    const tables = new Map<string, EmbeddingHashTable>();
+    for (const [name, config] of Object.entries(spec.tables)) {
+      const t = EmbeddingHashTable.create({ ...config, name });
+      await restoreTable(t, join(ckptAssetDir(prefix), name));
+      tables.set(name, t);
+    }
+    return { dense, tables };
+  };
+}
+
+/** The global step of a checkpoint path `…model.ckpt-<step>`; anything else is a ConfigError. */
+export function getGlobalStep(checkpointPath: string): number {
+  const m = /^.*model\.ckpt-(\d+)$/.exec(checkpointPath.trim());
+  if (!m) throw new ConfigError(`cannot read a global step from checkpoint path "${checkpointPath}": expected …/model.ckpt-<step>`);
+  return Number(m[1]);
+}

@@ -1,0 +1,95 @@
+import { access, readdir, readFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { ConfigError, FormatError } from '../errors.js';
+import type { EmbeddingHashTable } from '../hashtable/embedding-hash-table.js';
+import { ENTRY_GRAPH } from '../export/export-context.js';
+import { EXPORT_MANIFEST, readManifest, type ExportManifest } from '../export/export-manifest.js';
+import { loadLayersModelFromDir } from '../export/fs-model-io.js';
+import { decodeSavedModel, SAVED_MODEL_FILE } from '../export/signature-def.js';
+import { createServingTable, loadServingDump } from '../export/table-export.js';
+import { log } from '../util/log.js';
+import { ExportedModel, type ServingLimits } from './exported-model.js';
+import { ensureTfBackend } from './tf-backend.js';
+
+const exists = (p: string) =>
+  access(p).then(
+    () => true,
+    () => false,
+  );
+
+/** Version directories of a model base (`<base>/<version>/export.json`), oldest first (numeric order when numeric). */
+export async function listVersions(base: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(base);
+  } catch {
+    return [];
+  }
+  const found: string[] = [];
+  for (const n of names) if (!n.startsWith('.') && (await exists(join(base, n, EXPORT_MANIFEST)))) found.push(n);
+  return found.sort((a, b) => {
+    const x = Number(a);
+    const y = Number(b);
+    return Number.isFinite(x) && Number.isFinite(y) ? x - y : a < b ? -1 : a > b ? 1 : 0;
+  });
+}
+
+/**
+ * The export directory `path` names: itself when it holds export.json, else
+ * the newest version of `path/entry` (a distributed export base) or of `path`
+ * (a model base of versions).
+ */
+export async function resolveExportDir(path: string): Promise<string> {
+  if (await exists(join(path, EXPORT_MANIFEST))) return path;
+  for (const base of [join(path, ENTRY_GRAPH), path]) {
+    const v = await listVersions(base);
+    if (v.length) return join(base, v[v.length - 1]!);
+  }
+  throw new ConfigError(`no export found at ${path}: expected ${EXPORT_MANIFEST}, <version>/${EXPORT_MANIFEST} or entry/<version>/${EXPORT_MANIFEST}`);
+}
+
+async function loadTables(manifests: { dir: string; manifest: ExportManifest }[]): Promise<Map<string, EmbeddingHashTable>> {
+  const tables = new Map<string, EmbeddingHashTable>();
+  for (const { dir, manifest } of manifests) {
+    for (const t of manifest.tables) {
+      let table = tables.get(t.name);
+      if (!table) tables.set(t.name, (table = createServingTable(t)));
+      else if (table.dim !== t.dim) throw new FormatError(`table ${t.name} has dim ${t.dim} here and ${table.dim} in another graph`, { file: join(dir, EXPORT_MANIFEST) });
+      await loadServingDump(table, t, dir);
+    }
+  }
+  return tables;
+}
+
+/** A parameter server of a distributed entry: the same version, or (dense_only exports) the newest one there is. */
+async function resolvePs(entryDir: string, rel: string): Promise<string> {
+  const dir = resolve(entryDir, rel);
+  if (await exists(join(dir, EXPORT_MANIFEST))) return dir;
+  const versions = await listVersions(dirname(dir));
+  if (!versions.length) throw new ConfigError(`parameter server ${rel} of ${entryDir} not found, and ${dirname(dir)} has no version`);
+  const v = versions[versions.length - 1]!;
+  log.info(`parameter server ${basename(dirname(dir))}: version ${basename(dir)} absent (dense_only export); using ${v}`);
+  return join(dirname(dir), v);
+}
+
+export interface LoadExportOptions extends ServingLimits {}
+
+/**
+ * Loads an export for serving, without the model's training code: the
+ * manifest, the signatures, the tfjs dense model and the tables (for a
+ * distributed entry, the tables of all its parameter servers).
+ */
+export async function loadExport(path: string, opts: LoadExportOptions = {}): Promise<ExportedModel> {
+  await ensureTfBackend();
+  const dir = await resolveExportDir(path);
+  const manifest = await readManifest(dir);
+  const signatures = decodeSavedModel(await readFile(join(dir, SAVED_MODEL_FILE)), join(dir, SAVED_MODEL_FILE));
+  const graphs = [{ dir, manifest }];
+  for (const rel of manifest.ps ?? []) {
+    const psDir = await resolvePs(dir, rel);
+    graphs.push({ dir: psDir, manifest: await readManifest(psDir) });
+  }
+  const tables = await loadTables(graphs);
+  const dense = manifest.dense ? await loadLayersModelFromDir(resolve(dir, manifest.dense)) : undefined;
+  return new ExportedModel(dir, manifest, signatures, tables, dense, opts);
+}

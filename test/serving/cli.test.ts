@@ -1,0 +1,68 @@
+import test from 'ava';
+import { execFile, spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { promisify } from 'node:util';
+import { createModel } from '../export/fixtures/tiny-model.js';
+import { trainModel } from '../export/fixtures/train.js';
+import { saveDenseCheckpoint } from '../../src/export/params-source.js';
+import { saveTable } from '../../src/hashtable/checkpoint.js';
+import { ckptAssetDir } from '../../src/hashtable/checkpoint-listeners.js';
+import { ROOT, tempDir } from '../helpers.js';
+
+const run = promisify(execFile);
+const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+const MODEL = join(ROOT, 'dist', 'test', 'export', 'fixtures', 'tiny-model.js');
+const cli = (...args: string[]) => run(process.execPath, [CLI, ...args], { env: { ...process.env, MONOLITH_LOG: 'warn' } });
+
+test('export from a checkpoint, predict, warmup decode, visualize, serve + predict-client through the CLI', async (t) => {
+  const tr = trainModel(createModel());
+  const modelDir = await tempDir();
+  const prefix = join(modelDir, 'model.ckpt-77');
+  await saveDenseCheckpoint(tr.dense, prefix);
+  for (const [name, table] of tr.tables) await saveTable(table, join(ckptAssetDir(prefix), name));
+  const exportBase = join(modelDir, 'exports');
+
+  const exp = await cli('export', '--model-module', MODEL, '--model-dir', modelDir, '--export-base', exportBase, '--export-mode', 'distributed', '--num-ps', '2', '--global-step-as-timestamp');
+  t.regex(exp.stdout, /entry: .*entry\/77/);
+  t.regex(exp.stdout, /ps_1: .*ps_1\/77/);
+
+  const pred = await cli('predict', '--saved-model-path', exportBase, '--batch-size', '4');
+  const outputs = JSON.parse(pred.stdout);
+  t.deepEqual(outputs.ctr.shape, [4]);
+  t.true(outputs.ctr.values.every((p: number) => p > 0 && p < 1));
+
+  const entry = join(exportBase, 'entry', '77');
+  const dec = await cli('warmup', 'decode', join(entry, 'assets.extra', 'tf_serving_warmup_requests'));
+  t.regex(dec.stdout, /0th model_spec \(predict_log\)/);
+  t.regex(dec.stdout, /signature_name: "serving_default"/);
+  t.regex(dec.stdout, /string_val: \.\.\./);
+
+  const vis = await cli('visualize', exportBase, '--output', join(modelDir, 'm.html'));
+  t.regex(vis.stdout, /wrote .*m\.html/);
+  t.regex(await readFile(join(modelDir, 'm.html'), 'utf8'), /<title>tiny entry 77<\/title>/);
+
+  const server = spawn(process.execPath, [CLI, 'serve', '--model-base-path', join(exportBase, 'entry'), '--port', '0', '--poll-interval-ms', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    let out = '';
+    server.stdout.setEncoding('utf8');
+    while (!/on (\S+)\n/.test(out)) {
+      const [chunk] = (await Promise.race([once(server.stdout, 'data'), once(server, 'exit').then(() => ['EXIT'])])) as string[];
+      if (chunk === 'EXIT') throw new Error(`serve exited: ${out}`);
+      out += chunk;
+    }
+    t.regex(out, /serving default version 77 on 127\.0\.0\.1:\d+/);
+    const addr = /on (\S+)\n/.exec(out)![1]!;
+    const res = await cli('predict-client', '--server', addr, '--batch-size', '3', '--slots', '1,2,3');
+    const o = JSON.parse(res.stdout);
+    t.deepEqual(o.ctr.shape, [3]);
+    t.deepEqual(o.value.shape, [3]);
+    t.regex(res.stderr, /signatures: .*serving_default/);
+    const bad = await t.throwsAsync(cli('predict-client', '--server', addr, '--model-name', 'nope'));
+    t.regex((bad as Error & { stderr: string }).stderr, /NOT_FOUND|not found/);
+  } finally {
+    server.kill('SIGTERM');
+    await once(server, 'exit');
+  }
+});
