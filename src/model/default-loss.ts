@@ -13,9 +13,11 @@ export const labelColumn = (labels: tf.Tensor, i: number): tf.Tensor =>
   labels.rank === 1 ? labels : tf.reshape(tf.slice(labels, [0, i], [-1, 1]), [-1]);
 
 /**
- * ModelSpec's documented default: per head, the (weighted) mean sigmoid
- * cross-entropy for classification or mean squared error for regression; the
- * heads' losses are summed.
+ * The loss of a model that brings none (ModelSpec's documented default): per
+ * classification head the mean sigmoid cross-entropy of its logit, per
+ * regression head the mean squared error, each row multiplied by its instance
+ * weight; the heads' losses are summed. The mean divides by the rows, not by
+ * the weights' sum, so a weight of 0 removes a row without rescaling the others.
  */
 export function defaultLoss(heads: readonly HeadSpec[], { logits, labels, weights }: LossInputs): tf.Scalar {
   return tf.tidy(() => {
@@ -23,9 +25,7 @@ export function defaultLoss(heads: readonly HeadSpec[], { logits, labels, weight
       const x = tf.reshape(logits[i]!, [-1]);
       const y = labelColumn(labels, h.labelIndex);
       const per = h.kind === 'classification' ? sigmoidCrossEntropyWithLogits(y, x) : tf.squaredDifference(x, y);
-      if (!weights) return tf.mean(per);
-      const w = tf.reshape(weights, [-1]);
-      return tf.div(tf.sum(tf.mul(per, w)), tf.maximum(tf.sum(w), 1e-12));
+      return tf.mean(weights ? tf.mul(per, tf.reshape(weights, [-1])) : per);
     });
     return (parts.length === 1 ? parts[0]! : tf.addN(parts)) as tf.Scalar;
   });

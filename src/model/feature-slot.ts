@@ -11,17 +11,17 @@ import type { Combiner as CombinerName } from './model-spec.js';
 export const DEFAULT_EXPIRE_TIME = 36500;
 
 /** How a feature's embeddings of one row are pooled. */
-export type Combiner = { kind: 'reduce_sum' } | { kind: 'reduce_mean' } | { kind: 'first_n'; maxSeqLength: number };
+export type CombinerConfig = { kind: 'reduce_sum' } | { kind: 'reduce_mean' } | { kind: 'first_n'; maxSeqLength: number };
 
-export const reduceSum = (): Combiner => ({ kind: 'reduce_sum' });
-export const reduceMean = (): Combiner => ({ kind: 'reduce_mean' });
-export function firstN(maxSeqLength: number): Combiner {
+export const reduceSum = (): CombinerConfig => ({ kind: 'reduce_sum' });
+export const reduceMean = (): CombinerConfig => ({ kind: 'reduce_mean' });
+export function firstN(maxSeqLength: number): CombinerConfig {
   if (!Number.isInteger(maxSeqLength) || maxSeqLength < 1) throw new ConfigError(`first_n: max_seq_length must be a positive integer, got ${maxSeqLength}`);
   return { kind: 'first_n', maxSeqLength };
 }
 
 /** Combiner from its name as `createEmbeddingFeatureColumn` takes it. */
-export function combinerFromName(name: CombinerName, maxSeqLength: number): Combiner {
+export function combinerFromName(name: CombinerName, maxSeqLength: number): CombinerConfig {
   switch (name) {
     case 'reduce_sum':
       return reduceSum();
@@ -173,14 +173,14 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
 
 /** Binds a feature of the input (a sparse column of the batch) to a slot. */
 export class FeatureColumn {
-  readonly combiner: Combiner;
+  readonly combiner: CombinerConfig;
   /** Slot of the feature's own ids (differs from the table's with a shared embedding). */
   readonly slot: number;
 
   constructor(
     readonly featureSlot: FeatureSlot,
     readonly featureName: string,
-    opts: { combiner?: Combiner; slot?: number } = {},
+    opts: { combiner?: CombinerConfig; slot?: number } = {},
   ) {
     this.combiner = opts.combiner ?? reduceSum();
     this.slot = opts.slot ?? featureSlot.slot;

@@ -9,7 +9,7 @@ import type { OptimizerConfig } from '../hashtable/optimizers/index.js';
 import { defaultLoss } from './default-loss.js';
 import { DuplicateOutputError, FeaturesShapeError, FusedLayoutError, ModeError, SharedEmbeddingError } from './errors.js';
 import { FeatureNames } from './feature-names.js';
-import { combinerFromName, DEFAULT_EXPIRE_TIME, FeatureColumn, firstN, reduceSum, type Combiner, type FeatureSlice, type FeatureSlot, type FeatureSlotConfig, type LookupBinder } from './feature-slot.js';
+import { combinerFromName, DEFAULT_EXPIRE_TIME, FeatureColumn, firstN, reduceSum, type CombinerConfig, type FeatureSlice, type FeatureSlot, type FeatureSlotConfig, type LookupBinder } from './feature-slot.js';
 import { EmbeddingSlice, StackEmbeddings } from './layers/embedding-layers.js';
 import { layoutName, outConfig, type LayoutKey, type LayoutOutType, type OutConfigProps } from './layout.js';
 import { ModeKeys, type Mode } from './mode.js';
@@ -284,7 +284,7 @@ export abstract class MonolithModel<P extends MonolithModelParams = MonolithMode
   createEmbeddingFeatureColumn(feature: string | number, opts: FeatureColumnOptions = {}): FeatureColumn {
     const expireTime = opts.expireTime ?? DEFAULT_EXPIRE_TIME;
     const maxSeqLength = opts.maxSeqLength ?? 0;
-    let combiner: Combiner | undefined = opts.combiner ? combinerFromName(opts.combiner, maxSeqLength) : undefined;
+    let combiner: CombinerConfig | undefined = opts.combiner ? combinerFromName(opts.combiner, maxSeqLength) : undefined;
     const [featureName, slot] = this.featureNames.resolve(feature);
     const existing = this.fcDict.get(featureName);
     if (existing) return existing;

@@ -1,7 +1,7 @@
 import type { Mode } from './mode.js';
 
-/** Monolith's ExportMode. */
-export type ExportMode = 'standalone' | 'distributed';
+/** Monolith's ExportModeName. */
+export type ExportModeName = 'standalone' | 'distributed';
 
 export interface MetricsParams {
   enableDeepInsight: boolean;
@@ -63,7 +63,7 @@ export interface ServingParams {
   exportWithClearedEntryDevices: boolean;
   exportWhenSaving: boolean;
   exportDirBase: string;
-  exportMode: ExportMode;
+  exportMode: ExportModeName;
   sharedEmbedding: boolean;
   withRemoteGpu: boolean;
 }

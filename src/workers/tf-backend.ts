@@ -32,15 +32,24 @@ async function tryBackend(name: BackendName): Promise<boolean> {
   }
 }
 
+const NAMES: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+
+/** `MONOLITH_TF_BACKEND`, when it names a backend. */
+function envBackend(): BackendName | undefined {
+  const v = process.env.MONOLITH_TF_BACKEND;
+  if (v === undefined || v === '') return undefined;
+  if (!(NAMES as readonly string[]).includes(v)) throw new Error(`MONOLITH_TF_BACKEND=${v} is not one of ${NAMES.join(', ')}`);
+  return v as BackendName;
+}
+
 /**
  * Chooses the tfjs backend of this thread once: `prefer` if given (and it
- * works), else tfjs-node-gpu, tfjs-node, wasm, cpu in that order. Logs the
- * choice. Later calls return the first choice.
+ * works; default: the MONOLITH_TF_BACKEND environment variable), else
+ * tfjs-node-gpu, tfjs-node, wasm, cpu in that order. Logs the choice. Later calls return the first choice.
  */
-export function initBackend(prefer?: BackendName): Promise<BackendName> {
+export function initBackend(prefer: BackendName | undefined = envBackend()): Promise<BackendName> {
   chosen ??= (async () => {
-    const order: BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
-    const candidates = prefer ? [prefer, ...order.filter((b) => b !== prefer)] : order;
+    const candidates = prefer ? [prefer, ...NAMES.filter((b) => b !== prefer)] : NAMES;
     for (const b of candidates) {
       if (await tryBackend(b)) {
         log.info(`tfjs backend: ${b}${prefer && prefer !== b ? ` (preferred ${prefer} unavailable)` : ''}`);

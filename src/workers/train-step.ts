@@ -6,7 +6,7 @@ import type { EmbeddingHashTable } from '../hashtable/embedding-hash-table.js';
 import { outputDim, type EmbeddingFeatureSpec, type ModelSpec } from '../model/model-spec.js';
 import type { RunMode, StepResult } from '../graph/step-result.js';
 import { warnFirstN } from '../util/log.js';
-import { defaultLoss } from './default-loss.js';
+import { defaultLoss } from '../model/default-loss.js';
 import { DEFAULT_DENSE_OPTIMIZER, type DenseOptimizerConfig } from './dense-optimizer.js';
 import { poolEmbeddings, scatterPooledGradient, selectFirstN, type PoolingShape } from './embedding-pooling.js';
 import { SharedDenseParams, type DenseParamSpec } from './shared-dense-params.js';

@@ -5,7 +5,7 @@ import { Rng } from '../../src/util/random.js';
 import { initBackend } from '../../src/workers/tf-backend.js';
 import { createModelTables } from '../../src/workers/model-tables.js';
 import { createSharedDenseParams, TrainStep } from '../../src/workers/train-step.js';
-import { defaultLoss } from '../../src/workers/default-loss.js';
+import { defaultLoss } from '../../src/model/default-loss.js';
 import { createModel } from './fixtures/tiny-model.js';
 import { tinyBatch } from './fixtures/tiny-batches.js';
 

@@ -6,7 +6,7 @@ import type { ModelSpec } from '../../src/model/model-spec.js';
 import { initBackend } from '../../src/workers/tf-backend.js';
 import { createModelTables } from '../../src/workers/model-tables.js';
 import { createSharedDenseParams, TrainStep } from '../../src/workers/train-step.js';
-import { defaultLoss } from '../../src/workers/default-loss.js';
+import { defaultLoss } from '../../src/model/default-loss.js';
 
 test.before(async () => {
   await initBackend('cpu');
