@@ -4,12 +4,11 @@ import { log } from '../util/log.js';
 import { getExportSaverListenerState, overwriteExportSaverListenerState } from './export-state.js';
 import { DEFAULT_CKPT_BASENAME, existingCheckpointSteps, getGlobalStep } from './params-source.js';
 import type { ExportCall } from './exporters.js';
+import type { MetricsClient } from '../metrics/metrics-client.js';
+import type { CheckpointListener } from '../graph/checkpoint-saver.js';
 
-/** The smallest metrics client the listener needs (Monolith's `emit_store`). */
-export interface MetricsClient {
-  emitStore(name: string, value: number, tags: Record<string, string>): void | Promise<void>;
-  flush?(): void | Promise<void>;
-}
+/** The part of a metrics client the listener uses (Monolith's `emit_store`, then a flush when the client has one). */
+export type ExportMetricsClient = Pick<MetricsClient, 'emitStore'> & { flush?(): void | Promise<void> };
 
 /** Anything that exports for a checkpoint: one directory, several, or graph name → directory. */
 export interface CheckpointExporter {
@@ -29,7 +28,7 @@ export interface ExportSaverListenerOptions {
   existingSteps?: () => Promise<Iterable<number>>;
   /** Steps of the full model's checkpoints, for denseOnly (default: read from the model dir two levels above the export base). */
   fullModelSteps?: (exportDirBase: string) => Promise<Iterable<number>>;
-  metrics?: MetricsClient;
+  metrics?: ExportMetricsClient;
 }
 
 export const LATEST_VERSION_METRIC = 'export_models.latest_version';
@@ -55,6 +54,11 @@ export class ExportSaverListener {
 
   checkpointPrefix(step: number): string {
     return `${this.opts.modelDir}/${this.basename}-${step}`;
+  }
+
+  /** This listener in the shape the training pipeline's checkpointing calls (`checkpoint.listeners`). */
+  asCheckpointListener(): CheckpointListener {
+    return { afterSave: async (_ckptPath, step) => void (await this.afterSave(step)) };
   }
 
   async afterSave(globalStep: number): Promise<string[]> {

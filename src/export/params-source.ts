@@ -1,4 +1,5 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
+import * as tf from '@tensorflow/tfjs-core';
 import { join } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { ConfigError } from '../errors.js';
@@ -6,6 +7,9 @@ import { restoreTable } from '../hashtable/checkpoint.js';
 import { ckptAssetDir } from '../hashtable/checkpoint-listeners.js';
 import { EmbeddingHashTable } from '../hashtable/embedding-hash-table.js';
 import type { ModelSpec } from '../model/model-spec.js';
+import { restoreDenseParams } from '../graph/dense-checkpoint.js';
+import type { SharedDenseParams } from '../workers/shared-dense-params.js';
+import { createSharedDenseParams } from '../workers/train-step.js';
 import { loadLayersModelFromDir, saveLayersModel } from './fs-model-io.js';
 
 /** The trained parameters an exporter writes out. */
@@ -21,6 +25,24 @@ export type ParamsProvider = (checkpointPath?: string) => Promise<TrainedParams>
 export function liveParams(dense: LayersModel, tables: ReadonlyMap<string, EmbeddingHashTable> | Record<string, EmbeddingHashTable>): ParamsProvider {
   const map = tables instanceof Map ? tables : new Map(Object.entries(tables));
   return async () => ({ dense, tables: map });
+}
+
+/** A fresh dense model of `spec` holding the shared dense parameters' current trainable weights. */
+export function denseModelFromShared(spec: Pick<ModelSpec, 'buildDense'>, dense: SharedDenseParams): LayersModel {
+  const model = spec.buildDense();
+  const ws = model.trainableWeights;
+  if (ws.length !== dense.weights.length) throw new ConfigError(`the model has ${ws.length} trainable weights, the shared dense params ${dense.weights.length}`);
+  ws.forEach((w, i) => w.write(tf.tensor(dense.weights[i]!.slice(), w.shape as number[])));
+  return model;
+}
+
+/**
+ * The parameters of a training pipeline as they are when the export runs
+ * (the dense model is rebuilt from the shared weights at each call).
+ */
+export function sharedParams(spec: Pick<ModelSpec, 'buildDense'>, tables: Record<string, EmbeddingHashTable>, dense: SharedDenseParams): ParamsProvider {
+  const map = new Map(Object.entries(tables));
+  return async () => ({ dense: denseModelFromShared(spec, dense), tables: map });
 }
 
 export const DEFAULT_CKPT_BASENAME = 'model.ckpt';
@@ -54,16 +76,25 @@ export async function latestCheckpoint(modelDir: string, basename = DEFAULT_CKPT
   return steps.length ? join(modelDir, `${basename}-${steps[steps.length - 1]}`) : undefined;
 }
 
+/** The dense model of checkpoint `prefix`: the runtime's `<prefix>.dense` file, or a tfjs model directory of that name. */
+async function loadDenseCheckpoint(spec: Pick<ModelSpec, 'buildDense' | 'denseOptimizer'>, prefix: string): Promise<LayersModel> {
+  const path = denseCheckpointDir(prefix);
+  if ((await stat(path)).isDirectory()) return loadLayersModelFromDir(path);
+  const dense = createSharedDenseParams(spec);
+  await restoreDenseParams(path, dense);
+  return denseModelFromShared(spec, dense);
+}
+
 /**
  * Parameters restored from a checkpoint directory: the dense model from
- * `<prefix>.dense/` and each table of `spec` from `<prefix>.assets/<table>`
+ * `<prefix>.dense` (the training runtime's file, or a tfjs model directory) and each table of `spec` from `<prefix>.assets/<table>`
  * (written by HashTableCheckpointSaverListener with single-table saves).
  */
-export function checkpointParams(spec: Pick<ModelSpec, 'tables'>, modelDir: string, basename = DEFAULT_CKPT_BASENAME): ParamsProvider {
+export function checkpointParams(spec: Pick<ModelSpec, 'tables' | 'buildDense' | 'denseOptimizer'>, modelDir: string, basename = DEFAULT_CKPT_BASENAME): ParamsProvider {
   return async (checkpointPath) => {
     const prefix = checkpointPath ?? (await latestCheckpoint(modelDir, basename));
     if (!prefix) throw new ConfigError(`no checkpoint ${basename}-<step> in ${modelDir}`);
-    const dense = await loadLayersModelFromDir(denseCheckpointDir(prefix));
+    const dense = await loadDenseCheckpoint(spec, prefix);
     const tables = new Map<string, EmbeddingHashTable>();
     for (const [name, config] of Object.entries(spec.tables)) {
       const t = EmbeddingHashTable.create({ ...config, name });

@@ -50,7 +50,7 @@ export function denseParamsOf(model: LayersModel): { params: DenseParamSpec[]; i
 }
 
 /** Shared dense parameters initialised from a model built by `spec.buildDense()`. */
-export function createSharedDenseParams(spec: ModelSpec, model = spec.buildDense()): SharedDenseParams {
+export function createSharedDenseParams(spec: Pick<ModelSpec, 'buildDense' | 'denseOptimizer'>, model = spec.buildDense()): SharedDenseParams {
   const { params, initial } = denseParamsOf(model);
   const opt: DenseOptimizerConfig = spec.denseOptimizer ?? DEFAULT_DENSE_OPTIMIZER;
   return SharedDenseParams.create(params, initial, opt);

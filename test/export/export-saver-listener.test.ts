@@ -33,7 +33,7 @@ test('basic: the export is recorded in the state with its step; metric emitted',
       return dir;
     },
   };
-  const emitted: [string, number, Record<string, string>][] = [];
+  const emitted: [string, number, Readonly<Record<string, string>> | undefined][] = [];
   const listener = new ExportSaverListener({ modelDir, exporter, metrics: { emitStore: (n, v, tags) => void emitted.push([n, v, tags]) } });
   await writeFile(join(modelDir, 'model.ckpt-10.index'), '');
   await listener.afterSave(10);
