@@ -81,41 +81,75 @@ export class BatchBuilder {
     this.missingLabel = config.missingLabelFor(variant);
   }
 
+  /** Pre-sizes the columns for `rows` rows and, per sparse column, `fidsPerColumn[i]` fids. */
+  reserve(rows: number, fidsPerColumn?: ArrayLike<number>): void {
+    this.ensureCapacity(rows);
+    this.sparse.forEach((c, i) => {
+      if (c.splits.length < rows + 1) c.splits = grow(c.splits, rows + 1);
+      const fids = fidsPerColumn?.[i] ?? 0;
+      if (c.words.length < fids * 2) c.words = grow(c.words, fids * 2);
+    });
+  }
+
+  private ensureCapacity(total: number): void {
+    if (total <= this.capacity) return;
+    let cap = Math.max(this.capacity * 2, 64);
+    while (cap < total) cap *= 2;
+    this.capacity = cap;
+    const { dense } = this.config;
+    this.dense = this.dense.map((a, i) => (a.length < cap * dense[i]!.width ? grow(a, cap * dense[i]!.width) : a));
+    this.labels = grow(this.labels, cap * this.config.labelWidth);
+    this.weights = grow(this.weights, cap);
+    for (const c of this.lineId) c.ensure(cap);
+  }
+
   /** Makes room for `n` more rows and writes their defaults (missing label, weight 1, sample_rate 1, zeros). */
   beginRows(n: number): void {
-    const total = this.rows + n;
-    if (total > this.capacity) {
-      let cap = Math.max(this.capacity * 2, 64);
-      while (cap < total) cap *= 2;
-      this.capacity = cap;
-      const { dense } = this.config;
-      this.dense = this.dense.map((a, i) => (a.length < cap * dense[i]!.width ? grow(a, cap * dense[i]!.width) : a));
-      this.labels = grow(this.labels, cap * this.config.labelWidth);
-      this.weights = grow(this.weights, cap);
-      for (const c of this.lineId) c.ensure(cap);
-    }
     const r0 = this.rows;
+    const total = r0 + n;
+    this.ensureCapacity(total);
     const L = this.config.labelWidth;
-    this.labels.fill(this.missingLabel, r0 * L, total * L);
-    this.weights.fill(1, r0, total);
-    this.dense.forEach((a, i) => a.fill(0, r0 * this.config.dense[i]!.width, total * this.config.dense[i]!.width));
-    for (const c of this.lineId) {
-      if (c.kind === 'float') {
-        const one = c.name === 'sample_rate' ? 0x3f800000 : 0; // 1.0f: sample_rate's proto default
-        c.words.fill(one, r0, total);
-      } else c.words.fill(0, c.wide ? r0 * 2 : r0, c.wide ? total * 2 : total);
+    const labels = this.labels;
+    for (let i = r0 * L; i < total * L; i++) labels[i] = this.missingLabel;
+    for (let i = r0; i < total; i++) this.weights[i] = 1;
+    const dense = this.dense;
+    for (let d = 0; d < dense.length; d++) {
+      const a = dense[d]!;
+      const w = this.config.dense[d]!.width;
+      for (let i = r0 * w; i < total * w; i++) a[i] = 0;
+    }
+    const lineId = this.lineId;
+    for (let k = 0; k < lineId.length; k++) {
+      const c = lineId[k]!;
+      const words = c.words;
+      if (c.wide) for (let i = r0 * 2; i < total * 2; i++) words[i] = 0;
+      else {
+        const v = c.name === 'sample_rate' ? 0x3f800000 : 0; // 1.0f: sample_rate's proto default
+        for (let i = r0; i < total; i++) words[i] = v;
+      }
     }
   }
 
   /** Closes rows up to `rows + n` in every sparse column and commits them. Returns false if a column has too many rows. */
   endRows(n: number): boolean {
     const total = this.rows + n;
-    for (const c of this.sparse) {
+    const sparse = this.sparse;
+    for (let i = 0; i < sparse.length; i++) {
+      const c = sparse[i]!;
       if (c.rows > total) return false;
       while (c.rows < total) c.closeRow();
     }
     this.rows = total;
     return true;
+  }
+
+  /** Empties the builder, keeping its buffers (build() copies, so they are free again). */
+  clear(): void {
+    this.rows = 0;
+    for (const c of this.sparse) {
+      c.rows = 0;
+      c.count = 0;
+    }
   }
 
   /** Writes a LineId value for `row` (64-bit kinds from lo/hi, 32-bit from lo). */

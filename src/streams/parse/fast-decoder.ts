@@ -3,7 +3,7 @@ import type { BatchBuilder } from './batch-builder.js';
 import type { NameTable } from './name-table.js';
 import type { ResolvedParseConfig } from './parse-config.js';
 import { DENSE, EXAMPLE_FEATURE_KINDS, NO_TARGET, T_LABEL_FEATURE, T_LABEL_LIST, T_LINE_ID_LIST, T_WEIGHT, targetTable } from './targets.js';
-import { WT_FIXED32, WT_FIXED64, WT_LEN, WT_VARINT, WireReader } from './wire-reader.js';
+import { WT_FIXED32, WT_FIXED64, WT_LEN, WT_VARINT, WireReader, doubleAt, floatAt } from './wire-reader.js';
 
 /** Where a record came from, for error messages. */
 export interface RecordOrigin {
@@ -108,48 +108,65 @@ export class FastDecoder {
     }
   }
 
-  /** idl.matrix.proto.Feature: name=1, fid=2, float_value=3, int64_value=4, fid_list=6 (FidList{value=1}). */
+  /**
+   * idl.matrix.proto.Feature: name=1, fid=2, float_value=3, int64_value=4,
+   * fid_list=6 (FidList{value=1}). Encoders write the name first, which allows
+   * one pass; a name after the values costs a second pass. Dense values are
+   * float_value then int64_value, whatever their order on the wire.
+   */
   private instanceFeature(b: BatchBuilder, row: number, end: number): void {
     const r = this.r;
     const outer = r.end;
     const start = r.pos;
     r.end = end;
-    let ns = -1;
-    let ne = -1;
-    while (r.pos < end) {
-      const key = r.tag('Feature');
-      if (key === 0x0a) {
-        ne = r.lengthEnd('Feature.name');
-        ns = r.pos;
-        r.pos = ne;
-      } else r.skip(key & 7, key >>> 3, 'Feature');
+    let target = NO_TARGET;
+    if (r.pos < end && r.buf[r.pos] === 0x0a) {
+      r.pos++;
+      const ne = r.lengthEnd('Feature.name');
+      target = this.names.lookup(r.buf, r.pos, ne);
+      r.pos = ne;
+    } else {
+      while (r.pos < end) {
+        const key = r.tag('Feature');
+        if (key === 0x0a) {
+          const ne = r.lengthEnd('Feature.name');
+          target = this.names.lookup(r.buf, r.pos, ne);
+          r.pos = ne;
+        } else r.skip(key & 7, key >>> 3, 'Feature');
+      }
+      r.pos = start;
     }
-    const target = ns < 0 ? NO_TARGET : this.names.lookup(r.buf, ns, ne);
     if (target >= 0 && target < DENSE) {
       const col = b.sparse[target]!;
-      r.pos = start;
       while (r.pos < end) {
         const key = r.tag('Feature');
         const fn = key >>> 3;
         if (fn === 2) this.fids(col, key & 7, 'Feature.fid');
-        else if (fn === 6) {
-          if ((key & 7) !== WT_LEN) r.skip(key & 7, fn, 'Feature.fid_list');
-          else this.fidList(col, r.lengthEnd('Feature.fid_list'));
-        } else r.skip(key & 7, fn, 'Feature');
+        else if (fn === 6 && (key & 7) === WT_LEN) this.fidList(col, r.lengthEnd('Feature.fid_list'));
+        else r.skip(key & 7, fn, 'Feature');
       }
     } else if (target >= DENSE && target < T_LABEL_LIST) {
       const d = target - DENSE;
       const width = this.config.dense[d]!.width;
       const out = b.dense[d]!;
+      const off = row * width;
       let n = 0;
-      // float_value first, then int64_value: the order does not depend on the wire order.
-      for (const want of [3, 4]) {
-        r.pos = start;
+      let int64At = -1;
+      while (r.pos < end) {
+        const key = r.tag('Feature');
+        const fn = key >>> 3;
+        if (fn === 3) n = this.floats(key & 7, out, off, width, n, 'Feature.float_value');
+        else {
+          if (fn === 4 && int64At < 0) int64At = r.pos - 1;
+          r.skip(key & 7, fn, 'Feature');
+        }
+      }
+      if (int64At >= 0) {
+        r.pos = int64At;
         while (r.pos < end) {
           const key = r.tag('Feature');
-          const fn = key >>> 3;
-          if (fn === want) n = fn === 3 ? this.floats(key & 7, out, row * width, width, n, 'Feature.float_value') : this.int64s(key & 7, out, row * width, width, n, 'Feature.int64_value');
-          else r.skip(key & 7, fn, 'Feature');
+          if (key >>> 3 === 4) n = this.int64s(key & 7, out, off, width, n, 'Feature.int64_value');
+          else r.skip(key & 7, key >>> 3, 'Feature');
         }
       }
     }
@@ -517,9 +534,9 @@ export class FastDecoder {
     }
     const e = r.lengthEnd(field);
     if ((e - r.pos) & 3) r.fail(`packed float payload of ${e - r.pos} bytes is not a multiple of 4`, field);
-    const view = r.view;
+    const buf = r.buf;
     for (let p = r.pos; p < e; p += 4) {
-      if (n < width) out[off + n] = view.getFloat32(p, true);
+      if (n < width) out[off + n] = floatAt(buf, p);
       n++;
     }
     r.pos = e;
@@ -540,7 +557,7 @@ export class FastDecoder {
     const e = r.lengthEnd(field);
     if ((e - r.pos) & 7) r.fail(`packed double payload of ${e - r.pos} bytes is not a multiple of 8`, field);
     for (let p = r.pos; p < e; p += 8) {
-      if (n < width) out[off + n] = r.view.getFloat64(p, true);
+      if (n < width) out[off + n] = doubleAt(r.buf, p);
       n++;
     }
     r.pos = e;

@@ -24,10 +24,13 @@ export class RecordParser {
   readonly config: ResolvedParseConfig;
   readonly variant: RecordVariant;
   private readonly decodeRecord: Decode;
+  private readonly fidsPerRow: number[];
+  private scratch: BatchBuilder | undefined;
 
   constructor(config: ParseConfig, opts: RecordParserOptions) {
     this.config = resolveParseConfig(config);
     this.variant = opts.variant;
+    this.fidsPerRow = this.config.sparse.map(() => 0);
     const kind = opts.decoder ?? 'fast';
     if (kind !== 'fast' && kind !== 'reference') throw new ConfigError(`decoder must be 'fast' or 'reference', got ${String(kind)}`);
     const d = kind === 'fast' ? new FastDecoder(this.config) : new ReferenceDecoder(this.config);
@@ -46,19 +49,37 @@ export class RecordParser {
     }
   }
 
-  newBuilder(): BatchBuilder {
-    return new BatchBuilder(this.config, this.variant);
-  }
-
   /** Appends one record's rows (1, or batch_size for an ExampleBatch) to `builder`. */
   add(builder: BatchBuilder, bytes: Uint8Array, origin?: RecordOrigin): void {
     this.decodeRecord(builder, bytes, origin);
   }
 
+  /**
+   * A builder pre-sized for `rows` rows, with room per sparse column for as
+   * many fids per row as the last batch this parser built had.
+   */
+  newBuilder(rows = 0): BatchBuilder {
+    const b = new BatchBuilder(this.config, this.variant);
+    if (rows > 0) b.reserve(rows, this.fidsPerRow.map((f) => Math.ceil(f * rows * 1.1)));
+    return b;
+  }
+
+  /** Builds the batch and remembers its fid density for the next `newBuilder`. */
+  build(builder: BatchBuilder): Batch {
+    if (builder.rows > 0) builder.sparse.forEach((c, i) => (this.fidsPerRow[i] = c.count / builder.rows));
+    return builder.build();
+  }
+
   /** All `records` as one Batch. */
-  parse(records: Iterable<Uint8Array>, origin?: RecordOrigin): Batch {
-    const b = this.newBuilder();
-    for (const r of records) this.decodeRecord(b, r, origin);
-    return b.build();
+  parse(records: readonly Uint8Array[], origin?: RecordOrigin): Batch {
+    // One builder reused across calls: build() copies out, so its buffers stay warm.
+    const b = (this.scratch ??= this.newBuilder(this.variant === 'example_batch' ? 0 : records.length));
+    b.clear();
+    try {
+      for (const r of records) this.decodeRecord(b, r, origin);
+      return this.build(b);
+    } finally {
+      b.clear();
+    }
   }
 }

@@ -8,6 +8,26 @@ export const WT_START_GROUP = 3;
 export const WT_END_GROUP = 4;
 export const WT_FIXED32 = 5;
 
+// Little-endian float reads through scratch typed arrays: cheaper than a DataView per buffer.
+// (Every platform Node runs on is little-endian.)
+const f32 = new Float32Array(1);
+const f32b = new Uint8Array(f32.buffer);
+const f64 = new Float64Array(1);
+const f64b = new Uint8Array(f64.buffer);
+
+export function floatAt(b: Uint8Array, p: number): number {
+  f32b[0] = b[p]!;
+  f32b[1] = b[p + 1]!;
+  f32b[2] = b[p + 2]!;
+  f32b[3] = b[p + 3]!;
+  return f32[0]!;
+}
+
+export function doubleAt(b: Uint8Array, p: number): number {
+  for (let i = 0; i < 8; i++) f64b[i] = b[p + i]!;
+  return f64[0]!;
+}
+
 /**
  * A cursor over protobuf wire bytes. 64-bit varints and fixed64 values land in
  * `lo` / `hi` (uint32 words) without BigInt; all reads are bounds-checked
@@ -16,7 +36,6 @@ export const WT_FIXED32 = 5;
  */
 export class WireReader {
   buf: Uint8Array = new Uint8Array(0);
-  view: DataView = new DataView(this.buf.buffer);
   pos = 0;
   end = 0;
   /** Low / high 32 bits of the last 64-bit value read (unsigned). */
@@ -28,7 +47,6 @@ export class WireReader {
 
   reset(buf: Uint8Array, file?: string, base = 0): void {
     this.buf = buf;
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     this.pos = 0;
     this.end = buf.length;
     this.file = file;
@@ -134,14 +152,14 @@ export class WireReader {
     const p = this.pos;
     if (p + 4 > this.end) this.fail('truncated float', field);
     this.pos = p + 4;
-    return this.view.getFloat32(p, true);
+    return floatAt(this.buf, p);
   }
 
   double(field: string): number {
     const p = this.pos;
     if (p + 8 > this.end) this.fail('truncated double', field);
     this.pos = p + 8;
-    return this.view.getFloat64(p, true);
+    return doubleAt(this.buf, p);
   }
 
   /** Reads a length prefix and returns the end of the payload (checked against the enclosing end). */
