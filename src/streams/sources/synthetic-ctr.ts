@@ -115,6 +115,8 @@ export class SyntheticCtr {
   readonly pairs: [number, number][];
   private readonly rng: Rng;
   private served = 0;
+  /** Per slot, the planted weights of ids 0..vocab (filled on first use). */
+  private readonly weightTables: Float64Array[] = [];
 
   constructor(opts: SyntheticCtrOptions = {}) {
     this.seed = opts.seed ?? 1;
@@ -160,7 +162,8 @@ export class SyntheticCtr {
 
   /** The planted weight of id `id` (rank) in 0-based slot `slot`. */
   idWeight(slot: number, id: number): number {
-    return this.opts.idWeightScale * hashNormal(this.seed, slot + 1, id);
+    const table = (this.weightTables[slot] ??= Float64Array.from({ length: this.vocab + 1 }, (_, k) => this.opts.idWeightScale * hashNormal(this.seed, slot + 1, k)));
+    return table[id] ?? this.opts.idWeightScale * hashNormal(this.seed, slot + 1, id);
   }
 
   /** The planted model's click probability for a row (its label is ignored). */
