@@ -1,0 +1,88 @@
+import type { Observable } from 'rxjs';
+import type { SourceBatch } from '../../batch/batch.js';
+import { ConfigError } from '../../errors.js';
+import { sourceName, type ByteSource, type Compression } from '../../io/chunked-reader.js';
+import { DEFAULT_RECORD_LAYOUT, readRecordFile, type RecordLayout } from '../../io/record-file.js';
+import { readTFRecords } from '../../io/tfrecord.js';
+import type { ParseConfig, RecordVariant } from '../parse/parse-config.js';
+import { RecordParser, type DecoderKind } from '../parse/record-parser.js';
+import { pacedSource, type PacingOptions } from './paced-source.js';
+import { RecordBatcher } from './record-batcher.js';
+
+/** How records are framed in a file: Monolith's size-prefixed records, or TFRecord. */
+export type FileFraming = 'record' | 'tfrecord';
+
+export interface FileSourceOptions extends PacingOptions {
+  /** One or more files (read in order), '-' for stdin, or readable streams. */
+  paths: ByteSource | ByteSource[];
+  variant: RecordVariant;
+  parse: ParseConfig;
+  batchSize: number;
+  /** Default 'record'. */
+  framing?: FileFraming;
+  /** Header layout of 'record' files. Default Monolith's FilePBDataset default: `{ sortId: true }`. */
+  layout?: RecordLayout;
+  /** Default: 'gzip' for names ending in .gz, else 'none'. */
+  compression?: Compression;
+  /** Read size in bytes. Default 1 MiB. */
+  chunkSize?: number;
+  decoder?: DecoderKind;
+  /** Drop a last batch smaller than batchSize (default false: it is emitted). */
+  dropRemainder?: boolean;
+}
+
+interface RawRecord {
+  payload: Uint8Array;
+  file: string;
+  /** Absolute payload offset when known (TFRecord); else the record's offset. */
+  offset: number;
+  payloadOffsetKnown: boolean;
+}
+
+async function* records(src: ByteSource, opts: FileSourceOptions): AsyncGenerator<RawRecord> {
+  const file = sourceName(src);
+  const compression = opts.compression ?? (typeof src === 'string' && src.endsWith('.gz') ? 'gzip' : 'none');
+  const io = { compression, chunkSize: opts.chunkSize };
+  if ((opts.framing ?? 'record') === 'tfrecord') {
+    let offset = 0;
+    for await (const payload of readTFRecords(src, io)) {
+      yield { payload, file, offset: offset + 12, payloadOffsetKnown: true };
+      offset += 16 + payload.length;
+    }
+    return;
+  }
+  for await (const rec of readRecordFile(src, { ...(opts.layout ?? DEFAULT_RECORD_LAYOUT), ...io })) {
+    yield { payload: rec.payload, file, offset: rec.offset, payloadOffsetKnown: false };
+  }
+}
+
+/** Batches parsed from the records of `opts.paths`, read as they are consumed. */
+export async function* fileBatches(opts: FileSourceOptions): AsyncGenerator<SourceBatch> {
+  const parser = new RecordParser(opts.parse, { variant: opts.variant, decoder: opts.decoder });
+  const batcher = new RecordBatcher(parser, opts.batchSize);
+  const paths = Array.isArray(opts.paths) ? opts.paths : [opts.paths];
+  for (const src of paths) {
+    let index = 0;
+    for await (const rec of records(src, opts)) {
+      // Errors name the record; for TFRecord the offset is absolute, for record
+      // files (variable headers) it counts from the start of the payload.
+      const origin = rec.payloadOffsetKnown ? { file: rec.file, offset: rec.offset } : { file: `${rec.file} (record ${index} at byte ${rec.offset})`, offset: 0 };
+      index++;
+      for (const batch of batcher.add(rec.payload, origin)) yield { batch };
+    }
+  }
+  const last = batcher.flush();
+  if (last && !(opts.dropRemainder && last.rows < opts.batchSize)) yield { batch: last };
+}
+
+/**
+ * A cold Observable of batches from record files (Instance / Example /
+ * ExampleBatch; Monolith framing or TFRecord; optionally gzip). Reading is
+ * pulled by the consumer: see PacingOptions.
+ */
+export function fileSource(opts: FileSourceOptions): Observable<SourceBatch> {
+  if (!opts.paths || (Array.isArray(opts.paths) && opts.paths.length === 0)) throw new ConfigError('fileSource needs at least one path');
+  if (opts.framing !== undefined && opts.framing !== 'record' && opts.framing !== 'tfrecord') throw new ConfigError(`framing must be 'record' or 'tfrecord', got ${String(opts.framing)}`);
+  new RecordBatcher(new RecordParser(opts.parse, { variant: opts.variant, decoder: opts.decoder }), opts.batchSize); // validates up front
+  return pacedSource(() => fileBatches(opts), opts);
+}

@@ -1,0 +1,161 @@
+import { Readable } from 'node:stream';
+import Kafka from 'node-rdkafka';
+import type { Observable } from 'rxjs';
+import type { SourceBatch } from '../../batch/batch.js';
+import { ConfigError } from '../../errors.js';
+import { readRecordFile, type RecordLayout } from '../../io/record-file.js';
+import { log } from '../../util/log.js';
+import type { ParseConfig, RecordVariant } from '../parse/parse-config.js';
+import { RecordParser, type DecoderKind } from '../parse/record-parser.js';
+import { OffsetTracker, type CommitPosition } from './offset-tracker.js';
+import { pacedSource, type PacingOptions } from './paced-source.js';
+import { RecordBatcher } from './record-batcher.js';
+
+export interface KafkaSourceOptions extends PacingOptions {
+  /** `bootstrap.servers`. */
+  brokers: string;
+  groupId: string;
+  topics: string | string[];
+  variant: RecordVariant;
+  parse: ParseConfig;
+  batchSize: number;
+  decoder?: DecoderKind;
+  /** 'message' (default): each message is one serialized Instance / Example / ExampleBatch; 'record': Monolith record framing inside the message (one or more records). */
+  framing?: 'message' | 'record';
+  /** Header layout for framing 'record'. Default `{ sortId: true }`. */
+  layout?: RecordLayout;
+  /** A partial batch is emitted once its first row has waited this long. Default 500 ms. */
+  maxWaitMs?: number;
+  /** How long one poll of the consumer waits for messages. Default 100 ms. */
+  pollTimeoutMs?: number;
+  /** Where a new group starts. Default 'earliest'. */
+  autoOffsetReset?: 'earliest' | 'latest';
+  /** Extra librdkafka global / topic settings (enable.auto.commit is always false). */
+  consumerConfig?: Record<string, string | number | boolean>;
+  topicConfig?: Record<string, string | number | boolean>;
+  /** Clock for maxWaitMs. Default Date.now. */
+  now?: () => number;
+  /** Called after the consumer has disconnected (on completion, error or unsubscribe). */
+  onClosed?: () => void;
+}
+
+type Message = Kafka.Message;
+
+function promisify<T>(fn: (cb: (err: unknown, v: T) => void) => void): Promise<T> {
+  return new Promise<T>((res, rej) => fn((err, v) => (err ? rej(err) : res(v))));
+}
+
+/**
+ * Batches from a Kafka consumer group (node-rdkafka). Auto-commit is off: a
+ * batch's offsets are committed when its `ack()` is called — and only once
+ * every earlier batch is acked — so batches whose step never completed are
+ * read again by the next consumer of the group (at-least-once). Messages are
+ * polled only while fewer than `maxUnacked` batches are un-acked.
+ * Unsubscribing closes the consumer; client and parse errors become
+ * Observable errors.
+ */
+export function kafkaSource(opts: KafkaSourceOptions): Observable<SourceBatch> {
+  const topics = typeof opts.topics === 'string' ? [opts.topics] : opts.topics;
+  if (!opts.brokers) throw new ConfigError('kafkaSource needs brokers (bootstrap.servers)');
+  if (!opts.groupId) throw new ConfigError('kafkaSource needs a groupId');
+  if (!topics?.length) throw new ConfigError('kafkaSource needs at least one topic');
+  const framing = opts.framing ?? 'message';
+  if (framing !== 'message' && framing !== 'record') throw new ConfigError(`framing must be 'message' or 'record', got ${String(framing)}`);
+  new RecordBatcher(new RecordParser(opts.parse, { variant: opts.variant, decoder: opts.decoder }), opts.batchSize); // validates
+  const maxWait = opts.maxWaitMs ?? 500;
+  const now = opts.now ?? Date.now;
+
+  return pacedSource(async function* () {
+    const consumer = new Kafka.KafkaConsumer(
+      {
+        ...opts.consumerConfig,
+        'bootstrap.servers': opts.brokers,
+        'group.id': opts.groupId,
+        'enable.auto.commit': false,
+      },
+      { 'auto.offset.reset': opts.autoOffsetReset ?? 'earliest', ...opts.topicConfig },
+    );
+    let fatal: unknown;
+    consumer.on('event.error', (err) => (fatal ??= err));
+    const parser = new RecordParser(opts.parse, { variant: opts.variant, decoder: opts.decoder });
+    const batcher = new RecordBatcher(parser, opts.batchSize);
+    const tracker = new OffsetTracker();
+    let connected = false;
+    // Commit positions of the rows in the batch being built.
+    let positions = new Map<string, CommitPosition>();
+    let firstRowAt = 0;
+
+    const emit = (batch: SourceBatch['batch'], upTo: Map<string, CommitPosition>): SourceBatch => {
+      const id = tracker.add([...upTo.values()]);
+      return {
+        batch,
+        ack: () => {
+          const ready = tracker.ack(id);
+          if (ready.length === 0 || !connected) return;
+          try {
+            consumer.commitSync(ready);
+          } catch (err) {
+            // The consumer may have lost the partition or be closing: the rows come again (at-least-once).
+            log.warn(`kafkaSource: commit of ${JSON.stringify(ready)} failed: ${(err as Error).message}`);
+          }
+        },
+      };
+    };
+
+    const payloads = async function* (m: Message): AsyncGenerator<Uint8Array> {
+      if (!m.value) return;
+      if (framing === 'message') yield m.value;
+      else for await (const rec of readRecordFile(Readable.from([m.value]), opts.layout ?? { sortId: true })) yield rec.payload;
+    };
+
+    try {
+      await promisify<unknown>((cb) => consumer.connect({}, cb));
+      connected = true;
+      consumer.subscribe(topics);
+      consumer.setDefaultConsumeTimeout(opts.pollTimeoutMs ?? 100);
+      for (;;) {
+        if (fatal) throw fatal;
+        const want = Math.max(1, opts.batchSize - batcher.bufferedRows);
+        const messages = await promisify<Message[]>((cb) => consumer.consume(want, cb));
+        if (fatal) throw fatal;
+        for (const m of messages) {
+          const key = `${m.topic}\u0000${m.partition}`;
+          const origin = { file: `kafka:${m.topic}/${m.partition}@${m.offset}`, offset: 0 };
+          for await (const payload of payloads(m)) {
+            if (batcher.bufferedRows === 0) firstRowAt = now();
+            const full = batcher.add(payload, origin);
+            if (full.length === 0) continue;
+            // Rows of `m` may carry over into the next batch: then these batches may
+            // only commit up to `m` itself (it is read again if the next one is lost).
+            const upTo = new Map(positions);
+            upTo.set(key, { topic: m.topic, partition: m.partition, offset: batcher.bufferedRows > 0 ? m.offset : m.offset + 1 });
+            for (const b of full) yield emit(b, upTo);
+            positions = new Map();
+            if (batcher.bufferedRows > 0) firstRowAt = now();
+          }
+          if (batcher.bufferedRows > 0) positions.set(key, { topic: m.topic, partition: m.partition, offset: m.offset + 1 });
+          else positions.delete(key);
+        }
+        if (batcher.bufferedRows > 0 && now() - firstRowAt >= maxWait) {
+          const last = batcher.flush()!;
+          const upTo = positions;
+          positions = new Map();
+          yield emit(last, upTo);
+        }
+      }
+    } finally {
+      const wasConnected = connected;
+      connected = false;
+      if (wasConnected) {
+        // Leave the group first so the next member is assigned at once, not after session.timeout.ms.
+        try {
+          consumer.unsubscribe();
+        } catch {
+          // already unsubscribed
+        }
+        await new Promise<void>((res) => consumer.disconnect(() => res()));
+      }
+      opts.onClosed?.();
+    }
+  }, opts);
+}
