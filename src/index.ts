@@ -108,3 +108,5 @@ export * from './serving/prediction-service.js';
 export * from './serving/prediction-server.js';
 export * from './serving/prediction-client.js';
 export * from './serving/demo-inputs.js';
+export * from './streams/parse/index.js';
+export * from './streams/sources/index.js';
