@@ -86,7 +86,6 @@ export * from './model/layers/embedding-layers.js';
 export { TestFFMModel, FFM_SLOT } from './model/models/test-ffm-model.js';
 export { DeepFMModel, type DeepFmOptions } from './model/models/deepfm.js';
 export * from './model/models/ffm-examples.js';
-export { ctrBatches } from './model/models/ctr-batches.js';
 export * from './export/export-context.js';
 export * from './export/signature-def.js';
 export * from './export/fs-model-io.js';

@@ -4,6 +4,7 @@ import type { Batch, SourceBatch } from '../../batch/batch.js';
 import { ConfigError } from '../../errors.js';
 import { parser } from '../../proto.js';
 import { Rng } from '../../util/random.js';
+import { StreamingAuc } from '../../model/metrics/streaming-auc.js';
 import type { ParseConfig } from '../parse/parse-config.js';
 import { pacedSource, type PacingOptions } from './paced-source.js';
 
@@ -78,27 +79,11 @@ function zipfCdf(vocab: number, s: number): Float64Array {
   return cdf;
 }
 
-/** Area under the ROC curve of `scores` for binary `labels` (ties get half credit). */
+/** Area under the ROC curve of `scores` for binary `labels` (ties get half credit; NaN without both classes). */
 export function aucOf(scores: ArrayLike<number>, labels: ArrayLike<number>): number {
-  const n = scores.length;
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a]! - scores[b]!);
-  let rankSumPos = 0;
-  let pos = 0;
-  for (let i = 0; i < n; ) {
-    let j = i;
-    while (j + 1 < n && scores[order[j + 1]!] === scores[order[i]!]) j++;
-    const avgRank = (i + j) / 2 + 1;
-    for (let k = i; k <= j; k++) {
-      if (labels[order[k]!]! > 0.5) {
-        rankSumPos += avgRank;
-        pos++;
-      }
-    }
-    i = j + 1;
-  }
-  const neg = n - pos;
-  if (pos === 0 || neg === 0) return NaN;
-  return (rankSumPos - (pos * (pos + 1)) / 2) / (pos * neg);
+  const auc = new StreamingAuc();
+  auc.update(Array.from(labels, (l) => (l > 0.5 ? 1 : 0)), scores);
+  return auc.result();
 }
 
 export class SyntheticCtr {
