@@ -5,6 +5,7 @@ import { getLogLevel } from '../util/log.js';
 import { warmupCommand } from './warmup-commands.js';
 import { datagenCommand } from './datagen-command.js';
 import { demoCommand } from './demo-command.js';
+import { demoFormatsCommand } from './demo-formats-command.js';
 import { predictClientCommand, predictCommand, serveCommand } from './serving-commands.js';
 import { exportCommand } from './export-command.js';
 import { visualizeCommand } from './visualize-command.js';
@@ -14,6 +15,7 @@ const program = new Command('monolith-ts')
   .addCommand(warmupCommand())
   .addCommand(datagenCommand())
   .addCommand(demoCommand())
+  .addCommand(demoFormatsCommand())
   .addCommand(serveCommand())
   .addCommand(predictCommand())
   .addCommand(predictClientCommand())
