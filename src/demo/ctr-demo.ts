@@ -42,6 +42,8 @@ export interface CtrDemoOptions {
   checkpointEverySteps?: number;
   /** Held-out rows for the AUC comparison (default 20000). */
   holdoutRows?: number;
+  /** One batch in flight: bit-reproducible training (tests). */
+  deterministic?: boolean;
   /** Lines of text (progress and summary). */
   say?: (line: string) => void;
   /** The live progress line (default: stderr). */
@@ -134,6 +136,7 @@ export async function runCtrDemo(opts: CtrDemoOptions = {}): Promise<CtrDemoSumm
     model,
     source,
     workers,
+    deterministic: opts.deterministic,
     hooks: [{ name: 'progress', op: progress }],
     checkpoint: { dir: modelDir, everySteps: opts.checkpointEverySteps ?? 200, listeners: [exportListener.asCheckpointListener()] },
   });
