@@ -1,18 +1,20 @@
 /**
- * Maps row numbers to dense "unique" indexes within one batch, so duplicate
- * ids are summed and then updated once. A small open-addressing table whose
- * slots carry an epoch tag, so starting a new batch costs nothing (no clear).
+ * Scratch table mapping row numbers to dense "unique" indexes within one
+ * batch, so duplicate ids are summed and then updated once. Open addressing
+ * with an epoch tag per slot, so a new batch costs nothing (no clear); it is
+ * reused across batches. The arrays are public so hot loops can inline the
+ * probe (see `EmbeddingHashTable.applyGradients`); `indexOf` is the reference.
  */
 export class BatchDedup {
-  private keys = new Int32Array(0);
-  private tags = new Uint32Array(0);
-  private vals = new Int32Array(0);
-  private shift = 32;
-  private mask = 0;
-  private epoch = 0;
+  keys = new Int32Array(0);
+  tags = new Uint32Array(0);
+  vals = new Int32Array(0);
+  shift = 32;
+  mask = 0;
+  epoch = 0;
   count = 0;
 
-  /** Starts a batch of at most `n` keys. */
+  /** Starts a batch of at most `n` keys (table at most half full). */
   reset(n: number): void {
     let log2 = 4;
     while (1 << log2 < 2 * n) log2++;

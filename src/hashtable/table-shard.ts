@@ -33,6 +33,7 @@ const MAX_LOAD_NUM = 3;
 const MAX_LOAD_DEN = 4;
 const MIN_LOG2CAP = 4;
 const MAX_BYTES = 2 ** 32; // the largest growable SharedArrayBuffer Node 20 allows
+const ROW_GROWTH_MIN = 1 << 16;
 
 /** The shared buffers of one shard: what a worker needs to attach to it. */
 export interface ShardMemory {
@@ -47,6 +48,8 @@ export class TableShard {
   /** Index slots as int32: keys compare as `lo | 0`, `hi | 0`. */
   index!: Int32Array;
   f32!: Float32Array;
+  /** The rows as float64 (pairs of floats), for copying aligned embeddings two floats at a time. */
+  f64!: Float64Array;
   u32!: Uint32Array;
   u16!: Uint16Array;
   readonly stride: number;
@@ -64,6 +67,7 @@ export class TableShard {
   private refreshRows(): void {
     const b = this.mem.rows;
     this.f32 = new Float32Array(b, 0, b.byteLength >>> 2);
+    this.f64 = new Float64Array(b, 0, b.byteLength >>> 3);
     this.u32 = new Uint32Array(b, 0, b.byteLength >>> 2);
     this.u16 = new Uint16Array(b, 0, b.byteLength >>> 1);
   }
@@ -81,6 +85,15 @@ export class TableShard {
 
   lock(): void {
     lockWord(this.ctl, C_LOCK);
+    this.afterLock();
+  }
+  /** Takes the lock only if it is free right now (no spin, no wait). */
+  tryLock(): boolean {
+    if (Atomics.compareExchange(this.ctl, C_LOCK, 0, 1) !== 0) return false;
+    this.afterLock();
+    return true;
+  }
+  private afterLock(): void {
     // Another thread may have grown a buffer since this thread last looked.
     if (this.index.byteLength !== this.mem.index.byteLength) this.refreshIndex();
     if (this.u32.byteLength !== this.mem.rows.byteLength) this.refreshRows();
@@ -99,6 +112,10 @@ export class TableShard {
   }
   get capacity(): number {
     return 1 << this.ctl[C_LOG2CAP]!;
+  }
+  /** log2 of the index capacity (read under the lock; hot loops keep it in a local). */
+  get log2(): number {
+    return this.ctl[C_LOG2CAP]!;
   }
   get maxUpdateTs(): number {
     return this.ctl[C_MAXTS]! >>> 0;
@@ -139,10 +156,14 @@ export class TableShard {
    * Puts an absent key with value `val` into the index, doubling it first when
    * the load would pass 3/4. Returns the slot (which a growth may have moved).
    */
-  insert(lo: number, hi: number, h: number, val: number): number {
+  insert(lo: number, hi: number, h: number, val: number, freeSlot = -1): number {
     const used = this.ctl[C_USED]! + 1;
-    if (used * MAX_LOAD_DEN > this.capacity * MAX_LOAD_NUM) this.rehash(this.ctl[C_LOG2CAP]! + 1);
-    const s = ~this.find(lo, hi, h);
+    let s = freeSlot;
+    if (used * MAX_LOAD_DEN > this.capacity * MAX_LOAD_NUM) {
+      this.rehash(this.ctl[C_LOG2CAP]! + 1);
+      s = -1;
+    }
+    if (s < 0) s = ~this.find(lo, hi, h);
     const b = s * 3;
     this.index[b] = lo;
     this.index[b + 1] = hi;
@@ -158,7 +179,11 @@ export class TableShard {
     this.ctl[C_SIZE]!++;
   }
 
-  /** A fresh row at the end of the row buffer, growing it when full. */
+  /**
+   * A fresh row at the end of the row buffer, growing it when full. A growable
+   * SharedArrayBuffer grows in place (its address range is reserved up front),
+   * so growth is by 1/8 (at least 64 KiB): cheap, and little unused slack.
+   */
   allocRow(): number {
     const row = this.ctl[C_SIZE]!; // rows are kept dense: row count == admitted entries
     const need = (row + 1) * this.stride * 4;
@@ -167,7 +192,9 @@ export class TableShard {
       if (need > MAX_BYTES) {
         throw new HashTableError(`table shard is full: ${row} rows of ${this.stride * 4} bytes reach the 4 GiB shared-buffer limit; use more shards`);
       }
-      buf.grow(Math.min(MAX_BYTES, Math.max(need, buf.byteLength * 2)));
+      const step = Math.max(ROW_GROWTH_MIN, Math.ceil(buf.byteLength / 8));
+      const words = Math.ceil(Math.max(need, buf.byteLength + step) / 4);
+      buf.grow(Math.min(MAX_BYTES, words * 4));
       this.refreshRows();
     }
     return row;
