@@ -280,7 +280,7 @@ export async function run(opts: HashtableBenchOptions = {}): Promise<HashtableBe
   const md = [
     '# Hash table benchmark (bench/hashtable.ts)',
     '',
-    `Command: \`node dist/bench/hashtable.js ${sizes.includes(1e7) ? '--full' : ''}\` — ${new Date().toISOString()}, ${wallSeconds.toFixed(0)} s; ${cpu}, ${os.cpus().length} vCPUs, Node ${process.version}.`,
+    `Command: \`node dist/bench/hashtable.js --sizes=${sizes.join(',')} --dims=${dims.join(',')} --batches=${batches}\` — ${new Date().toISOString()}, ${wallSeconds.toFixed(0)} s; ${cpu}, ${os.cpus().length} vCPUs, Node ${process.version}.`,
     `Load average (1/5/15 min) at start ${load0.map((x) => x.toFixed(1)).join('/')}, at end ${load1.map((x) => x.toFixed(1)).join('/')} (the machine is shared with other work).`,
     `Adagrad table, ${shards} shards, Zipf(1.05) over ${UNIVERSE.toExponential(0)} ids, batches of ${BATCH}, ${batches} timed batches per op (+${WARM} warm).`,
     'Rates in million keys per second. fill = lookup-or-insert of the N table ids (all misses, includes first-touch page faults, which the C++ reference pre-faults),',
