@@ -78,6 +78,12 @@ export class EmbeddingHashTable {
   private starts = new Int32Array(0);
   private gradAcc = new Float32Array(0);
   private uniqRows = new Int32Array(0);
+  private gradFrom = new Int32Array(0);
+  private summed = new Uint8Array(0);
+  private soloRows = new Int32Array(0);
+  private soloOff = new Int32Array(0);
+  private sumRows = new Int32Array(0);
+  private sumOff = new Int32Array(0);
   private readonly dedup = new BatchDedup();
   private readonly lrs: Float64Array;
   private deferred = new Int32Array(0);
@@ -550,26 +556,36 @@ export class EmbeddingHashTable {
     const step = opts.globalStep ?? 0;
     const lrs = this.learningRates(step, opts.learningRates);
     const ts = this.clock();
-    if (this.gradAcc.length < n * dim) {
-      this.gradAcc = new Float32Array(n * dim);
+    if (this.gradAcc.length < n * dim) this.gradAcc = new Float32Array(n * dim);
+    if (this.uniqRows.length < n) {
       this.uniqRows = new Int32Array(n);
+      this.gradFrom = new Int32Array(n);
+      this.summed = new Uint8Array(n);
+      this.soloRows = new Int32Array(n);
+      this.soloOff = new Int32Array(n);
+      this.sumRows = new Int32Array(n);
+      this.sumOff = new Int32Array(n);
     }
     this.eachShard((sh, from, to) => {
       const count = this.dedupSlice(sh, w, from, to, grads, ts);
-      if (count > 0) this.updateRows(sh, count, lrs, step, ts);
+      if (count > 0) this.updateRows(sh, count, grads, lrs, step, ts);
     });
   }
 
   /**
-   * Finds (or creates) the row of every id of a shard's slice, and sums the
-   * gradients per row into `gradAcc` (unique rows in `uniqRows`). Returns the
-   * number of unique rows.
+   * Finds (or creates) the row of every id of a shard's slice and dedupes
+   * them: unique row u is `uniqRows[u]`; its gradient stays where it is in
+   * `grads` (offset `gradFrom[u]`) when the id occurs once, and is summed into
+   * `gradAcc` (`summed[u]` = 1) when it repeats — so single ids cost no copy.
+   * Returns the number of unique rows.
    */
   private dedupSlice(sh: TableShard, w: IdWords, from: number, to: number, grads: Float32Array, ts: number): number {
     const packed = this.packed;
     const dim = this.dim;
     const acc = this.gradAcc;
     const uniq = this.uniqRows;
+    const from_ = this.gradFrom;
+    const summed = this.summed;
     const filtered = this.filtered;
     const d = this.dedup;
     d.reset(to - from);
@@ -615,24 +631,28 @@ export class EmbeddingHashTable {
       }
       const row = v - 1;
       let ds = Math.imul(row, 0x9e3779b1) >>> dShift;
-      let u: number;
       for (;;) {
         if (dTags[ds] !== epoch) {
           dTags[ds] = epoch;
           dKeys[ds] = row;
-          u = count++;
+          const u = count++;
           dVals[ds] = u;
           uniq[u] = row;
-          const a = u * dim;
-          const g = i * dim;
-          for (let j = 0; j < dim; j++) acc[a + j] = grads[g + j]!;
+          from_[u] = i * dim;
+          summed[u] = 0;
           break;
         }
         if (dKeys[ds] === row) {
-          u = dVals[ds]!;
+          const u = dVals[ds]!;
           const a = u * dim;
           const g = i * dim;
-          for (let j = 0; j < dim; j++) acc[a + j] += grads[g + j]!;
+          if (summed[u] === 0) {
+            const g0 = from_[u]!;
+            for (let j = 0; j < dim; j++) acc[a + j] = grads[g0 + j]! + grads[g + j]!;
+            summed[u] = 1;
+          } else {
+            for (let j = 0; j < dim; j++) acc[a + j] += grads[g + j]!;
+          }
           break;
         }
         ds = (ds + 1) & dMask;
@@ -642,15 +662,35 @@ export class EmbeddingHashTable {
   }
 
   /** Runs each segment's optimizer once over the `count` unique rows, then stamps their update time. */
-  private updateRows(sh: TableShard, count: number, lrs: Float64Array, step: number, ts: number): void {
+  private updateRows(sh: TableShard, count: number, grads: Float32Array, lrs: Float64Array, step: number, ts: number): void {
     const segs = this.layout.segments;
     const f = sh.f32;
     const st = sh.stride;
     const uniq = this.uniqRows;
+    const dim = this.dim;
     this.sink ^= this.touchRows(sh.u32, uniq, count, st, st - 1);
+    // Rows whose gradient is still in `grads`, and rows with a summed gradient in `gradAcc`.
+    const soloRows = this.soloRows;
+    const soloOff = this.soloOff;
+    const sumRows = this.sumRows;
+    const sumOff = this.sumOff;
+    const summed = this.summed;
+    const from_ = this.gradFrom;
+    let n1 = 0;
+    let n2 = 0;
+    for (let u = 0; u < count; u++) {
+      if (summed[u] === 0) {
+        soloRows[n1] = uniq[u]!;
+        soloOff[n1++] = from_[u]!;
+      } else {
+        sumRows[n2] = uniq[u]!;
+        sumOff[n2++] = u * dim;
+      }
+    }
     for (let k = 0; k < segs.length; k++) {
       const seg = segs[k]!;
-      applyRows(seg.optimizer, f, st, uniq, count, seg.embAt, seg.stateAt, this.gradAcc, this.dim, lrs[k]!, step);
+      if (n1 > 0) applyRows(seg.optimizer, f, st, soloRows, n1, seg.embAt, seg.stateAt, grads, soloOff, lrs[k]!, step);
+      if (n2 > 0) applyRows(seg.optimizer, f, st, sumRows, n2, seg.embAt, seg.stateAt, this.gradAcc, sumOff, lrs[k]!, step);
     }
     const u32 = sh.u32;
     const tsWord = this.layout.tsWord;

@@ -31,16 +31,24 @@ export function adagradOptimizer(c: monolith.hash_table.AdagradOptimizerConfig.$
         }
       }
     },
-    applyRows(r, stride, rowIds, count, w, s, g, gStride, gAt, lr) {
+    applyRows(r, stride, rowIds, count, w, s, g, gOff, lr) {
       for (let u = 0; u < count; u++) {
         const base = rowIds[u]! * stride;
         const wb = base + w;
         const sb = base + s;
-        const gb = u * gStride + gAt;
-        for (let i = 0; i < dim; i++) {
-          const gi = wd === 0 ? g[gb + i]! : g[gb + i]! + wd * r[wb + i]!;
-          const n = (r[sb + i] += gi * gi);
-          r[wb + i] -= (lr * gi) / Math.sqrt(n);
+        const gb = gOff[u]! + w;
+        if (wd === 0) {
+          for (let i = 0; i < dim; i++) {
+            const gi = g[gb + i]!;
+            const n = (r[sb + i] += gi * gi);
+            r[wb + i] -= (lr * gi) / Math.sqrt(n);
+          }
+        } else {
+          for (let i = 0; i < dim; i++) {
+            const gi = g[gb + i]! + wd * r[wb + i]!;
+            const n = (r[sb + i] += gi * gi);
+            r[wb + i] -= (lr * gi) / Math.sqrt(n);
+          }
         }
       }
     },
