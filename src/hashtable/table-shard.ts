@@ -48,6 +48,8 @@ export class TableShard {
   /** Index slots as int32: keys compare as `lo | 0`, `hi | 0`. */
   index!: Int32Array;
   f32!: Float32Array;
+  /** The row buffer's byteLength when the views were made (reading a growable buffer's byteLength is slow). */
+  private rowBytes = 0;
   /** The rows as float64 (pairs of floats), for copying aligned embeddings two floats at a time. */
   f64!: Float64Array;
   u32!: Uint32Array;
@@ -61,11 +63,14 @@ export class TableShard {
     this.refreshRows();
   }
 
+  private indexBytes = 0;
   private refreshIndex(): void {
-    this.index = new Int32Array(this.mem.index, 0, this.mem.index.byteLength >>> 2);
+    this.indexBytes = this.mem.index.byteLength;
+    this.index = new Int32Array(this.mem.index, 0, this.indexBytes >>> 2);
   }
   private refreshRows(): void {
     const b = this.mem.rows;
+    this.rowBytes = b.byteLength;
     this.f32 = new Float32Array(b, 0, b.byteLength >>> 2);
     this.f64 = new Float64Array(b, 0, b.byteLength >>> 3);
     this.u32 = new Uint32Array(b, 0, b.byteLength >>> 2);
@@ -95,8 +100,8 @@ export class TableShard {
   }
   private afterLock(): void {
     // Another thread may have grown a buffer since this thread last looked.
-    if (this.index.byteLength !== this.mem.index.byteLength) this.refreshIndex();
-    if (this.u32.byteLength !== this.mem.rows.byteLength) this.refreshRows();
+    if (this.indexBytes !== this.mem.index.byteLength) this.refreshIndex();
+    if (this.rowBytes !== this.mem.rows.byteLength) this.refreshRows();
   }
   unlock(): void {
     unlockWord(this.ctl, C_LOCK);
@@ -187,14 +192,14 @@ export class TableShard {
   allocRow(): number {
     const row = this.ctl[C_SIZE]!; // rows are kept dense: row count == admitted entries
     const need = (row + 1) * this.stride * 4;
-    const buf = this.mem.rows;
-    if (need > buf.byteLength) {
+    if (need > this.rowBytes) {
+      const buf = this.mem.rows;
       if (need > MAX_BYTES) {
         throw new HashTableError(`table shard is full: ${row} rows of ${this.stride * 4} bytes reach the 4 GiB shared-buffer limit; use more shards`);
       }
       const step = Math.max(ROW_GROWTH_MIN, Math.ceil(buf.byteLength / 8));
       const words = Math.ceil(Math.max(need, buf.byteLength + step) / 4);
-      buf.grow(Math.min(MAX_BYTES, words * 4));
+      if (words * 4 > buf.byteLength) buf.grow(Math.min(MAX_BYTES, words * 4));
       this.refreshRows();
     }
     return row;
@@ -206,7 +211,7 @@ export class TableShard {
     const old = keep ?? this.index.slice(0, oldCap * 3);
     const bytes = (1 << log2) * 12;
     if (bytes > MAX_BYTES) throw new HashTableError(`table shard index cannot grow past ${oldCap} slots`);
-    if (bytes > this.mem.index.byteLength) {
+    if (bytes > this.indexBytes) {
       this.mem.index.grow(bytes);
       this.refreshIndex();
     }
