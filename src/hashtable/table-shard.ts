@@ -187,7 +187,7 @@ export class TableShard {
   /**
    * A fresh row at the end of the row buffer, growing it when full. A growable
    * SharedArrayBuffer grows in place (its address range is reserved up front),
-   * so growth is by 1/8 (at least 64 KiB): cheap, and little unused slack.
+   * so growth is by 1/16 (at least 64 KiB): cheap, and little unused slack.
    */
   allocRow(): number {
     const row = this.ctl[C_SIZE]!; // rows are kept dense: row count == admitted entries
@@ -197,7 +197,7 @@ export class TableShard {
       if (need > MAX_BYTES) {
         throw new HashTableError(`table shard is full: ${row} rows of ${this.stride * 4} bytes reach the 4 GiB shared-buffer limit; use more shards`);
       }
-      const step = Math.max(ROW_GROWTH_MIN, Math.ceil(buf.byteLength / 8));
+      const step = Math.max(ROW_GROWTH_MIN, Math.ceil(buf.byteLength / 16));
       const words = Math.ceil(Math.max(need, buf.byteLength + step) / 4);
       if (words * 4 > buf.byteLength) buf.grow(Math.min(MAX_BYTES, words * 4));
       this.refreshRows();
