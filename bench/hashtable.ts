@@ -5,7 +5,7 @@
  * (/work/shared/bench-ref, built with its build.sh into $TMPDIR), all in the same run.
  *
  *   node dist/bench/hashtable.js                 # dims 8/16/64 at 1e5 and 1e6 entries, 1 and 2 threads
- *   node dist/bench/hashtable.js --full          # adds 1e7 entries
+ *   node --expose-gc dist/bench/hashtable.js --full   # adds 1e7 entries (gc frees each table's GBs before the next)
  *   node dist/bench/hashtable.js --sizes=1e5 --dims=16 --batches=64
  *
  * `run(opts)` is exported for bench/run-all.ts; the markdown also goes to bench/RESULTS-hashtable.md.
@@ -264,6 +264,7 @@ export async function run(opts: HashtableBenchOptions = {}): Promise<HashtableBe
       const ts = benchTable(table, s);
       const overhead = table.bytes / table.size - 2 * dim * 4;
       table = undefined; // let the one-thread table go before the two-thread one is made
+      (globalThis as { gc?: () => void }).gc?.(); // with --expose-gc: free its shared buffers now (1e7 x dim 64 is 5 GB)
       const map = size <= 1e6 ? benchMap(dim, s) : undefined;
       const ref1 = bin ? runNative(bin, dim, size, 1, batches) : undefined;
       const t2 = await benchTwoThreads(dim, size, shards, s);

@@ -158,28 +158,25 @@ export class EmbeddingHashTable {
 
   /**
    * Hashes every id and lays the batch out by shard (counting sort) in
-   * `packed`: 4 words per id `[lo, hi, hash, input index]`, shard s's ids at
-   * `starts[s] .. starts[s + 1]`, so each shard's loop reads them in sequence.
+   * `packed`: 2 words per id `[hash, input index]`, shard s's ids at
+   * `starts[s] .. starts[s + 1]`, so each shard's loop reads them in sequence
+   * (and the id's words from the batch, which stays in cache).
    */
   private partition(w: IdWords): number {
     const n = idCount(w);
     if (this.hashes.length < n) {
       this.hashes = new Uint32Array(n);
-      this.packed = new Int32Array(4 * n);
-      this.sliceRows = new Int32Array(n);
+      this.packed = new Int32Array(2 * n);
       this.shardOfKey = new Int32Array(n);
+      this.sliceRows = new Int32Array(n);
     }
     const hashes = this.hashes;
     const packed = this.packed;
     const ns = this.shards.length;
     if (ns === 1) {
       for (let i = 0; i < n; i++) {
-        const lo = w[2 * i]!;
-        const hi = w[2 * i + 1]!;
-        packed[4 * i] = lo;
-        packed[4 * i + 1] = hi;
-        packed[4 * i + 2] = mixFid(lo, hi);
-        packed[4 * i + 3] = i;
+        packed[2 * i] = mixFid(w[2 * i]!, w[2 * i + 1]!);
+        packed[2 * i + 1] = i;
       }
       this.starts[0] = 0;
       this.starts[1] = n;
@@ -196,13 +193,11 @@ export class EmbeddingHashTable {
     }
     for (let s = 0; s < ns; s++) starts[s + 1] += starts[s]!;
     const fill = this.fillAt;
-    fill.set(starts.subarray(0, ns));
+    for (let s = 0; s < ns; s++) fill[s] = starts[s]!;
     for (let i = 0; i < n; i++) {
-      const p = 4 * fill[sk[i]!]!++;
-      packed[p] = w[2 * i]!;
-      packed[p + 1] = w[2 * i + 1]!;
-      packed[p + 2] = hashes[i]!;
-      packed[p + 3] = i;
+      const p = 2 * fill[sk[i]!]!++;
+      packed[p] = hashes[i]!;
+      packed[p + 1] = i;
     }
     return n;
   }
@@ -360,7 +355,7 @@ export class EmbeddingHashTable {
   private touchIndex(idx: Int32Array, shift: number, from: number, to: number): number {
     const packed = this.packed;
     let sink = 0;
-    for (let k = from; k < to; k++) sink ^= idx[((packed[4 * k + 2]! >>> 0) >>> shift) * 3 + 2]!;
+    for (let k = from; k < to; k++) sink ^= idx[((packed[2 * k]! >>> 0) >>> shift) * 3 + 2]!;
     return sink;
   }
 
@@ -391,9 +386,10 @@ export class EmbeddingHashTable {
     const rows = this.sliceRows;
     let sink = this.touchIndex(idx, shift, from, to);
     for (let k = from; k < to; k++) {
-      const lo = packed[4 * k]!;
-      const hi = packed[4 * k + 1]!;
-      const h = packed[4 * k + 2]! >>> 0;
+      const h = packed[2 * k]! >>> 0;
+      const i = packed[2 * k + 1]!;
+      const lo = w[2 * i]! | 0;
+      const hi = w[2 * i + 1]! | 0;
       let slot = h >>> shift;
       let v = 0;
       for (;;) {
@@ -429,7 +425,7 @@ export class EmbeddingHashTable {
       const half4 = half & ~3;
       for (let q = 0; q < n; q++) {
         const r = rows[q]!;
-        const o2 = packed[4 * (from + q) + 3]! * half;
+        const o2 = packed[2 * (from + q) + 1]! * half;
         if (r < 0) {
           for (let j = 0; j < half; j++) res64[o2 + j] = 0;
           continue;
@@ -448,7 +444,7 @@ export class EmbeddingHashTable {
       const f = sh.f32;
       for (let q = 0; q < n; q++) {
         const r = rows[q]!;
-        const o = packed[4 * (from + q) + 3]! * dim;
+        const o = packed[2 * (from + q) + 1]! * dim;
         if (r < 0) {
           for (let j = 0; j < dim; j++) res[o + j] = 0;
           continue;
@@ -464,10 +460,10 @@ export class EmbeddingHashTable {
     const packed = this.packed;
     const dim = this.dim;
     for (let k = from; k < to; k++) {
-      const lo = packed[4 * k]!;
-      const hi = packed[4 * k + 1]!;
-      const h = packed[4 * k + 2]! >>> 0;
-      const i = packed[4 * k + 3]!;
+      const h = packed[2 * k]! >>> 0;
+      const i = packed[2 * k + 1]!;
+      const lo = w[2 * i]! | 0;
+      const hi = w[2 * i + 1]! | 0;
       const slot = sh.find(lo, hi, h);
       let v = slot >= 0 ? sh.valAt(slot) : 0;
       if (v <= 0 && insert) v = this.admitOrCount(sh, slot, lo, hi, h, v, ts);
@@ -484,10 +480,10 @@ export class EmbeddingHashTable {
     const tsWord = this.layout.tsWord;
     this.eachShard((sh, from, to) => {
       for (let k = from; k < to; k++) {
-        const lo = packed[4 * k]!;
-        const hi = packed[4 * k + 1]!;
-        const h = packed[4 * k + 2]! >>> 0;
-        const i = packed[4 * k + 3]!;
+        const h = packed[2 * k]! >>> 0;
+        const i = packed[2 * k + 1]!;
+        const lo = w[2 * i]! | 0;
+        const hi = w[2 * i + 1]! | 0;
         const slot = sh.find(lo, hi, h);
         let v = slot >= 0 ? sh.valAt(slot) : 0;
         if (v <= 0) {
@@ -602,10 +598,10 @@ export class EmbeddingHashTable {
     let shift = 32 - log2;
     this.sink ^= this.touchIndex(idx, shift, from, to);
     for (let k = from; k < to; k++) {
-      const lo = packed[4 * k]!;
-      const hi = packed[4 * k + 1]!;
-      const h = packed[4 * k + 2]! >>> 0;
-      const i = packed[4 * k + 3]!;
+      const h = packed[2 * k]! >>> 0;
+      const i = packed[2 * k + 1]!;
+      const lo = w[2 * i]! | 0;
+      const hi = w[2 * i + 1]! | 0;
       let slot = h >>> shift;
       let v = 0;
       for (;;) {
@@ -710,8 +706,9 @@ export class EmbeddingHashTable {
     const packed = this.packed;
     this.eachShard((sh, from, to) => {
       for (let k = from; k < to; k++) {
-        const slot = sh.find(packed[4 * k]!, packed[4 * k + 1]!, packed[4 * k + 2]! >>> 0);
-        existed[packed[4 * k + 3]!] = slot >= 0 && sh.valAt(slot) > 0 ? 1 : 0;
+        const i = packed[2 * k + 1]!;
+        const slot = sh.find(w[2 * i]!, w[2 * i + 1]!, packed[2 * k]! >>> 0);
+        existed[i] = slot >= 0 && sh.valAt(slot) > 0 ? 1 : 0;
       }
     });
     this.forEachRow(w, (sh, row, i) => {
