@@ -28,6 +28,8 @@ export interface HashtableBenchOptions {
   batches?: number;
   /** Shards per table (default 16). */
   shards?: number;
+  /** Repetitions of every measurement (fresh tables each time); medians are reported. Default 1. */
+  repeat?: number;
   /** Where to write the markdown; null to skip. Default <project>/bench/RESULTS-hashtable.md. */
   resultsPath?: string | null;
   /** The native reference's source directory (default /work/shared/bench-ref). */
@@ -251,6 +253,7 @@ export async function run(opts: HashtableBenchOptions = {}): Promise<HashtableBe
   const dims = opts.dims ?? [8, 16, 64];
   const batches = opts.batches ?? 128;
   const shards = opts.shards ?? 16;
+  const repeat = opts.repeat ?? 1;
   const log = opts.progress === false ? () => {} : (s: string) => process.stderr.write(`[hashtable] ${s}\n`);
   const bin = nativeRef(opts.nativeDir ?? '/work/shared/bench-ref');
   if (!bin) log('native reference could not be built: its columns are n/a');
@@ -260,17 +263,37 @@ export async function run(opts: HashtableBenchOptions = {}): Promise<HashtableBe
   for (const size of sizes) {
     for (const dim of dims) {
       const s = streams(dim, size, batches);
-      let table: EmbeddingHashTable | undefined = adagradTable(dim, size, shards);
-      const ts = benchTable(table, s);
-      const overhead = table.bytes / table.size - 2 * dim * 4;
-      table = undefined; // let the one-thread table go before the two-thread one is made
-      (globalThis as { gc?: () => void }).gc?.(); // with --expose-gc: free its shared buffers now (1e7 x dim 64 is 5 GB)
-      const map = size <= 1e6 ? benchMap(dim, s) : undefined;
-      const ref1 = bin ? runNative(bin, dim, size, 1, batches) : undefined;
-      const t2 = await benchTwoThreads(dim, size, shards, s);
-      const ref2 = bin ? runNative(bin, dim, size, 2, batches) : undefined;
+      // Each repetition measures everything again (fresh tables, a new C++ process); the table reports medians.
+      const reps: { ts: Rates; overhead: number; map?: Rates; ref1?: Rates; t2: Record<Op, number>; ref2?: Rates }[] = [];
+      for (let r = 0; r < repeat; r++) {
+        let table: EmbeddingHashTable | undefined = adagradTable(dim, size, shards);
+        const ts = benchTable(table, s);
+        const overhead = table.bytes / table.size - 2 * dim * 4;
+        table = undefined; // let the one-thread table go before the two-thread one is made
+        (globalThis as { gc?: () => void }).gc?.(); // with --expose-gc: free its shared buffers now (1e7 x dim 64 is 5 GB)
+        const map = size <= 1e6 ? benchMap(dim, s) : undefined;
+        const ref1 = bin ? runNative(bin, dim, size, 1, batches) : undefined;
+        const t2 = await benchTwoThreads(dim, size, shards, s);
+        (globalThis as { gc?: () => void }).gc?.();
+        const ref2 = bin ? runNative(bin, dim, size, 2, batches) : undefined;
+        reps.push({ ts, overhead, map, ref1, t2, ref2 });
+      }
+      const med = (xs: (number | undefined)[]): number | undefined => {
+        const v = xs.filter((x): x is number => x !== undefined && Number.isFinite(x)).sort((p, q) => p - q);
+        return v.length ? v[(v.length - 1) >> 1] : undefined;
+      };
       for (const op of ['fill', 'a', 'b', 'c'] as const) {
-        rows.push({ size, dim, op, ts1: ts[op], map1: map?.[op], cpp1: ref1?.[op], ts2: op === 'fill' ? undefined : t2[op], cpp2: ref2?.[op], overhead: op === 'fill' ? overhead : undefined });
+        rows.push({
+          size,
+          dim,
+          op,
+          ts1: med(reps.map((x) => x.ts[op]))!,
+          map1: med(reps.map((x) => x.map?.[op])),
+          cpp1: med(reps.map((x) => x.ref1?.[op])),
+          ts2: op === 'fill' ? undefined : med(reps.map((x) => x.t2[op])),
+          cpp2: med(reps.map((x) => x.ref2?.[op])),
+          overhead: op === 'fill' ? med(reps.map((x) => x.overhead)) : undefined,
+        });
       }
       log(`N=${size} dim=${dim}: ${rows.slice(-4).map((r) => `${r.op} ${f(r.ts1)} (x Map ${f(ratio(r.ts1, r.map1))}, x C++ ${f(ratio(r.ts1, r.cpp1))}, 2T/1T ${f(ratio(r.ts2, r.ts1))})`).join('; ')}`);
     }
@@ -281,9 +304,9 @@ export async function run(opts: HashtableBenchOptions = {}): Promise<HashtableBe
   const md = [
     '# Hash table benchmark (bench/hashtable.ts)',
     '',
-    `Command: \`node dist/bench/hashtable.js --sizes=${sizes.join(',')} --dims=${dims.join(',')} --batches=${batches}\` — ${new Date().toISOString()}, ${wallSeconds.toFixed(0)} s; ${cpu}, ${os.cpus().length} vCPUs, Node ${process.version}.`,
+    `Command: \`node --expose-gc dist/bench/hashtable.js --sizes=${sizes.join(',')} --dims=${dims.join(',')} --batches=${batches} --repeat=${repeat}\` — ${new Date().toISOString()}, ${wallSeconds.toFixed(0)} s; ${cpu}, ${os.cpus().length} vCPUs, Node ${process.version}.`,
     `Load average (1/5/15 min) at start ${load0.map((x) => x.toFixed(1)).join('/')}, at end ${load1.map((x) => x.toFixed(1)).join('/')} (the machine is shared with other work).`,
-    `Adagrad table, ${shards} shards, Zipf(1.05) over ${UNIVERSE.toExponential(0)} ids, batches of ${BATCH}, ${batches} timed batches per op (+${WARM} warm).`,
+    `Adagrad table, ${shards} shards, Zipf(1.05) over ${UNIVERSE.toExponential(0)} ids, batches of ${BATCH}, ${batches} timed batches per op (+${WARM} warm); every figure is the median of ${repeat} repetition(s) (fresh tables, a new C++ process each).`,
     'Rates in million keys per second. fill = lookup-or-insert of the N table ids (all misses, includes first-touch page faults, which the C++ reference pre-faults),',
     'a = lookup-or-insert, b = Adagrad apply (dedupe + one update per id), c = lookupOnly (all hits). "x Map" and "x C++" are ratios measured in the same run;',
     '"2T/1T" is our 2-thread rate (a second table, two worker threads on alternate batches) over our 1-thread rate.',
@@ -308,6 +331,6 @@ if (isMain) {
   const opt = (name: string): string | undefined => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
   const list = (v: string | undefined) => v?.split(',').map(Number);
   const sizes = list(opt('sizes')) ?? (args.includes('--full') ? [1e5, 1e6, 1e7] : undefined);
-  const res = await run({ sizes, dims: list(opt('dims')), batches: opt('batches') ? Number(opt('batches')) : undefined, resultsPath: opt('out') ?? (opt('sizes') || opt('dims') ? null : undefined) });
+  const res = await run({ sizes, dims: list(opt('dims')), batches: opt('batches') ? Number(opt('batches')) : undefined, repeat: opt('repeat') ? Number(opt('repeat')) : undefined, resultsPath: opt('out') ?? (opt('sizes') || opt('dims') ? null : undefined) });
   process.stdout.write(res.markdown);
 }

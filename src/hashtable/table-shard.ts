@@ -22,6 +22,14 @@ import { mixFid } from './fid-hash.js';
  */
 
 const CTL_WORDS = 8;
+/**
+ * The control words sit 64 bytes into a 256-byte buffer, so the cache line
+ * holding them belongs to this buffer alone: small SharedArrayBuffers are
+ * allocated next to each other, and two shards' lock words sharing a line
+ * would make threads working on different shards slow each other down.
+ */
+const CTL_OFFSET = 64;
+const CTL_BYTES = 256;
 const C_LOCK = 0;
 const C_SIZE = 1; // admitted entries (= rows in use)
 const C_LOG2CAP = 2; // log2 of the index capacity
@@ -57,7 +65,7 @@ export class TableShard {
   readonly stride: number;
 
   constructor(readonly mem: ShardMemory) {
-    this.ctl = new Int32Array(mem.control);
+    this.ctl = new Int32Array(mem.control, CTL_OFFSET, CTL_WORDS);
     this.stride = mem.strideWords;
     this.refreshIndex();
     this.refreshRows();
@@ -80,11 +88,11 @@ export class TableShard {
   static create(strideWords: number, initialCapacity = 16): TableShard {
     let log2 = MIN_LOG2CAP;
     while ((1 << log2) * MAX_LOAD_NUM < initialCapacity * MAX_LOAD_DEN && log2 < 28) log2++;
-    const control = new SharedArrayBuffer(CTL_WORDS * 4);
+    const control = new SharedArrayBuffer(CTL_BYTES);
     const index = new SharedArrayBuffer((1 << log2) * 12, { maxByteLength: MAX_BYTES });
     const rowBytes = Math.max(1, initialCapacity) * strideWords * 4;
     const rows = new SharedArrayBuffer(Math.min(rowBytes, MAX_BYTES), { maxByteLength: MAX_BYTES });
-    new Int32Array(control)[C_LOG2CAP] = log2;
+    new Int32Array(control, CTL_OFFSET, CTL_WORDS)[C_LOG2CAP] = log2;
     return new TableShard({ control, index, rows, strideWords });
   }
 
