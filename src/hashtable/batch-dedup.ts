@@ -2,8 +2,10 @@
  * Scratch table mapping row numbers to dense "unique" indexes within one
  * batch, so duplicate ids are summed and then updated once. Open addressing
  * with an epoch tag per slot, so a new batch costs nothing (no clear); it is
- * reused across batches. The arrays are public so hot loops can inline the
- * probe (see `EmbeddingHashTable.applyGradients`); `indexOf` is the reference.
+ * reused across batches. The arrays are public because the probe is inlined
+ * in the hot loop (`EmbeddingHashTable.dedupSlice`): slot `Math.imul(key,
+ * 0x9e3779b1) >>> shift`, linear probing under `mask`; a slot belongs to the
+ * current batch when its tag equals `epoch`.
  */
 export class BatchDedup {
   keys = new Int32Array(0);
@@ -34,23 +36,4 @@ export class BatchDedup {
     this.count = 0;
   }
 
-  /** The unique index of `key`, assigning the next one when it is new; `isNew` tells which. */
-  indexOf(key: number): number {
-    let s = Math.imul(key, 0x9e3779b1) >>> this.shift;
-    for (;;) {
-      if (this.tags[s] !== this.epoch) {
-        this.tags[s] = this.epoch;
-        this.keys[s] = key;
-        this.vals[s] = this.count;
-        this.isNew = true;
-        return this.count++;
-      }
-      if (this.keys[s] === key) {
-        this.isNew = false;
-        return this.vals[s]!;
-      }
-      s = (s + 1) & this.mask;
-    }
-  }
-  isNew = false;
 }
