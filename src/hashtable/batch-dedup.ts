@@ -14,7 +14,6 @@ export class BatchDedup {
   shift = 32;
   mask = 0;
   epoch = 0;
-  count = 0;
 
   /** Starts a batch of at most `n` keys (table at most half full). */
   reset(n: number): void {
@@ -33,7 +32,5 @@ export class BatchDedup {
       this.tags.fill(0);
       this.epoch = 1;
     }
-    this.count = 0;
   }
-
 }
