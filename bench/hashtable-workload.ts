@@ -46,6 +46,6 @@ export function adagradTable(dim: number, size: number, shards: number): Embeddi
   return EmbeddingHashTable.create({
     entry: { segments: [{ dimSize: dim, initConfig: { randomUniform: {} }, optConfig: { adagrad: { learningRate: 0.01, initialAccumulatorValue: 0.1 } } }] },
     shards,
-    initialCapacity: size * 2,
+    initialCapacity: size,
   });
 }

@@ -2,32 +2,64 @@
  * Embedding hash table benchmark: lookup-or-insert (a), Adagrad apply (b) and
  * pure lookup (c) on Zipf(1.05) ids in batches of 4096, next to a
  * Map<bigint, Float32Array> baseline and the native C++ reference
- * (../shared/bench-ref, built into a temp dir), all in the same run.
+ * (/work/shared/bench-ref, built with its build.sh into $TMPDIR), all in the same run.
  *
- *   node dist-h2/bench/hashtable.js            # default: dims 8/16/64 at 1e5 entries, 1 and 2 threads (~2-3 min)
- *   node dist-h2/bench/hashtable.js --full     # sizes 1e5, 1e6, 1e7 and 256 timed batches
- *   add --out bench/RESULTS-hashtable.md to write the table
+ *   node dist/bench/hashtable.js                 # dims 8/16/64 at 1e5 and 1e6 entries, 1 and 2 threads
+ *   node --expose-gc dist/bench/hashtable.js --full   # adds 1e7 entries (gc frees each table's GBs before the next)
+ *   node dist/bench/hashtable.js --sizes=1e5 --dims=16 --batches=64
+ *
+ * `run(opts)` is exported for bench/run-all.ts; the markdown also goes to bench/RESULTS-hashtable.md.
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { adagradTable, BATCH, wordsOfRanks, zipfRanks } from './hashtable-workload.js';
 import type { EmbeddingHashTable } from '../src/hashtable/embedding-hash-table.js';
 
-const args = process.argv.slice(2);
-const full = args.includes('--full');
-const outPath = args.includes('--out') ? args[args.indexOf('--out') + 1] : undefined;
-const dims = [8, 16, 64];
-const sizes = full ? [1e5, 1e6, 1e7] : [1e5];
-const batches = full ? 256 : 64;
-const warm = 16;
-const universe = 1e7;
-const SHARDS = 16;
+export interface HashtableBenchOptions {
+  /** Table sizes N (entries filled before the timed ops). Default [1e5, 1e6]. */
+  sizes?: number[];
+  dims?: number[];
+  /** Timed batches per op (default 128) after 16 warm batches. */
+  batches?: number;
+  /** Shards per table (default 16). */
+  shards?: number;
+  /** Repetitions of every measurement (fresh tables each time); medians are reported. Default 1. */
+  repeat?: number;
+  /** Where to write the markdown; null to skip. Default <project>/bench/RESULTS-hashtable.md. */
+  resultsPath?: string | null;
+  /** The native reference's source directory (default /work/shared/bench-ref). */
+  nativeDir?: string;
+  progress?: boolean;
+}
 
+export interface HashtableBenchRow {
+  size: number;
+  dim: number;
+  op: 'fill' | 'a' | 'b' | 'c';
+  ts1: number;
+  map1?: number;
+  cpp1?: number;
+  ts2?: number;
+  cpp2?: number;
+  /** Shared bytes per entry beyond the embedding + accumulator floats (fill row only). */
+  overhead?: number;
+}
+
+export interface HashtableBenchResult {
+  rows: HashtableBenchRow[];
+  markdown: string;
+  wallSeconds: number;
+}
+
+type Op = 'a' | 'b' | 'c';
 type Rates = { fill: number; a: number; b: number; c: number };
+const WARM = 16;
+const UNIVERSE = 1e7;
 const mk = (keys: number, ms: number): number => keys / ms / 1000;
 
 function shuffledRanks(n: number): Float64Array {
@@ -59,28 +91,34 @@ interface Streams {
   grads: Float32Array;
 }
 
-function streams(dim: number, size: number): Streams {
+function streams(dim: number, size: number, batches: number): Streams {
   const fill = wordsOfRanks(shuffledRanks(size));
-  const all = wordsOfRanks(zipfRanks((warm + batches) * BATCH, universe, 1.05, 7));
-  const allC = wordsOfRanks(zipfRanks((warm + batches) * BATCH, size, 1.05, 9));
+  const all = wordsOfRanks(zipfRanks((WARM + batches) * BATCH, UNIVERSE, 1.05, 7));
+  const allC = wordsOfRanks(zipfRanks((WARM + batches) * BATCH, size, 1.05, 9));
   const grads = Float32Array.from({ length: BATCH * dim }, (_, i) => Math.sin(i) * 0.1);
-  const cut = warm * BATCH * 2;
+  const cut = WARM * BATCH * 2;
   return { fill, warmA: all.subarray(0, cut), a: all.subarray(cut), warmC: allC.subarray(0, cut), c: allC.subarray(cut), grads };
+}
+
+/** Fills `table` with the stream's N ids (lookup-or-insert, all misses); returns the rate. */
+function fillTable(table: EmbeddingHashTable, s: Streams): number {
+  const out = new Float32Array(BATCH * table.dim);
+  return mk(s.fill.length / 2, runBatches(s.fill, (w) => table.lookup(w, w.length / 2 === BATCH ? out : undefined)));
 }
 
 function benchTable(table: EmbeddingHashTable, s: Streams): Rates {
   const out = new Float32Array(BATCH * table.dim);
-  const fillMs = runBatches(s.fill, (w) => table.lookup(w, w.length / 2 === BATCH ? out : undefined));
+  const fill = fillTable(table, s);
   runBatches(s.warmA, (w) => table.lookup(w, out));
   const aMs = runBatches(s.a, (w) => table.lookup(w, out));
   const bMs = runBatches(s.a, (w) => table.applyGradients(w, s.grads));
   runBatches(s.warmC, (w) => table.lookupOnly(w, out));
   const cMs = runBatches(s.c, (w) => table.lookupOnly(w, out));
   const n = s.a.length / 2;
-  return { fill: mk(s.fill.length / 2, fillMs), a: mk(n, aMs), b: mk(n, bMs), c: mk(s.c.length / 2, cMs) };
+  return { fill, a: mk(n, aMs), b: mk(n, bMs), c: mk(s.c.length / 2, cMs) };
 }
 
-/** The baseline: Map<bigint, Float32Array> with rows [emb | adagrad acc]. */
+/** The baseline: Map<bigint, Float32Array> with rows [emb | adagrad acc], same workload. */
 function benchMap(dim: number, s: Streams): Rates {
   const map = new Map<bigint, Float32Array>();
   const out = new Float32Array(BATCH * dim);
@@ -133,30 +171,50 @@ function benchMap(dim: number, s: Streams): Rates {
   return { fill: mk(s.fill.length / 2, fillMs), a: mk(n, aMs), b: mk(n, bMs), c: mk(s.c.length / 2, cMs) };
 }
 
-async function twoThreads(table: EmbeddingHashTable, s: Streams, op: 'a' | 'b' | 'c'): Promise<number> {
-  const ids = op === 'c' ? s.c : s.a;
+/**
+ * Two worker threads on a second, freshly filled table: the same warm + a + b
+ * + c sequence as the one-thread run, each thread taking every other batch.
+ * Workers are started and JIT-warmed before anything is timed.
+ */
+async function benchTwoThreads(dim: number, size: number, shards: number, s: Streams): Promise<Record<Op, number>> {
+  const table = adagradTable(dim, size, shards);
+  fillTable(table, s);
   const gate = new SharedArrayBuffer(8);
   const g = new Int32Array(gate);
   const url = new URL('./hashtable-worker.js', import.meta.url);
-  const ws = [0, 1].map((part) => new Worker(url, { workerData: { handle: table.handle(), ids, grads: s.grads, op, part, parts: 2, gate } }));
-  const done = ws.map((w) => new Promise((res, rej) => (w.once('message', res), w.once('error', rej))));
-  while (Atomics.load(g, 0) < 2) Atomics.wait(g, 0, Atomics.load(g, 0), 5);
-  const t0 = performance.now();
-  Atomics.store(g, 1, 1);
-  Atomics.notify(g, 1);
-  await Promise.all(done);
-  const ms = performance.now() - t0;
-  await Promise.all(ws.map((w) => w.terminate()));
-  return mk(ids.length / 2, ms);
+  const ws = [0, 1].map((part) => new Worker(url, { workerData: { handle: table.handle(), grads: s.grads, warm: s.warmA, part, parts: 2, gate } }));
+  try {
+    await Promise.all(ws.map((w) => new Promise((res, rej) => (w.once('message', res), w.once('error', rej)))));
+    let round = 0;
+    const timed = async (op: Op, ids: Uint32Array): Promise<number> => {
+      round++;
+      const done = ws.map((w) => new Promise((res, rej) => (w.once('message', res), w.once('error', rej))));
+      for (const w of ws) w.postMessage({ op, ids, round });
+      while (Atomics.load(g, 0) < 2 * round) Atomics.wait(g, 0, Atomics.load(g, 0), 5);
+      const t0 = performance.now();
+      Atomics.store(g, 1, round);
+      Atomics.notify(g, 1);
+      await Promise.all(done);
+      return mk(ids.length / 2, performance.now() - t0);
+    };
+    await timed('a', s.warmA);
+    const a = await timed('a', s.a);
+    const b = await timed('b', s.a);
+    await timed('c', s.warmC);
+    const c = await timed('c', s.c);
+    return { a, b, c };
+  } finally {
+    await Promise.all(ws.map((w) => w.terminate()));
+  }
 }
 
-function nativeRef(): string | undefined {
-  const dir = join(tmpdir(), 'monolith-ts-bench-ref');
+function nativeRef(srcDir: string): string | undefined {
+  const dir = join(os.tmpdir(), 'monolith-ts-bench-ref');
   const bin = join(dir, 'hashbench');
   if (!existsSync(bin)) {
     try {
       mkdirSync(dir, { recursive: true });
-      cpSync('/work/shared/bench-ref', dir, { recursive: true });
+      cpSync(srcDir, dir, { recursive: true });
       execFileSync('bash', [join(dir, 'build.sh')], { stdio: 'ignore' });
     } catch {
       return undefined;
@@ -165,58 +223,114 @@ function nativeRef(): string | undefined {
   return existsSync(bin) ? bin : undefined;
 }
 
-function runNative(bin: string, dim: number, size: number, threads: number): Rates | undefined {
+function runNative(bin: string, dim: number, size: number, threads: number, batches: number): Rates | undefined {
   try {
-    const txt = execFileSync(bin, [`--table=oa`, `--dim=${dim}`, `--size=${size}`, `--threads=${threads}`, `--batches=${batches}`, `--warm=${warm}`], { encoding: 'utf8' });
+    const txt = execFileSync(bin, ['--table=oa', `--dim=${dim}`, `--size=${size}`, `--threads=${threads}`, `--batches=${batches}`, `--warm=${WARM}`], { encoding: 'utf8' });
     const line = txt.split('\n').find((l) => l.startsWith('RESULT'));
     if (!line) return undefined;
     const kv = Object.fromEntries(line.split(' ').slice(1).map((p) => p.split('=') as [string, string]));
-    return { fill: Number(kv.fill_mkeys_s), a: Number(kv.a_mkeys_s), b: Number(kv.b_mkeys_s), c: Number(kv.c_mkeys_s) };
+    return { fill: Number(kv.fill_mkeys_s), a: Number(kv.a_total_mkeys_s ?? kv.a_mkeys_s), b: Number(kv.b_total_mkeys_s ?? kv.b_mkeys_s), c: Number(kv.c_total_mkeys_s ?? kv.c_mkeys_s) };
   } catch {
     return undefined;
   }
 }
 
 const f = (x: number | undefined): string => (x === undefined || !Number.isFinite(x) ? 'n/a' : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+const ratio = (a: number | undefined, b: number | undefined): number | undefined => (a === undefined || b === undefined ? undefined : a / b);
 
-async function main(): Promise<void> {
-  const bin = nativeRef();
-  const rows: string[] = [];
+function projectRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'schemas'))) return dir;
+    const up = dirname(dir);
+    if (up === dir) throw new Error('project root not found');
+    dir = up;
+  }
+}
+
+export async function run(opts: HashtableBenchOptions = {}): Promise<HashtableBenchResult> {
+  const sizes = opts.sizes ?? [1e5, 1e6];
+  const dims = opts.dims ?? [8, 16, 64];
+  const batches = opts.batches ?? 128;
+  const shards = opts.shards ?? 16;
+  const repeat = opts.repeat ?? 1;
+  const log = opts.progress === false ? () => {} : (s: string) => process.stderr.write(`[hashtable] ${s}\n`);
+  const bin = nativeRef(opts.nativeDir ?? '/work/shared/bench-ref');
+  if (!bin) log('native reference could not be built: its columns are n/a');
+  const load0 = os.loadavg();
+  const rows: HashtableBenchRow[] = [];
   const t0 = performance.now();
   for (const size of sizes) {
     for (const dim of dims) {
-      const s = streams(dim, size);
-      const table = adagradTable(dim, size, SHARDS);
-      const ts = benchTable(table, s);
-      const overhead = table.bytes / table.size - 2 * dim * 4;
-      const map = size <= 1e6 ? benchMap(dim, s) : undefined;
-      const ref1 = bin ? runNative(bin, dim, size, 1) : undefined;
-      const t2 = { a: await twoThreads(table, s, 'a'), b: await twoThreads(table, s, 'b'), c: await twoThreads(table, s, 'c') };
-      const ref2 = bin ? runNative(bin, dim, size, 2) : undefined;
-      for (const op of ['fill', 'a', 'b', 'c'] as const) {
-        const two = op === 'fill' ? undefined : t2[op];
-        rows.push(
-          `| ${size.toExponential(0)} | ${dim} | ${op} | ${f(ts[op])} | ${f(map?.[op])} | ${f(map ? ts[op] / map[op] : undefined)} | ${f(ref1?.[op])} | ${f(ref1 ? ts[op] / ref1[op] : undefined)} | ${f(two)} | ${f(two !== undefined ? two / ts[op] : undefined)} | ${f(ref2?.[op])} | ${op === 'fill' ? overhead.toFixed(1) : ''} |`,
-        );
+      const s = streams(dim, size, batches);
+      // Each repetition measures everything again (fresh tables, a new C++ process); the table reports medians.
+      const reps: { ts: Rates; overhead: number; map?: Rates; ref1?: Rates; t2: Record<Op, number>; ref2?: Rates }[] = [];
+      for (let r = 0; r < repeat; r++) {
+        let table: EmbeddingHashTable | undefined = adagradTable(dim, size, shards);
+        const ts = benchTable(table, s);
+        const overhead = table.bytes / table.size - 2 * dim * 4;
+        table = undefined; // let the one-thread table go before the two-thread one is made
+        (globalThis as { gc?: () => void }).gc?.(); // with --expose-gc: free its shared buffers now (1e7 x dim 64 is 5 GB)
+        const map = size <= 1e6 ? benchMap(dim, s) : undefined;
+        const ref1 = bin ? runNative(bin, dim, size, 1, batches) : undefined;
+        const t2 = await benchTwoThreads(dim, size, shards, s);
+        (globalThis as { gc?: () => void }).gc?.();
+        const ref2 = bin ? runNative(bin, dim, size, 2, batches) : undefined;
+        reps.push({ ts, overhead, map, ref1, t2, ref2 });
       }
-      console.log(rows.slice(-4).join('\n'));
+      const med = (xs: (number | undefined)[]): number | undefined => {
+        const v = xs.filter((x): x is number => x !== undefined && Number.isFinite(x)).sort((p, q) => p - q);
+        return v.length ? v[(v.length - 1) >> 1] : undefined;
+      };
+      for (const op of ['fill', 'a', 'b', 'c'] as const) {
+        rows.push({
+          size,
+          dim,
+          op,
+          ts1: med(reps.map((x) => x.ts[op]))!,
+          map1: med(reps.map((x) => x.map?.[op])),
+          cpp1: med(reps.map((x) => x.ref1?.[op])),
+          ts2: op === 'fill' ? undefined : med(reps.map((x) => x.t2[op])),
+          cpp2: med(reps.map((x) => x.ref2?.[op])),
+          overhead: op === 'fill' ? med(reps.map((x) => x.overhead)) : undefined,
+        });
+      }
+      log(`N=${size} dim=${dim}: ${rows.slice(-4).map((r) => `${r.op} ${f(r.ts1)} (x Map ${f(ratio(r.ts1, r.map1))}, x C++ ${f(ratio(r.ts1, r.cpp1))}, 2T/1T ${f(ratio(r.ts2, r.ts1))})`).join('; ')}`);
     }
   }
-  const header = [
+  const wallSeconds = (performance.now() - t0) / 1000;
+  const load1 = os.loadavg();
+  const cpu = os.cpus()[0]?.model.trim() ?? 'unknown';
+  const md = [
     '# Hash table benchmark (bench/hashtable.ts)',
     '',
-    `Command: \`node dist-h2/bench/hashtable.js${full ? ' --full' : ''}\` — ${new Date().toISOString()}, ${((performance.now() - t0) / 1000).toFixed(0)} s.`,
-    `Adagrad table, ${SHARDS} shards, Zipf(1.05) over ${universe.toExponential(0)} ids, batches of ${BATCH}, ${batches} timed batches (+${warm} warm).`,
-    'Rates in million keys per second; ops: fill = lookup-or-insert of the N table ids (all misses), a = lookup-or-insert,',
-    'b = Adagrad apply (dedupe + one update per id), c = lookupOnly (all hits). "x Map" and "x C++" are ratios measured in the same run;',
-    '"2T/1T" is our 2-thread rate over our 1-thread rate. Overhead = shared bytes per entry beyond the embedding + accumulator floats.',
+    `Command: \`node --expose-gc dist/bench/hashtable.js --sizes=${sizes.join(',')} --dims=${dims.join(',')} --batches=${batches} --repeat=${repeat}\` — ${new Date().toISOString()}, ${wallSeconds.toFixed(0)} s; ${cpu}, ${os.cpus().length} vCPUs, Node ${process.version}.`,
+    `Load average (1/5/15 min) at start ${load0.map((x) => x.toFixed(1)).join('/')}, at end ${load1.map((x) => x.toFixed(1)).join('/')} (the machine is shared with other work).`,
+    `Adagrad table, ${shards} shards, Zipf(1.05) over ${UNIVERSE.toExponential(0)} ids, batches of ${BATCH}, ${batches} timed batches per op (+${WARM} warm); every figure is the median of ${repeat} repetition(s) (fresh tables, a new C++ process each).`,
+    'Rates in million keys per second. fill = lookup-or-insert of the N table ids (all misses, includes first-touch page faults, which the C++ reference pre-faults),',
+    'a = lookup-or-insert, b = Adagrad apply (dedupe + one update per id), c = lookupOnly (all hits). "x Map" and "x C++" are ratios measured in the same run;',
+    '"2T/1T" is our 2-thread rate (a second table, two worker threads on alternate batches) over our 1-thread rate.',
+    'Overhead = shared bytes per entry (index + rows incl. growth slack + control) beyond the embedding + accumulator floats, after the a/b/c ops.',
     '',
     '| N | dim | op | TS 1T | Map 1T | x Map | C++ 1T | x C++ | TS 2T | 2T/1T | C++ 2T | overhead B/entry |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
-  ];
-  const md = [...header, ...rows, ''].join('\n');
-  if (outPath) writeFileSync(outPath, md);
-  else console.log(md);
+    ...rows.map(
+      (r) =>
+        `| ${r.size.toExponential(0)} | ${r.dim} | ${r.op} | ${f(r.ts1)} | ${f(r.map1)} | ${f(ratio(r.ts1, r.map1))} | ${f(r.cpp1)} | ${f(ratio(r.ts1, r.cpp1))} | ${f(r.ts2)} | ${f(ratio(r.ts2, r.ts1))} | ${f(r.cpp2)} | ${r.overhead === undefined ? '' : r.overhead.toFixed(1)} |`,
+    ),
+    '',
+  ].join('\n');
+  const out = opts.resultsPath === undefined ? join(projectRoot(), 'bench', 'RESULTS-hashtable.md') : opts.resultsPath;
+  if (out) writeFileSync(out, md);
+  return { rows, markdown: md, wallSeconds };
 }
 
-await main();
+const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+if (isMain) {
+  const args = process.argv.slice(2);
+  const opt = (name: string): string | undefined => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const list = (v: string | undefined) => v?.split(',').map(Number);
+  const sizes = list(opt('sizes')) ?? (args.includes('--full') ? [1e5, 1e6, 1e7] : undefined);
+  const res = await run({ sizes, dims: list(opt('dims')), batches: opt('batches') ? Number(opt('batches')) : undefined, repeat: opt('repeat') ? Number(opt('repeat')) : undefined, resultsPath: opt('out') ?? (opt('sizes') || opt('dims') ? null : undefined) });
+  process.stdout.write(res.markdown);
+}

@@ -1,18 +1,21 @@
 /**
- * Maps row numbers to dense "unique" indexes within one batch, so duplicate
- * ids are summed and then updated once. A small open-addressing table whose
- * slots carry an epoch tag, so starting a new batch costs nothing (no clear).
+ * Scratch table mapping row numbers to dense "unique" indexes within one
+ * batch, so duplicate ids are summed and then updated once. Open addressing
+ * with an epoch tag per slot, so a new batch costs nothing (no clear); it is
+ * reused across batches. The arrays are public because the probe is inlined
+ * in the hot loop (`EmbeddingHashTable.dedupSlice`): slot `Math.imul(key,
+ * 0x9e3779b1) >>> shift`, linear probing under `mask`; a slot belongs to the
+ * current batch when its tag equals `epoch`.
  */
 export class BatchDedup {
-  private keys = new Int32Array(0);
-  private tags = new Uint32Array(0);
-  private vals = new Int32Array(0);
-  private shift = 32;
-  private mask = 0;
-  private epoch = 0;
-  count = 0;
+  keys = new Int32Array(0);
+  tags = new Uint32Array(0);
+  vals = new Int32Array(0);
+  shift = 32;
+  mask = 0;
+  epoch = 0;
 
-  /** Starts a batch of at most `n` keys. */
+  /** Starts a batch of at most `n` keys (table at most half full). */
   reset(n: number): void {
     let log2 = 4;
     while (1 << log2 < 2 * n) log2++;
@@ -29,26 +32,5 @@ export class BatchDedup {
       this.tags.fill(0);
       this.epoch = 1;
     }
-    this.count = 0;
   }
-
-  /** The unique index of `key`, assigning the next one when it is new; `isNew` tells which. */
-  indexOf(key: number): number {
-    let s = Math.imul(key, 0x9e3779b1) >>> this.shift;
-    for (;;) {
-      if (this.tags[s] !== this.epoch) {
-        this.tags[s] = this.epoch;
-        this.keys[s] = key;
-        this.vals[s] = this.count;
-        this.isNew = true;
-        return this.count++;
-      }
-      if (this.keys[s] === key) {
-        this.isNew = false;
-        return this.vals[s]!;
-      }
-      s = (s + 1) & this.mask;
-    }
-  }
-  isNew = false;
 }

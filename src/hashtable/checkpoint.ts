@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
+import type { CkptInfoCounts } from './ckpt-info.js';
 import { FormatError, MonolithError } from '../errors.js';
 import { readTFRecords, TFRecordWriter } from '../io/tfrecord.js';
 import type { EmbeddingHashTable } from './embedding-hash-table.js';
@@ -107,12 +108,46 @@ export function slotCounts(table: EmbeddingHashTable): Record<number, number> {
   return counts;
 }
 
-/** A single table as something the checkpoint listeners can save and restore. */
-export function checkpointableTable(table: EmbeddingHashTable, opts: SaveOptions = {}) {
+/** File-name prefix of a table name, as Monolith's `_all_table_tensor_prefix` ('/' and ':' become '-'). */
+export const tableFilePrefix = (name: string): string => name.replace(/[:/]/g, '-');
+
+/** The prefixes a table may have been saved under: its own name, then its `extraRestoreNames`. */
+export function tableRestorePrefixes(table: EmbeddingHashTable): string[] {
+  return [table.name, ...(table.config.extraRestoreNames ?? [])].map(tableFilePrefix);
+}
+
+/**
+ * Restores `table` from the directory of a checkpoint's tables, under the
+ * first of its names (own name, then `extraRestoreNames`, e.g. the md5 of the
+ * old `slot_*` names of a merged table) that has files there. None found → a
+ * FormatError listing the names tried (the model structure probably changed).
+ */
+export async function restoreTableFromDir(table: EmbeddingHashTable, dir: string): Promise<number> {
+  const prefixes = tableRestorePrefixes(table);
+  for (const p of prefixes) {
+    if ((await findShardFiles(join(dir, p))).length > 0) return restoreTable(table, join(dir, p));
+  }
+  throw new FormatError(`no checkpoint of table ${table.name} in ${dir} under any of its names [${prefixes.join(', ')}]; maybe the model structure has changed`, { file: dir });
+}
+
+export interface CheckpointableTable {
+  readonly name: string;
+  save(basename: string): Promise<number>;
+  restore(basename: string): Promise<number>;
+  featureCounts(): CkptInfoCounts;
+}
+
+/**
+ * A single table as something the checkpoint listeners can save and restore.
+ * The listeners save it as `<asset dir>/<name>`; restore falls back to the
+ * table's `extraRestoreNames` in the same directory.
+ */
+export function checkpointableTable(table: EmbeddingHashTable, opts: SaveOptions = {}): CheckpointableTable {
   return {
-    name: table.name,
+    name: tableFilePrefix(table.name),
     save: (basename: string) => saveTable(table, basename, opts),
-    restore: (basename: string) => restoreTable(table, basename),
+    restore: async (basename: string) =>
+      (await findShardFiles(basename)).length > 0 ? restoreTable(table, basename) : restoreTableFromDir(table, dirname(basename)),
     featureCounts: () => ({ featureCounts: { [table.name]: table.size }, slotCounts: slotCounts(table) }),
   };
 }

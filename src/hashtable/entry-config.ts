@@ -85,8 +85,13 @@ export class EntryLayout {
     }
     this.segments = partial;
     this.tsWord = at;
-    this.stride = at + 1;
+    // With an even dim and an even stride every embedding starts 8-byte aligned, so lookups copy it as float64 pairs.
+    this.wide = !this.halves && dim % 2 === 0;
+    this.stride = this.wide && (at + 1) % 2 === 1 ? at + 2 : at + 1;
   }
+
+  /** Rows are 8-byte aligned and the embedding has an even number of floats (copied two at a time). */
+  readonly wide: boolean;
 
   /** Row bytes beyond the embedding floats (optimizer state + timestamp). */
   get overheadBytes(): number {

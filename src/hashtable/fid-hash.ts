@@ -19,7 +19,8 @@ export function mixFid(lo: number, hi: number): number {
 export function shardOfHash(h: number, n: number): number {
   if (n === 1) return 0;
   const g = Math.imul(h ^ (h >>> 13), 0x2c1b3c6d) >>> 0;
-  return g % n;
+  // Multiply-shift instead of `g % n`: a uint32 above 2^31 makes V8 use a slow float modulo.
+  return ((g * n) / 4294967296) | 0;
 }
 
 /** Shard of a FID given as words. */

@@ -35,9 +35,16 @@ export function createInitializer(c: InitializerConfig | null | undefined, dim: 
   if (c.randomUniform) {
     const lo = c.randomUniform.minval ?? -0.05;
     const span = (c.randomUniform.maxval ?? 0.05) - lo;
+    // uniform01 inlined (this runs for every float of every new row); x * (span / 2^32) == (x / 2^32) * span exactly.
+    const scale = span / 4294967296;
     return (out, at, idLo, idHi) => {
       const st = idStream(seed, idLo, idHi);
-      for (let i = 0; i < dim; i++) out[at + i] = lo + span * uniform01(st, i);
+      for (let i = 0; i < dim; i++) {
+        let h = (st + Math.imul(i + 1, 0x9e3779b9)) | 0;
+        h = Math.imul(h ^ (h >>> 16), 0x7feb352d);
+        h = Math.imul(h ^ (h >>> 15), 0x846ca68b);
+        out[at + i] = lo + ((h ^ (h >>> 16)) >>> 0) * scale;
+      }
     };
   }
   if (c.truncatedNormal) {

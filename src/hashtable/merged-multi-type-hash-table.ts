@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { UnsupportedOperationError, HashTableError } from './errors.js';
 import type { ApplyGradientsOptions, EmbeddingHashTableConfig } from './embedding-hash-table.js';
+import type { CheckpointableTable, SaveOptions } from './checkpoint.js';
 import { configKey } from './config-key.js';
 import { idCount, toIdWords, type IdsInput } from './id-batch.js';
 import type { BaseMultiTypeHashTable, SlotIds, SlotIdsAndValues } from './multi-type-hash-table.js';
@@ -118,5 +119,13 @@ export class MergedMultiTypeHashTable implements BaseMultiTypeHashTable {
   }
   tableDimSizes(): Record<string, number> {
     return this.table.tableDimSizes();
+  }
+  /**
+   * The merged tables for the checkpoint listeners: saved under the merged
+   * (md5) names, restored from them or from the old `slot_*` md5 names.
+   */
+  checkpointables(opts: SaveOptions = {}): CheckpointableTable[] {
+    if (!this.table.checkpointables) throw new UnsupportedOperationError('the underlying table family of this MergedMultiTypeHashTable cannot be checkpointed');
+    return this.table.checkpointables(opts);
   }
 }

@@ -1,7 +1,8 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { FormatError } from '../errors.js';
-import { readTFRecords, TFRecordWriter } from '../io/tfrecord.js';
+import { writeFileAtomic } from '../io/atomic-file.js';
+import { readTFRecords } from '../io/tfrecord.js';
 import { monolith } from '../proto.js';
 import { encodeTableShardGroup, slotCounts, defaultSaveShards } from './checkpoint.js';
 import type { CheckpointableTables } from './checkpoint-listeners.js';
@@ -12,6 +13,7 @@ import { HashTableError } from './errors.js';
 import { fusedApplyGradients, fusedLookup, type FusedLookupResult } from './fused-ops.js';
 import { idCount, toIdWords, type IdsInput } from './id-batch.js';
 import type { SlotIds, SlotIdsAndValues } from './multi-type-hash-table.js';
+import { decodeRecordFile, encodeRecordFile } from './tf-snappy.js';
 import { findShardFiles, removeOtherShardCounts, shardedFileName, shardedMetaFileName } from './sharded-files.js';
 
 /** Ids of many tables in one ragged batch: table t owns values[rowSplits[t] .. rowSplits[t+1]). */
@@ -26,7 +28,7 @@ export interface RaggedIds {
  * Checkpoints: `<basename>-k-of-N` holds EntryDump records of all tables
  * grouped by table, `<basename>.meta-k-of-N` a MultiHashTableMetadata record
  * (table name, entry count) per table, as Monolith's save op writes them
- * (but uncompressed: Monolith's data files are Snappy-framed, see docs/hashtable.md).
+ * (data files SNAPPY-compressed the way TensorFlow's RecordWriter does it).
  */
 export class MultiHashTable implements CheckpointableTables {
   readonly names: string[];
@@ -157,27 +159,27 @@ export class MultiHashTable implements CheckpointableTables {
     return { featureCounts, slotCounts: slots };
   }
 
-  async save(basename: string, opts: { nshards?: number } = {}): Promise<number> {
+  /**
+   * Saves every table as Monolith's MultiHashTable save op does: data files
+   * SNAPPY-compressed (TensorFlow's record-file compression, `compression:
+   * 'none'` to write plain TFRecords), metadata files plain. Each file goes to
+   * a temp name and is renamed.
+   */
+  async save(basename: string, opts: { nshards?: number; compression?: 'snappy' | 'none' } = {}): Promise<number> {
     const n = opts.nshards ?? defaultSaveShards(this.size);
     await mkdir(dirname(basename), { recursive: true });
     let total = 0;
     for (let k = 0; k < n; k++) {
-      const data = await TFRecordWriter.open(shardedFileName(basename, k, n));
-      const meta = await TFRecordWriter.open(shardedMetaFileName(basename, k, n));
-      try {
-        for (const name of this.names) {
-          const records = encodeTableShardGroup(this.tables.get(name)!, k, n);
-          for (const r of records) await data.write(r);
-          await meta.write(monolith.hash_table.MultiHashTableMetadata.encode({ tableName: name, numEntries: records.length }).finish());
-          total += records.length;
-        }
-        await data.close();
-        await meta.close();
-      } catch (err) {
-        await data.abort();
-        await meta.abort();
-        throw err;
+      const data: Uint8Array[] = [];
+      const meta: Uint8Array[] = [];
+      for (const name of this.names) {
+        const records = encodeTableShardGroup(this.tables.get(name)!, k, n);
+        data.push(...records);
+        meta.push(monolith.hash_table.MultiHashTableMetadata.encode({ tableName: name, numEntries: records.length }).finish());
+        total += records.length;
       }
+      await writeFileAtomic(shardedFileName(basename, k, n), encodeRecordFile(data, opts.compression ?? 'snappy'));
+      await writeFileAtomic(shardedMetaFileName(basename, k, n), encodeRecordFile(meta, 'none'));
     }
     await removeOtherShardCounts(basename, n);
     return total;
@@ -205,8 +207,13 @@ export class MultiHashTable implements CheckpointableTables {
         if (err instanceof FormatError) throw err;
         throw new FormatError(`cannot read table metadata: ${(err as Error).message}`, { file: metaFile }, { cause: err });
       }
-      const all: Buffer[] = [];
-      for await (const rec of readTFRecords(files[k]!)) all.push(rec);
+      let raw: Buffer;
+      try {
+        raw = await readFile(files[k]!);
+      } catch (err) {
+        throw new FormatError(`cannot read checkpoint file: ${(err as Error).message}`, { file: files[k]! }, { cause: err });
+      }
+      const all = await decodeRecordFile(raw, files[k]!);
       const expected = metas.reduce((a, m) => a + m.n, 0);
       if (all.length !== expected) throw new FormatError(`data file has ${all.length} records, its metadata lists ${expected}`, { file: files[k]! });
       let at = 0;

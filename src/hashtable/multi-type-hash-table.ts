@@ -1,5 +1,6 @@
 import { UnsupportedOperationError, HashTableError } from './errors.js';
 import { EmbeddingHashTable, type ApplyGradientsOptions, type EmbeddingHashTableConfig, type TableRuntimeOptions } from './embedding-hash-table.js';
+import { checkpointableTable, type CheckpointableTable, type SaveOptions } from './checkpoint.js';
 import { fusedApplyGradients, fusedLookup, type FusedLookupResult } from './fused-ops.js';
 import type { IdsInput } from './id-batch.js';
 
@@ -14,6 +15,8 @@ export interface BaseMultiTypeHashTable {
   applyGradients(slotToIdAndGrad: SlotIdsAndValues, opts?: ApplyGradientsOptions): this;
   reinitialize(slot: string, ids: IdsInput): Int32Array;
   tableDimSizes(): Record<string, number>;
+  /** One checkpointable per underlying table, for the checkpoint listeners (each saved under its table name). */
+  checkpointables?(opts?: SaveOptions): CheckpointableTable[];
 }
 
 /** Builds the table of one slot (Monolith's factory(idx, config)). */
@@ -62,6 +65,10 @@ export class MultiTypeHashTable implements BaseMultiTypeHashTable {
   }
   tableDimSizes(): Record<string, number> {
     return Object.fromEntries(this.slots.map((s) => [s, this.tables[s]!.dim]));
+  }
+  /** The per-slot tables for HashTableCheckpointSaverListener / RestorerListener. */
+  checkpointables(opts: SaveOptions = {}): CheckpointableTable[] {
+    return this.slots.map((s) => checkpointableTable(this.tables[s]!, opts));
   }
   /** Fused lookup over the slots in construction order. */
   fusedLookup(ids: IdsInput, fusedSlotSize: ArrayLike<number>, numShards: number): FusedLookupResult {

@@ -22,6 +22,14 @@ import { mixFid } from './fid-hash.js';
  */
 
 const CTL_WORDS = 8;
+/**
+ * The control words sit 64 bytes into a 256-byte buffer, so the cache line
+ * holding them belongs to this buffer alone: small SharedArrayBuffers are
+ * allocated next to each other, and two shards' lock words sharing a line
+ * would make threads working on different shards slow each other down.
+ */
+const CTL_OFFSET = 64;
+const CTL_BYTES = 256;
 const C_LOCK = 0;
 const C_SIZE = 1; // admitted entries (= rows in use)
 const C_LOG2CAP = 2; // log2 of the index capacity
@@ -33,6 +41,7 @@ const MAX_LOAD_NUM = 3;
 const MAX_LOAD_DEN = 4;
 const MIN_LOG2CAP = 4;
 const MAX_BYTES = 2 ** 32; // the largest growable SharedArrayBuffer Node 20 allows
+const ROW_GROWTH_MIN = 1 << 16;
 
 /** The shared buffers of one shard: what a worker needs to attach to it. */
 export interface ShardMemory {
@@ -47,23 +56,31 @@ export class TableShard {
   /** Index slots as int32: keys compare as `lo | 0`, `hi | 0`. */
   index!: Int32Array;
   f32!: Float32Array;
+  /** The row buffer's byteLength when the views were made (reading a growable buffer's byteLength is slow). */
+  private rowBytes = 0;
+  /** The rows as float64 (pairs of floats), for copying aligned embeddings two floats at a time. */
+  f64!: Float64Array;
   u32!: Uint32Array;
   u16!: Uint16Array;
   readonly stride: number;
 
   constructor(readonly mem: ShardMemory) {
-    this.ctl = new Int32Array(mem.control);
+    this.ctl = new Int32Array(mem.control, CTL_OFFSET, CTL_WORDS);
     this.stride = mem.strideWords;
     this.refreshIndex();
     this.refreshRows();
   }
 
+  private indexBytes = 0;
   private refreshIndex(): void {
-    this.index = new Int32Array(this.mem.index, 0, this.mem.index.byteLength >>> 2);
+    this.indexBytes = this.mem.index.byteLength;
+    this.index = new Int32Array(this.mem.index, 0, this.indexBytes >>> 2);
   }
   private refreshRows(): void {
     const b = this.mem.rows;
+    this.rowBytes = b.byteLength;
     this.f32 = new Float32Array(b, 0, b.byteLength >>> 2);
+    this.f64 = new Float64Array(b, 0, b.byteLength >>> 3);
     this.u32 = new Uint32Array(b, 0, b.byteLength >>> 2);
     this.u16 = new Uint16Array(b, 0, b.byteLength >>> 1);
   }
@@ -71,19 +88,28 @@ export class TableShard {
   static create(strideWords: number, initialCapacity = 16): TableShard {
     let log2 = MIN_LOG2CAP;
     while ((1 << log2) * MAX_LOAD_NUM < initialCapacity * MAX_LOAD_DEN && log2 < 28) log2++;
-    const control = new SharedArrayBuffer(CTL_WORDS * 4);
+    const control = new SharedArrayBuffer(CTL_BYTES);
     const index = new SharedArrayBuffer((1 << log2) * 12, { maxByteLength: MAX_BYTES });
     const rowBytes = Math.max(1, initialCapacity) * strideWords * 4;
     const rows = new SharedArrayBuffer(Math.min(rowBytes, MAX_BYTES), { maxByteLength: MAX_BYTES });
-    new Int32Array(control)[C_LOG2CAP] = log2;
+    new Int32Array(control, CTL_OFFSET, CTL_WORDS)[C_LOG2CAP] = log2;
     return new TableShard({ control, index, rows, strideWords });
   }
 
   lock(): void {
     lockWord(this.ctl, C_LOCK);
+    this.afterLock();
+  }
+  /** Takes the lock only if it is free right now (no spin, no wait). */
+  tryLock(): boolean {
+    if (Atomics.compareExchange(this.ctl, C_LOCK, 0, 1) !== 0) return false;
+    this.afterLock();
+    return true;
+  }
+  private afterLock(): void {
     // Another thread may have grown a buffer since this thread last looked.
-    if (this.index.byteLength !== this.mem.index.byteLength) this.refreshIndex();
-    if (this.u32.byteLength !== this.mem.rows.byteLength) this.refreshRows();
+    if (this.indexBytes !== this.mem.index.byteLength) this.refreshIndex();
+    if (this.rowBytes !== this.mem.rows.byteLength) this.refreshRows();
   }
   unlock(): void {
     unlockWord(this.ctl, C_LOCK);
@@ -99,6 +125,10 @@ export class TableShard {
   }
   get capacity(): number {
     return 1 << this.ctl[C_LOG2CAP]!;
+  }
+  /** log2 of the index capacity (read under the lock; hot loops keep it in a local). */
+  get log2(): number {
+    return this.ctl[C_LOG2CAP]!;
   }
   get maxUpdateTs(): number {
     return this.ctl[C_MAXTS]! >>> 0;
@@ -139,10 +169,14 @@ export class TableShard {
    * Puts an absent key with value `val` into the index, doubling it first when
    * the load would pass 3/4. Returns the slot (which a growth may have moved).
    */
-  insert(lo: number, hi: number, h: number, val: number): number {
+  insert(lo: number, hi: number, h: number, val: number, freeSlot = -1): number {
     const used = this.ctl[C_USED]! + 1;
-    if (used * MAX_LOAD_DEN > this.capacity * MAX_LOAD_NUM) this.rehash(this.ctl[C_LOG2CAP]! + 1);
-    const s = ~this.find(lo, hi, h);
+    let s = freeSlot;
+    if (used * MAX_LOAD_DEN > this.capacity * MAX_LOAD_NUM) {
+      this.rehash(this.ctl[C_LOG2CAP]! + 1);
+      s = -1;
+    }
+    if (s < 0) s = ~this.find(lo, hi, h);
     const b = s * 3;
     this.index[b] = lo;
     this.index[b + 1] = hi;
@@ -158,16 +192,22 @@ export class TableShard {
     this.ctl[C_SIZE]!++;
   }
 
-  /** A fresh row at the end of the row buffer, growing it when full. */
+  /**
+   * A fresh row at the end of the row buffer, growing it when full. A growable
+   * SharedArrayBuffer grows in place (its address range is reserved up front),
+   * so growth is by 1/16 (at least 64 KiB): cheap, and little unused slack.
+   */
   allocRow(): number {
     const row = this.ctl[C_SIZE]!; // rows are kept dense: row count == admitted entries
     const need = (row + 1) * this.stride * 4;
-    const buf = this.mem.rows;
-    if (need > buf.byteLength) {
+    if (need > this.rowBytes) {
+      const buf = this.mem.rows;
       if (need > MAX_BYTES) {
         throw new HashTableError(`table shard is full: ${row} rows of ${this.stride * 4} bytes reach the 4 GiB shared-buffer limit; use more shards`);
       }
-      buf.grow(Math.min(MAX_BYTES, Math.max(need, buf.byteLength * 2)));
+      const step = Math.max(ROW_GROWTH_MIN, Math.ceil(buf.byteLength / 16));
+      const words = Math.ceil(Math.max(need, buf.byteLength + step) / 4);
+      if (words * 4 > buf.byteLength) buf.grow(Math.min(MAX_BYTES, words * 4));
       this.refreshRows();
     }
     return row;
@@ -179,7 +219,7 @@ export class TableShard {
     const old = keep ?? this.index.slice(0, oldCap * 3);
     const bytes = (1 << log2) * 12;
     if (bytes > MAX_BYTES) throw new HashTableError(`table shard index cannot grow past ${oldCap} slots`);
-    if (bytes > this.mem.index.byteLength) {
+    if (bytes > this.indexBytes) {
       this.mem.index.grow(bytes);
       this.refreshIndex();
     }

@@ -1,7 +1,12 @@
 import test from 'ava';
 import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FormatError } from '../../src/errors.js';
+import { HashTableCheckpointRestorerListener, HashTableCheckpointSaverListener } from '../../src/hashtable/checkpoint-listeners.js';
 import { MultiTypeHashTable, defaultTableFactory } from '../../src/hashtable/multi-type-hash-table.js';
-import { MergedMultiTypeHashTable } from '../../src/hashtable/merged-multi-type-hash-table.js';
+import { MergedMultiTypeHashTable, mergedSlotName } from '../../src/hashtable/merged-multi-type-hash-table.js';
 import { UnsupportedOperationError } from '../../src/hashtable/errors.js';
 import { polynomialDecay } from '../../src/hashtable/learning-rate.js';
 import type { EmbeddingHashTableConfig } from '../../src/hashtable/embedding-hash-table.js';
@@ -118,4 +123,39 @@ test('MergedMultiTypeHashTable testRestoreName: extraRestoreNames has md5 of the
     return multiTypeFactory(m);
   });
   t.deepEqual(extra, [createHash('md5').update('slot_0').digest('hex')]);
+});
+
+test('MultiTypeHashTable and MergedMultiTypeHashTable save and restore through the checkpoint listeners; merged restores from old slot_* names', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'mtt-ckpt-'));
+  const base = join(dir, 'model.ckpt');
+  // Per-slot tables: saved under their slot names, restored by the restorer listener.
+  const a = new MultiTypeHashTable(three());
+  a.assign({ slot0: [[1], f32([1])], slot1: [[2, 3], f32([2, 2, 3, 3])] });
+  await new HashTableCheckpointSaverListener(base, a.checkpointables()).beforeSave(10);
+  const assets = await readdir(`${base}-10.assets`);
+  t.true(['slot0', 'slot1', 'slot2'].every((s) => assets.includes(`${s}-00000-of-00001`)));
+  const b = new MultiTypeHashTable(three());
+  b.assign({ slot1: [[2], f32([9, 9])] });
+  t.true(await new HashTableCheckpointRestorerListener(base, b.checkpointables()).beforeRestore());
+  t.deepEqual(arr(b.lookup({ slot1: [2, 3] }).slot1!), [2, 2, 3, 3]);
+  t.deepEqual(arr(b.lookup({ slot0: [1] }).slot0!), [1]);
+
+  // A model whose slots were called slot_1/slot_2 saved its merged table under md5('slot_1,slot_2').
+  const old = new MergedMultiTypeHashTable({ slot_1: cfg(2), slot_2: cfg(2) }, multiTypeFactory);
+  old.assign({ slot_1: [[5], f32([5, 5])], slot_2: [[6], f32([6, 6])] });
+  await new HashTableCheckpointSaverListener(base, old.checkpointables()).beforeSave(20);
+  t.true((await readdir(`${base}-20.assets`)).includes(`${createHash('md5').update('slot_1,slot_2').digest('hex')}-00000-of-00001`));
+  // The renamed model (fc_slot_*) finds it through extraRestoreNames.
+  const renamed = new MergedMultiTypeHashTable({ fc_slot_1: cfg(2), fc_slot_2: cfg(2) }, multiTypeFactory);
+  t.true(await new HashTableCheckpointRestorerListener(base, renamed.checkpointables()).beforeRestore());
+  const v = renamed.lookup({ fc_slot_2: [6], fc_slot_1: [5] });
+  t.deepEqual([arr(v.fc_slot_2!), arr(v.fc_slot_1!)], [[6, 6], [5, 5]]);
+  // Saved again, it uses its own (new) name, which restore now prefers.
+  await new HashTableCheckpointSaverListener(base, renamed.checkpointables()).beforeSave(30);
+  t.true((await readdir(`${base}-30.assets`)).includes(`${mergedSlotName(['fc_slot_1', 'fc_slot_2'])}-00000-of-00001`));
+  // A table under none of its names: a FormatError naming what was tried.
+  const other = new MergedMultiTypeHashTable({ fc_slot_7: cfg(3) }, multiTypeFactory);
+  const err = await t.throwsAsync(new HashTableCheckpointRestorerListener(base, other.checkpointables()).beforeRestore(), { instanceOf: FormatError });
+  t.regex(err!.message, /maybe the model structure has changed/);
+  await rm(dir, { recursive: true });
 });

@@ -87,3 +87,22 @@ test('shape errors name the table and the sizes', (t) => {
   const e = t.throws(() => table.assign([1, 2], f32([1, 2, 3])), { instanceOf: HashTableError });
   t.regex(e!.message, /emb.*2 x 2 = 4.*got 3/);
 });
+
+test('fast lookup paths: even dims copy float pairs, odd dims and unaligned outputs copy floats; same values', (t) => {
+  for (const dim of [3, 4, 8, 10]) {
+    const table = EmbeddingHashTable.create({ entry: testEntry(dim), shards: 3 });
+    if (dim % 2 === 0) t.is(table.layout.stride % 2, 0, `dim ${dim}: even dims get an even stride`);
+    const ids = [11n, 12n, 13n, 99n, 11n];
+    const vals = Float32Array.from({ length: 3 * dim }, (_, i) => i + 0.5);
+    table.assign(ids.slice(0, 3), vals);
+    const want = [...vals, ...new Array<number>(dim).fill(0), ...vals.subarray(0, dim)];
+    t.deepEqual(arr(table.lookupOnly(ids)), want, `dim ${dim}, aligned`);
+    const backing = new Float32Array(ids.length * dim + 1);
+    const unaligned = backing.subarray(1); // byteOffset 4: not 8-byte aligned
+    table.lookupOnly(ids, unaligned);
+    t.deepEqual(arr(unaligned), want, `dim ${dim}, unaligned`);
+    // lookup of a missing id in the middle inserts it (zeros init) and keeps the others in input order
+    t.deepEqual(arr(table.lookup(ids)), want, `dim ${dim}, lookup`);
+    t.is(table.size, 4);
+  }
+});

@@ -31,6 +31,27 @@ export function adagradOptimizer(c: monolith.hash_table.AdagradOptimizerConfig.$
         }
       }
     },
+    applyRows(r, stride, rowIds, count, w, s, g, gOff, lr) {
+      for (let u = 0; u < count; u++) {
+        const base = rowIds[u]! * stride;
+        const wb = base + w;
+        const sb = base + s;
+        const gb = gOff[u]! + w;
+        if (wd === 0) {
+          for (let i = 0; i < dim; i++) {
+            const gi = g[gb + i]!;
+            const n = (r[sb + i] += gi * gi);
+            r[wb + i] -= (lr * gi) / Math.sqrt(n);
+          }
+        } else {
+          for (let i = 0; i < dim; i++) {
+            const gi = g[gb + i]! + wd * r[wb + i]!;
+            const n = (r[sb + i] += gi * gi);
+            r[wb + i] -= (lr * gi) / Math.sqrt(n);
+          }
+        }
+      }
+    },
     dump: (r, s) => ({ adagrad: { norm: readFloats(r, s, dim) } }),
     restore: (r, s, d) => !!d?.adagrad && loadFloats(r, s, d.adagrad.norm, dim),
   };

@@ -18,6 +18,13 @@ export interface SegmentOptimizer {
   init(rows: Float32Array, s: number): void;
   /** One update with the (already summed) gradient `g[gAt .. gAt + dim)`. */
   apply(rows: Float32Array, w: number, s: number, g: Float32Array, gAt: number, lr: number, step: number): void;
+  /**
+   * Optional batched form of `apply` (one call per shard and batch instead of
+   * one per id): updates rows `rowIds[0 .. count)` (row numbers, `stride`
+   * floats each, embedding at `w`, state at `s` inside the row); the gradient
+   * of the u-th row starts at `g[gOff[u] + w]`.
+   */
+  applyRows?(rows: Float32Array, stride: number, rowIds: Int32Array, count: number, w: number, s: number, g: Float32Array, gOff: Int32Array, lr: number, step: number): void;
   dump(rows: Float32Array, s: number): SingleOptimizerDump;
   /** Loads state from a dump of the same kind; returns false when the dump is of another kind (state is then initialised). */
   restore(rows: Float32Array, s: number, d: SingleOptimizerDump | null | undefined): boolean;
@@ -35,3 +42,12 @@ export function loadFloats(rows: Float32Array, at: number, src: readonly number[
 }
 
 export const readFloats = (rows: Float32Array, at: number, n: number): number[] => Array.from(rows.subarray(at, at + n));
+
+/** Runs `o` over `count` rows: its batched `applyRows` when it has one, else `apply` per row. */
+export function applyRows(o: SegmentOptimizer, rows: Float32Array, stride: number, rowIds: Int32Array, count: number, w: number, s: number, g: Float32Array, gOff: Int32Array, lr: number, step: number): void {
+  if (o.applyRows) return o.applyRows(rows, stride, rowIds, count, w, s, g, gOff, lr, step);
+  for (let u = 0; u < count; u++) {
+    const base = rowIds[u]! * stride;
+    o.apply(rows, base + w, base + s, g, gOff[u]! + w, lr, step);
+  }
+}

@@ -12,6 +12,13 @@ export function sgdOptimizer(c: monolith.hash_table.SgdOptimizerConfig.$Properti
     apply(r, w, _s, g, gAt, lr) {
       for (let i = 0; i < dim; i++) r[w + i] -= lr * g[gAt + i]!;
     },
+    applyRows(r, stride, rowIds, count, w, _s, g, gOff, lr) {
+      for (let u = 0; u < count; u++) {
+        const wb = rowIds[u]! * stride + w;
+        const gb = gOff[u]! + w;
+        for (let i = 0; i < dim; i++) r[wb + i] -= lr * g[gb + i]!;
+      }
+    },
     dump: () => ({ sgd: {} }),
     restore: (_r, _s, d) => !!d?.sgd,
   };
