@@ -7,8 +7,8 @@ import type { LearningRate } from '../hashtable/learning-rate.js';
 import { createOptimizer, type OptimizerConfig } from '../hashtable/optimizers/index.js';
 import type { Combiner as CombinerName } from './model-spec.js';
 
-/** Monolith's default expire time: 100 years, in days. */
-export const DEFAULT_EXPIRE_TIME = 36500;
+export { DEFAULT_EXPIRE_TIME } from '../hashtable/feature-slot-config.js';
+import { DEFAULT_EXPIRE_TIME } from '../hashtable/feature-slot-config.js';
 
 /** How a feature's embeddings of one row are pooled. */
 export type CombinerConfig = { kind: 'reduce_sum' } | { kind: 'reduce_mean' } | { kind: 'first_n'; maxSeqLength: number };
