@@ -10,7 +10,8 @@ export function demoCommand(): Command {
     .option('--duration <seconds>', 'seconds of training on the generated stream', intArg, 45)
     .option('--max-steps <n>', 'stop after this many steps', intArg)
     .option('--batch-size <n>', 'rows per batch', intArg, 256)
-    .option('--vocab <n>', 'ids per slot of the planted stream', intArg, 2000)
+    .option('--vocab <n>', 'ids per slot of the planted stream', intArg, 100)
+    .option('--interactions <n>', 'planted pairwise slot interactions', intArg, 0)
     .option('--seed <n>', 'random seed', intArg, 1)
     .option('--checkpoint-every <steps>', 'checkpoint (and export) every this many steps', intArg, 200)
     .option('--kafka-brokers <list>', 'train from Kafka (bootstrap servers) instead of the generator')
@@ -25,6 +26,7 @@ export function demoCommand(): Command {
         maxSteps: o.maxSteps,
         batchSize: o.batchSize,
         vocabSize: o.vocab,
+        interactions: o.interactions,
         seed: o.seed,
         checkpointEverySteps: o.checkpointEvery,
         kafka: o.kafkaBrokers ? { brokers: o.kafkaBrokers, topic: o.topic } : undefined,
