@@ -11,6 +11,7 @@
  *                                       [--plot bench/plots/auc-over-time.svg] [--fractions 1,0.25]
  */
 import { writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Batch } from '../src/batch/batch.js';
 import { TrainingPipeline } from '../src/graph/training-pipeline.js';
@@ -48,7 +49,7 @@ export interface LearningBenchOptions {
 
 /** Budget and model settings tuned to get close to the planted AUC in a few minutes on 2 cores. */
 export const FULL: Required<Omit<LearningBenchOptions, 'plot' | 'log' | 'backend' | 'pairStream'>> & { pairStream: SyntheticCtrOptions | null } = {
-  examples: 300_000,
+  examples: 400_000,
   batchSize: 512,
   workers: 2,
   evalRows: 20_000,
@@ -68,7 +69,7 @@ export const FULL: Required<Omit<LearningBenchOptions, 'plot' | 'log' | 'backend
   },
 };
 
-export const QUICK: typeof FULL = { ...FULL, examples: 120_000, evalRows: 10_000, evalEverySteps: 40, fractions: [1] };
+export const QUICK: typeof FULL = { ...FULL, examples: 200_000, evalRows: 10_000, evalEverySteps: 40, fractions: [1] };
 
 export interface CurvePoint {
   examples: number;
@@ -258,7 +259,7 @@ export async function writeAucPlot(file: string, planted: { auc: number }, runs:
   await writeLinePlot(file, {
     title: 'Held-out AUC while training (DeepFM, planted stream)',
     x: { field: 'examples', title: 'training examples' },
-    y: { field: 'auc', title: 'held-out AUC' },
+    y: { field: 'auc', title: 'held-out AUC', zero: false },
     series: 'run',
     values,
     points: false,
@@ -314,8 +315,7 @@ fraction × (entries of the collisionless run) / 26, so at "same memory" the fix
 "uniform ids" is the collision rate expected if the distinct ids of a slot were hashed uniformly, 1 - (1 - 1/B)^(n-1).
 Examples/s exclude the held-out evaluations; the machine is shared, so compare runs of the same report.
 
-![held-out AUC over time](plots/auc-over-time.svg)
-`;
+${opts.plot ? `![held-out AUC over time](plots/${basename(opts.plot)})\n` : ''}`;
 }
 
 const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
@@ -336,7 +336,8 @@ if (isMain) {
     stream: arg('stream') !== undefined ? (JSON.parse(arg('stream')!) as SyntheticCtrOptions) : undefined,
     model: arg('model') !== undefined ? (JSON.parse(arg('model')!) as DeepFmOptions) : undefined,
     backend: arg('backend') as BackendName | undefined,
-    plot: arg('plot') ?? (out ? new URL('../../bench/plots/auc-over-time.svg', import.meta.url).pathname : undefined),
+    // run-all writes plots/auc-over-time.svg; a standalone run gets its own file so the two never disagree.
+    plot: arg('plot') ?? (out ? new URL('../../bench/plots/learning-auc-over-time.svg', import.meta.url).pathname : undefined),
     log: (l) => process.stderr.write(`${l}\n`),
   });
   process.stdout.write(res.markdown);
