@@ -189,8 +189,8 @@ await section('pipeline', async () => {
       { workers: 2, ratio: two / alone, series: 'pipeline' },
       { workers: 1, ratio: 1, series: 'dense forward+backward alone, 1 thread' },
       { workers: 2, ratio: 1, series: 'dense forward+backward alone, 1 thread' },
-      { workers: 1, ratio: 1, series: 'linear scaling' },
-      { workers: 2, ratio: 2, series: 'linear scaling' },
+      { workers: 1, ratio: 1, series: 'ideal: n workers × dense alone' },
+      { workers: 2, ratio: 2, series: 'ideal: n workers × dense alone' },
     ],
   });
   return {
