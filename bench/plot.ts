@@ -5,7 +5,8 @@ import { writeFileAtomic } from '../src/io/atomic-file.js';
 export interface LinePlot {
   title: string;
   x: { field: string; title: string; scale?: 'linear' | 'log' };
-  y: { field: string; title: string; scale?: 'linear' | 'log' };
+  /** `zero: false` lets a linear y axis start near the data (e.g. AUC). Default: from zero (linear), data range (log). */
+  y: { field: string; title: string; scale?: 'linear' | 'log'; zero?: boolean };
   /** Field that names the series (one line each). */
   series?: string;
   values: Record<string, unknown>[];
@@ -23,8 +24,8 @@ export async function lineSvg(p: LinePlot): Promise<string> {
     mark: { type: 'line', point: p.points ?? true },
     encoding: {
       x: { field: p.x.field, type: 'quantitative', title: p.x.title, scale: { type: p.x.scale ?? 'linear' } },
-      y: { field: p.y.field, type: 'quantitative', title: p.y.title, scale: { type: p.y.scale ?? 'linear', zero: p.y.scale !== 'log' } },
-      ...(p.series ? { color: { field: p.series, type: 'nominal' as const } } : {}),
+      y: { field: p.y.field, type: 'quantitative', title: p.y.title, scale: p.y.scale === 'log' ? { type: 'log' } : { type: 'linear', zero: p.y.zero ?? true } },
+      ...(p.series ? { color: { field: p.series, type: 'nominal' as const, legend: { labelLimit: 400 } } } : {}),
     },
   };
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });

@@ -1,27 +1,289 @@
 /**
- * `npm run bench`: runs every benchmark and writes bench/RESULTS.md (each section
- * also in its own bench/RESULTS-<name>.md). Every figure is a ratio against a
- * baseline measured in the same run, on the machine described at the top.
+ * `npm run bench`: runs every benchmark — formats, hash table, parse, pipeline,
+ * serving, learning quality — and writes bench/RESULTS.md (machine and load at
+ * the top, headline ratios, then every section) plus SVG plots in bench/plots/.
+ * Every figure is a ratio against a baseline measured in the same run.
+ *
+ *   node dist/bench/run-all.js            # full run (~15-25 min on a shared 2-core machine)
+ *   node dist/bench/run-all.js --quick    # short run (a few minutes), same sections and plots
+ *   node dist/bench/run-all.js --only pipeline,serving
+ *
+ * Benchmarks that export `run()` are called in this process; scripts
+ * (pipeline, serving) run as child processes with `--out <file>`. A full run
+ * also rewrites each bench/RESULTS-<name>.md; a quick run leaves them alone.
  */
-import { writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { writeFileAtomic } from '../src/io/atomic-file.js';
 import { machineInfo, run as runFormats } from './formats.js';
+import { run as runLearning, type LearningBenchResult } from './learning-quality.js';
+import { run as runParse } from './parse.js';
+import { writeLinePlot } from './plot.js';
 
-const root = join(new URL('.', import.meta.url).pathname, '..', '..');
+const here = fileURLToPath(new URL('.', import.meta.url)); // dist/bench/
+const root = join(here, '..', '..');
+const benchDir = join(root, 'bench');
+const plotsDir = join(benchDir, 'plots');
 
-const sections: { name: string; markdown: string }[] = [];
-const formats = await runFormats();
-sections.push({ name: 'formats', markdown: formats.markdown });
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const onlyArg = args.includes('--only') ? args[args.indexOf('--only') + 1] : args.find((a) => a.startsWith('--only='))?.slice(7);
+const only = onlyArg?.split(',').map((s) => s.trim());
+const wanted = (name: string): boolean => !only || only.includes(name);
+const tmp = mkdtempSync(join(os.tmpdir(), 'monolith-ts-bench-'));
+const say = (s: string): void => void process.stderr.write(`[bench] ${s}\n`);
 
+interface Section {
+  name: string;
+  markdown: string;
+  seconds: number;
+  load: [number, number];
+  headline: string[];
+  plots: string[];
+}
+const sections: Section[] = [];
+const failures: string[] = [];
+
+/** Table rows of a markdown table whose header contains `firstHeader` as its first cell: cells trimmed. */
+function tableRows(md: string, firstHeader: string): string[][] {
+  const lines = md.split('\n');
+  const start = lines.findIndex((l) => l.startsWith('|') && l.split('|')[1]?.trim() === firstHeader);
+  if (start < 0) return [];
+  const rows: string[][] = [];
+  for (let i = start + 2; i < lines.length && lines[i]!.startsWith('|'); i++) rows.push(lines[i]!.split('|').slice(1, -1).map((c) => c.trim()));
+  return rows;
+}
+const num = (s: string | undefined): number => Number((s ?? '').replace(/[,×x]/g, ''));
+const fx = (x: number, d = 2): string => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
+
+async function section(name: string, fn: () => Promise<Omit<Section, 'name' | 'seconds' | 'load'>>): Promise<void> {
+  if (!wanted(name)) return;
+  say(`${name}: start (load ${os.loadavg()[0]!.toFixed(1)})`);
+  const l0 = os.loadavg()[0]!;
+  const t0 = performance.now();
+  try {
+    const s = await fn();
+    sections.push({ name, ...s, seconds: (performance.now() - t0) / 1000, load: [l0, os.loadavg()[0]!] });
+    say(`${name}: done in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  } catch (err) {
+    const msg = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    failures.push(`${name}: ${msg.split('\n')[0]}`);
+    say(`${name}: FAILED ${msg}`);
+  }
+}
+
+async function child(script: string, scriptArgs: string[], out: string): Promise<string> {
+  const { stderr } = await promisify(execFile)(process.execPath, [join(here, script), ...scriptArgs, '--out', out], {
+    cwd: root,
+    maxBuffer: 64 << 20,
+    timeout: 60 * 60 * 1000,
+  });
+  if (!existsSync(out)) throw new Error(`${script} wrote no ${out}: ${stderr.slice(-2000)}`);
+  return readFileSync(out, 'utf8');
+}
+
+const resultsFile = (name: string): string | null => (quick ? null : join(benchDir, `RESULTS-${name}.md`));
+const outFile = (name: string): string => (quick ? join(tmp, `RESULTS-${name}.md`) : join(benchDir, `RESULTS-${name}.md`));
+
+// ---- formats ----------------------------------------------------------------
+await section('formats', async () => {
+  const r = await runFormats(
+    quick ? { fileBytes: 20e6, recordFileInstances: 40_000, decodePool: 5000, decodeSeconds: 0.6, decodeRounds: 3, resultsPath: null } : { resultsPath: resultsFile('formats') },
+  );
+  const ratio = (group: RegExp, name: RegExp) => r.rows.find((x) => group.test(x.group) && name.test(x.name))?.ratio;
+  return {
+    markdown: r.markdown,
+    plots: [],
+    headline: [
+      `| formats | readTFRecords (4096 B records, CRCs checked) vs raw fs read | ${fx(ratio(/4096/, /readTFRecords/) ?? NaN)}× |`,
+      `| formats | Instance decode, static codec vs protobufjs reflection | ${fx(ratio(/decode/i, /static/) ?? NaN)}× |`,
+    ],
+  };
+});
+
+// ---- hash table -------------------------------------------------------------
+interface HtRow {
+  size: number;
+  dim: number;
+  op: string;
+  ts1: number;
+  map1?: number;
+  cpp1?: number;
+  ts2?: number;
+}
+await section('hashtable', async () => {
+  // Newer bench/hashtable.ts exports run(opts); older ones are scripts without it (run as a child then).
+  const compiled = join(here, 'hashtable.js');
+  const hasRun = /export (async )?function run\b/.test(readFileSync(compiled, 'utf8'));
+  let markdown: string;
+  let rows: HtRow[];
+  if (hasRun) {
+    type HtRun = (o: Record<string, unknown>) => Promise<{ rows: HtRow[]; markdown: string }>;
+    const mod = (await import(new URL('./hashtable.js', import.meta.url).href)) as { run: HtRun };
+    const r = await mod.run(quick ? { sizes: [1e4, 1e5, 1e6], dims: [16], batches: 32, resultsPath: null } : { sizes: [1e4, 1e5, 1e6], resultsPath: resultsFile('hashtable') });
+    markdown = r.markdown;
+    rows = r.rows;
+  } else {
+    markdown = await child('hashtable.js', [], outFile('hashtable'));
+    rows = tableRows(markdown, 'N').map((c) => ({ size: num(c[0]), dim: num(c[1]), op: c[2]!, ts1: num(c[3]), map1: num(c[4]), cpp1: num(c[6]), ts2: num(c[8]) }));
+  }
+  const dim = rows.some((r) => r.dim === 16) ? 16 : rows[0]?.dim;
+  const names: Record<string, string> = { a: 'lookup-or-insert', b: 'Adagrad apply', c: 'lookupOnly' };
+  const values: Record<string, unknown>[] = [];
+  for (const r of rows.filter((x) => x.dim === dim && x.op in names)) {
+    values.push({ size: r.size, rate: r.ts1, series: `ours: ${names[r.op]}` });
+    if (r.map1 !== undefined && Number.isFinite(r.map1)) values.push({ size: r.size, rate: r.map1, series: `Map baseline: ${names[r.op]}` });
+  }
+  await writeLinePlot(join(plotsDir, 'hashtable-throughput-vs-size.svg'), {
+    title: `Hash table throughput against table size (dim ${dim}, 1 thread)`,
+    x: { field: 'size', title: 'entries in the table (N)', scale: 'log' },
+    y: { field: 'rate', title: 'million keys / s', scale: 'log' },
+    series: 'series',
+    values,
+  });
+  const biggest = Math.max(...rows.map((r) => r.size));
+  const at = (op: string) => rows.find((r) => r.size === biggest && r.dim === dim && r.op === op);
+  const a = at('a');
+  const c = at('c');
+  return {
+    markdown,
+    plots: ['hashtable-throughput-vs-size.svg'],
+    headline: [
+      `| hash table | lookup-or-insert, N=${biggest.toExponential(0)}, dim ${dim}: ours vs Map<bigint, Float32Array> | ${fx((a?.ts1 ?? NaN) / (a?.map1 ?? NaN))}× |`,
+      `| hash table | lookupOnly, same table: ours vs the C++ reference | ${fx((c?.ts1 ?? NaN) / (c?.cpp1 ?? NaN))}× |`,
+    ],
+  };
+});
+
+// ---- parse ------------------------------------------------------------------
+await section('parse', async () => {
+  const r = await runParse(quick ? { poolRows: 5000, seconds: 0.5, rounds: 2, resultsPath: null, progress: false } : { resultsPath: resultsFile('parse'), progress: false });
+  const rows = tableRows(r.markdown, 'variant');
+  const best = (variant: string) => num(rows.find((c) => c[0] === variant && /fast/.test(c[1]!))?.[4]);
+  return {
+    markdown: r.markdown,
+    plots: [],
+    headline: ['instance', 'example_batch'].map((v) => `| parse | ${v}: fast wire decoder vs protobufjs decode + convert | ${fx(best(v))}× |`),
+  };
+});
+
+// ---- pipeline ---------------------------------------------------------------
+await section('pipeline', async () => {
+  const markdown = await child('pipeline.js', quick ? ['--batches', '20'] : [], outFile('pipeline'));
+  const rows = tableRows(markdown, 'run');
+  const rate = (re: RegExp) => num(rows.find((c) => re.test(c[0]!))?.[1]);
+  const alone = rate(/dense alone/);
+  const one = rate(/1 worker/);
+  const two = rate(/2 workers/);
+  await writeLinePlot(join(plotsDir, 'pipeline-throughput-vs-workers.svg'), {
+    title: 'Training throughput against workers (x dense compute alone)',
+    x: { field: 'workers', title: 'worker threads' },
+    y: { field: 'ratio', title: 'examples/s ÷ dense alone (same run)' },
+    series: 'series',
+    values: [
+      { workers: 1, ratio: one / alone, series: 'pipeline' },
+      { workers: 2, ratio: two / alone, series: 'pipeline' },
+      { workers: 1, ratio: 1, series: 'dense forward+backward alone, 1 thread' },
+      { workers: 2, ratio: 1, series: 'dense forward+backward alone, 1 thread' },
+      { workers: 1, ratio: 1, series: 'ideal: n workers × dense alone' },
+      { workers: 2, ratio: 2, series: 'ideal: n workers × dense alone' },
+    ],
+  });
+  return {
+    markdown,
+    plots: ['pipeline-throughput-vs-workers.svg'],
+    headline: [
+      `| pipeline | 1 worker vs the dense step alone (target ≥ 0.7) | ${fx(one / alone)}× |`,
+      `| pipeline | 2 workers vs 1 worker (target 1.7 on free cores) | ${fx(two / one)}× |`,
+    ],
+  };
+});
+
+// ---- serving ----------------------------------------------------------------
+await section('serving', async () => {
+  const markdown = await child('serving.js', ['--seconds', quick ? '1' : '3'], outFile('serving'));
+  const rows = tableRows(markdown, 'batch');
+  const values: Record<string, unknown>[] = [];
+  for (const c of rows) {
+    const series = `batch ${c[0]}, ${c[1]}`;
+    values.push({ percentile: 50, ms: num(c[4]), series }, { percentile: 99, ms: num(c[5]), series });
+  }
+  await writeLinePlot(join(plotsDir, 'serving-latency-percentiles.svg'), {
+    title: 'Predict latency percentiles',
+    x: { field: 'percentile', title: 'percentile' },
+    y: { field: 'ms', title: 'ms per call', scale: 'log' },
+    series: 'series',
+    values,
+  });
+  const x = (batch: string, re: RegExp) => num(rows.find((c) => c[0] === batch && re.test(c[1]!))?.[6]);
+  return {
+    markdown,
+    plots: ['serving-latency-percentiles.svg'],
+    headline: [
+      `| serving | gRPC Predict (1 in flight) vs in-process predict, batch 1 | ${fx(x('1', /1 in flight/))}× |`,
+      `| serving | same, batch 128 | ${fx(x('128', /1 in flight/))}× |`,
+    ],
+  };
+});
+
+// ---- learning quality -------------------------------------------------------
+await section('learning', async () => {
+  const r: LearningBenchResult = await runLearning({ quick, plot: join(plotsDir, 'auc-over-time.svg'), log: (l) => say(`learning: ${l}`) });
+  if (!quick) await writeFileAtomic(join(benchDir, 'RESULTS-learning.md'), r.markdown);
+  const gap = r.planted.auc - r.collisionless.auc;
+  return {
+    markdown: r.markdown,
+    plots: ['auc-over-time.svg'],
+    headline: [
+      `| learning | held-out AUC, trained DeepFM vs planted model (${fx(r.collisionless.auc, 4)} vs ${fx(r.planted.auc, 4)}, gap ${fx(gap, 4)}; target gap ≤ 0.01) | ${fx(r.collisionless.auc / r.planted.auc, 4)}× |`,
+      ...(r.pairs
+        ? [
+            `| learning | pair stream (2 random pair interactions): trained vs planted (${fx(r.pairs.run.auc, 4)} vs ${fx(r.pairs.planted.auc, 4)}, gap ${fx(r.pairs.planted.auc - r.pairs.run.auc, 4)}; without pair terms the planted model scores ${fx(r.pairs.planted.firstOrderAuc, 4)}) | ${fx(r.pairs.run.auc / r.pairs.planted.auc, 4)}× |`,
+          ]
+        : []),
+      ...r.hashed.map(
+        (h) =>
+          `| learning | ${h.name} vs collisionless, held-out AUC (${fx(h.auc, 4)} vs ${fx(r.collisionless.auc, 4)}; ${fx((h.collision?.rate ?? NaN) * 100, 1)}% of ids collide) | ${fx(h.auc / r.collisionless.auc, 4)}× |`,
+      ),
+    ],
+  };
+});
+
+// ---- RESULTS.md -------------------------------------------------------------
+rmSync(tmp, { recursive: true, force: true });
 const m = machineInfo();
+const loads = os.loadavg();
 const head = [
   '# Benchmark results',
   '',
-  `Written by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: ${JSON.stringify(m)}.`,
-  'Absolute figures on these shared 2-core machines drift by up to 2× between runs; compare the ratios, which are measured in the same run.',
+  `Written by \`${quick ? 'npm run bench -- --quick' : 'npm run bench'}\` (bench/run-all.ts) on ${new Date().toISOString()}${only ? ` (only: ${only.join(', ')})` : ''}${quick ? '; **quick mode**: short runs, smaller files and budgets — the full run (`npm run bench`) gives steadier figures' : ''}.`,
+  '',
+  `**Machine**: ${m.cpu}, ${m.cores} vCPUs, ${m.memGB} GiB, ${m.platform}, Node ${m.node}. Load average (1 min) at start ${m.load1.toFixed(1)}, at the end ${loads[0]!.toFixed(1)}:`,
+  `the machine is shared with other work, so absolute figures drift (up to 2× between runs); compare the **ratios**, each measured against a baseline in the same run`,
+  '(see docs/benchmarks.md for what every benchmark measures and how to read them).',
+  '',
+  '## Headline ratios',
+  '',
+  '| benchmark | figure | ratio |',
+  '| --- | --- | ---: |',
+  ...sections.flatMap((s) => s.headline),
+  '',
+  '| section | seconds | load at start → end |',
+  '| --- | ---: | --- |',
+  ...sections.map((s) => `| ${s.name} | ${s.seconds.toFixed(0)} | ${s.load[0].toFixed(1)} → ${s.load[1].toFixed(1)} |`),
+  ...(failures.length ? ['', '**Failed sections**:', ...failures.map((f) => `- ${f}`)] : []),
+  '',
+  '## Plots',
+  '',
+  ...sections.flatMap((s) => s.plots.map((p) => `![${p.replace(/\.svg$/, '').replace(/-/g, ' ')}](plots/${p})`)),
   '',
 ];
-// Each section's headings move one level down under this file's title.
+// Each section's headings move one level down under this file's title; the learning section's plot link is already relative to bench/.
 const body = sections.map((s) => s.markdown.replace(/^#/gm, '##'));
-writeFileSync(join(root, 'bench', 'RESULTS.md'), `${head.join('\n')}\n${body.join('\n')}`);
-process.stderr.write('bench: wrote bench/RESULTS.md\n');
+await writeFileAtomic(join(benchDir, 'RESULTS.md'), `${head.join('\n')}\n${body.join('\n')}`);
+say(`wrote bench/RESULTS.md and ${sections.flatMap((s) => s.plots).length} plot(s) in bench/plots/${failures.length ? `; ${failures.length} section(s) failed` : ''}`);
+if (failures.length) process.exitCode = 1;
