@@ -122,3 +122,4 @@ export { HashTableCheckpointSaverListener, HashTableCheckpointRestorerListener, 
 export { restoreForServing, hashTableAssign, multiHashTableRawAssignSignatures, type RestoreForServingOptions, type ServingTable } from './hashtable/serving-tables.js';
 export { getFsConf, slotPolicies, type FeatureSlotConfig as TableFeatureSlotConfig } from './hashtable/feature-slot-config.js';
 export { compressTFSnappy, uncompressTFSnappy } from './hashtable/tf-snappy.js';
+export { HashTrick, CollisionCounter, expectedCollisionRate, type HashTrickOptions } from './hashtable/hash-trick.js';
