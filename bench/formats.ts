@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import Long from 'long';
 import { createFileRegistry, fromBinary, type DescMessage } from '@bufbuild/protobuf';
 import { FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
@@ -20,6 +20,7 @@ import { lookupType } from '../src/io/schema-registry.js';
 import { readTFRecords, TFRecordWriter, encodeTFRecord } from '../src/io/tfrecord.js';
 import { readRecordFile, RecordFileWriter, sortHeader } from '../src/io/record-file.js';
 import { Rng } from '../src/util/random.js';
+import { projectRoot } from './project-root.js';
 
 export interface FormatsBenchOptions {
   /** Approximate size of each TFRecord file, bytes. Default 200e6. */
@@ -76,15 +77,6 @@ export interface FormatsBenchResult {
 
 const now = (): number => Number(process.hrtime.bigint()) / 1e9;
 
-function projectRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'schemas'))) return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error('project root not found');
-    dir = up;
-  }
-}
 
 export function machineInfo(): MachineInfo {
   const cpus = os.cpus();

@@ -13,12 +13,13 @@
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { adagradTable, BATCH, wordsOfRanks, zipfRanks } from './hashtable-workload.js';
 import type { EmbeddingHashTable } from '../src/hashtable/embedding-hash-table.js';
+import { projectRoot } from './project-root.js';
 
 export interface HashtableBenchOptions {
   /** Table sizes N (entries filled before the timed ops). Default [1e5, 1e6]. */
@@ -238,15 +239,6 @@ function runNative(bin: string, dim: number, size: number, threads: number, batc
 const f = (x: number | undefined): string => (x === undefined || !Number.isFinite(x) ? 'n/a' : x >= 10 ? x.toFixed(1) : x.toFixed(2));
 const ratio = (a: number | undefined, b: number | undefined): number | undefined => (a === undefined || b === undefined ? undefined : a / b);
 
-function projectRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'schemas'))) return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error('project root not found');
-    dir = up;
-  }
-}
 
 export async function run(opts: HashtableBenchOptions = {}): Promise<HashtableBenchResult> {
   const sizes = opts.sizes ?? [1e5, 1e6];
