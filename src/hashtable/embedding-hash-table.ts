@@ -324,7 +324,8 @@ export class EmbeddingHashTable {
       const to = starts[s + 1]!;
       if (from === to) continue;
       const sh = this.shards[s]!;
-      if (ns > 1 && !sh.tryLock()) {
+      if (ns === 1) sh.lock();
+      else if (!sh.tryLock()) {
         deferred[nd++] = s;
         continue;
       }
