@@ -123,12 +123,12 @@ test('a worker killed mid-run fails the pipeline with an error naming the step n
   t.regex(err!.message, new RegExp(`pipeline node 'train': WorkerCrashError: worker thread ${killed} died during a train step`));
 });
 
-test('SIGTERM during training (child process): the checkpoint the index names loads whole', async (t) => {
+test('SIGTERM during training (child process): the exit hook emits its counter and exits with 15; the checkpoint the index names loads whole', async (t) => {
   const dir = await tempDir();
   const script = fileURLToPath(new URL('./fixtures/sigterm-train.js', import.meta.url));
   const child = spawn(process.execPath, [script, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
-  const signalled = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, sig) => resolve(sig)));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
@@ -140,7 +140,8 @@ test('SIGTERM during training (child process): the checkpoint the index names lo
     });
     child.once('exit', (code) => reject(new Error(`child exited early with ${code}: ${out}`)));
   });
-  t.is(await signalled, 'SIGTERM');
+  t.is(await exited, 15, 'exit hook: sys.exit(signo)');
+  t.regex(out, /metric counter exit_hook 1 \{"server_type":"[a-z]*","index":"\d+","sig":"15"\}/);
   const idx = await readIndex(dir);
   t.truthy(idx);
   t.true(idx!.latest >= 6, `latest ${idx!.latest}`);
