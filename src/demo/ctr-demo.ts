@@ -7,6 +7,7 @@ import { ConfigError } from '../errors.js';
 import { StandaloneExporter } from '../export/exporters.js';
 import { ExportSaverListener } from '../export/export-saver-listener.js';
 import { checkpointParams } from '../export/params-source.js';
+import { stringTensor } from '../export/warmup.js';
 import { train, type TrainSummary } from '../graph/training-pipeline.js';
 import type { ModelSpec } from '../model/model-spec.js';
 import { tensorflow } from '../proto.js';
@@ -91,7 +92,7 @@ function generatorSource(ctr: SyntheticCtr, batchSize: number, deadline: number,
 function instanceRequest(rows: Uint8Array[]): tensorflow.serving.IPredictRequest {
   return {
     modelSpec: { name: 'default', signatureName: 'serving_default' },
-    inputs: { instances: { dtype: tensorflow.DataType.DT_STRING, tensorShape: { dim: [{ size: rows.length }] }, stringVal: rows } },
+    inputs: { instances: stringTensor(rows) },
   };
 }
 

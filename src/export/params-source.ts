@@ -9,7 +9,7 @@ import { EmbeddingHashTable } from '../hashtable/embedding-hash-table.js';
 import type { ModelSpec } from '../model/model-spec.js';
 import { restoreDenseParams } from '../graph/dense-checkpoint.js';
 import type { SharedDenseParams } from '../workers/shared-dense-params.js';
-import { createSharedDenseParams } from '../workers/train-step.js';
+import { assignSharedWeights, createSharedDenseParams } from '../workers/train-step.js';
 import { loadLayersModelFromDir, saveLayersModel } from './fs-model-io.js';
 
 /** The trained parameters an exporter writes out. */
@@ -30,9 +30,7 @@ export function liveParams(dense: LayersModel, tables: ReadonlyMap<string, Embed
 /** A fresh dense model of `spec` holding the shared dense parameters' current trainable weights. */
 export function denseModelFromShared(spec: Pick<ModelSpec, 'buildDense'>, dense: SharedDenseParams): LayersModel {
   const model = spec.buildDense();
-  const ws = model.trainableWeights;
-  if (ws.length !== dense.weights.length) throw new ConfigError(`the model has ${ws.length} trainable weights, the shared dense params ${dense.weights.length}`);
-  ws.forEach((w, i) => w.write(tf.tensor(dense.weights[i]!.slice(), w.shape as number[])));
+  assignSharedWeights(model.trainableWeights.map((w) => w.read() as tf.Variable), dense);
   return model;
 }
 

@@ -49,6 +49,12 @@ export function denseParamsOf(model: LayersModel): { params: DenseParamSpec[]; i
   };
 }
 
+/** Writes the shared dense weights into `vars`: a model's trainable variables, in the order the params were made from. */
+export function assignSharedWeights(vars: readonly tf.Variable[], dense: SharedDenseParams): void {
+  if (vars.length !== dense.weights.length) throw new ConfigError(`the model has ${vars.length} trainable weights, the shared dense params ${dense.weights.length}`);
+  tf.tidy(() => vars.forEach((v, i) => v.assign(tf.tensor(dense.weights[i]!.slice(), v.shape))));
+}
+
 /** Shared dense parameters initialised from a model built by `spec.buildDense()`. */
 export function createSharedDenseParams(spec: Pick<ModelSpec, 'buildDense' | 'denseOptimizer'>, model = spec.buildDense()): SharedDenseParams {
   const { params, initial } = denseParamsOf(model);
@@ -123,8 +129,7 @@ export class TrainStep {
 
   /** Copies the shared dense weights into this thread's model. */
   readWeights(): void {
-    const ws = this.opts.dense.weights;
-    tf.tidy(() => this.vars.forEach((v, i) => v.assign(tf.tensor(ws[i]!.slice(), v.shape))));
+    assignSharedWeights(this.vars, this.opts.dense);
   }
 
   private lossOf(logits: tf.Tensor[], batch: Batch): tf.Scalar {
