@@ -19,13 +19,14 @@ export const labelColumn = (labels: tf.Tensor, i: number): tf.Tensor =>
  * weight; the heads' losses are summed. The mean divides by the rows, not by
  * the weights' sum, so a weight of 0 removes a row without rescaling the others.
  */
-export function defaultLoss(heads: readonly HeadSpec[], { logits, labels, weights }: LossInputs): tf.Scalar {
+export function defaultLoss(heads: readonly HeadSpec[], { logits, labels, weights }: LossInputs, reduction: 'mean' | 'sum' = 'mean'): tf.Scalar {
   return tf.tidy(() => {
     const parts = heads.map((h, i) => {
       const x = tf.reshape(logits[i]!, [-1]);
       const y = labelColumn(labels, h.labelIndex);
       const per = h.kind === 'classification' ? sigmoidCrossEntropyWithLogits(y, x) : tf.squaredDifference(x, y);
-      return tf.mean(weights ? tf.mul(per, tf.reshape(weights, [-1])) : per);
+      const weighted = weights ? tf.mul(per, tf.reshape(weights, [-1])) : per;
+      return reduction === 'sum' ? tf.sum(weighted) : tf.mean(weighted);
     });
     return (parts.length === 1 ? parts[0]! : tf.addN(parts)) as tf.Scalar;
   });

@@ -1,6 +1,8 @@
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { Scalar, Tensor } from '@tensorflow/tfjs-core';
 import type { EmbeddingHashTableConfig } from '../hashtable/embedding-hash-table.js';
+import type { LearningRate } from '../hashtable/learning-rate.js';
+import type { LearningRateFunction } from '../nn/learning-rate-function.js';
 
 /**
  * The contract between a model definition and the runtime (workers, export,
@@ -61,8 +63,31 @@ export interface ModelSpec {
   buildDense(): LayersModel;
   /** Scalar training loss; when absent: mean sigmoid cross-entropy per classification head, MSE per regression head, summed. */
   loss?(inputs: LossInputs): Scalar;
-  /** Dense optimizer settings (default adagrad, lr 0.01). */
-  denseOptimizer?: { name: 'sgd' | 'adagrad' | 'adam'; learningRate: number };
+  /** Dense optimizer settings (default adagrad, lr 0.01); the rate may follow the global step (PolynomialDecay). */
+  denseOptimizer?: { name: 'sgd' | 'adagrad' | 'adam'; learningRate: number | LearningRate | LearningRateFunction };
+  /** How a train step treats its gradients before the optimizers run (default: as computed). */
+  gradients?: GradientSettings;
+  /** How the default loss reduces rows: 'mean' (default) or 'sum' (Monolith's get_sigmoid_loss_and_pred). */
+  lossReduction?: 'mean' | 'sum';
+}
+
+/** Monolith's apply_gradients_with_var_optimizer settings (MonolithBaseModel params clip_norm, dense_weight_decay, sparse_norm_warmup_steps). */
+export interface GradientSettings {
+  /**
+   * Clip by global norm: when the norm of the gradients exceeds this, they
+   * are scaled by clipNorm / norm. Without sparse warmup the norm is taken
+   * over the dense gradients and the embedding gradients (one per unique id
+   * of each feature, duplicates summed) together. Absent or <= 0: no clipping.
+   */
+  clipNorm?: number;
+  /** Added to each dense gradient as decay * weight (after clipping). Default 0. */
+  denseWeightDecay?: number;
+  /**
+   * With a positive value, the dense and the embedding gradients are clipped
+   * separately: dense by clipNorm, embeddings by clipNorm * min(1, step / warmup)
+   * (step = global step before this update, so the first step leaves the embeddings unchanged).
+   */
+  sparseNormWarmupSteps?: number | null;
 }
 
 /**

@@ -40,6 +40,8 @@ export interface ModelFnOutput {
   heads: HeadOutput[];
   loss?: LossFn;
   denseOptimizer?: ModelSpec['denseOptimizer'];
+  /** How the default loss reduces rows (default 'mean'; Monolith's sigmoid loss uses 'sum'). */
+  lossReduction?: ModelSpec['lossReduction'];
 }
 
 export type FeatureRef = string | number | FeatureColumn;
@@ -545,10 +547,12 @@ export abstract class MonolithModel<P extends MonolithModelParams = MonolithMode
       },
     };
     if (out.denseOptimizer) spec.denseOptimizer = out.denseOptimizer;
+    if (out.lossReduction) spec.lossReduction = out.lossReduction;
+    spec.gradients = { clipNorm: this.p.clipNorm, denseWeightDecay: this.p.denseWeightDecay, sparseNormWarmupSteps: this.p.sparseNormWarmupSteps };
     if (modelLoss || extraLosses.length) {
       spec.loss = (inputs) =>
         tf.tidy(() => {
-          const base = modelLoss ? modelLoss(inputs) : defaultLoss(heads, inputs);
+          const base = modelLoss ? modelLoss(inputs) : defaultLoss(heads, inputs, out.lossReduction);
           return (extraLosses.length ? tf.addN([base, ...extraLosses.map((l) => l(inputs))]) : base) as tf.Scalar;
         });
     }

@@ -1,9 +1,12 @@
 import { ConfigError } from '../errors.js';
+import { learningRateAt, type LearningRate } from '../hashtable/learning-rate.js';
+import { LearningRateFunction } from '../nn/learning-rate-function.js';
 
 /** Dense optimizer settings (ModelSpec.denseOptimizer) with tfjs's defaults for the rest. */
 export interface DenseOptimizerConfig {
   name: 'sgd' | 'adagrad' | 'adam';
-  learningRate: number;
+  /** A constant, or a function of the global step as plain data (PolynomialDecay), evaluated at every update. */
+  learningRate: LearningRate;
   /** adagrad (tfjs default 0.1). */
   initialAccumulatorValue?: number;
   /** adam (tfjs defaults 0.9 / 0.999). */
@@ -27,8 +30,18 @@ export function slotCount(c: DenseOptimizerConfig): number {
 
 export function validateDenseOptimizer(c: DenseOptimizerConfig): DenseOptimizerConfig {
   slotCount(c);
-  if (!(c.learningRate > 0)) throw new ConfigError(`dense optimizer ${c.name}: learningRate must be > 0, got ${c.learningRate}`);
+  const lr = c.learningRate;
+  if (typeof lr === 'number' ? !(lr > 0) : lr?.kind !== 'polynomialDecay' || !(lr.initialLearningRate > 0) || !(lr.decaySteps > 0)) {
+    throw new ConfigError(`dense optimizer ${c.name}: learningRate must be > 0 or a PolynomialDecay with initialLearningRate > 0 and decaySteps > 0, got ${JSON.stringify(lr)}`);
+  }
   return c;
+}
+
+/** The plain-data config of a ModelSpec's dense optimizer: a LearningRateFunction becomes its table form (it crosses to worker threads). */
+export function denseOptimizerConfig(o: { name: DenseOptimizerConfig['name']; learningRate: LearningRate | LearningRateFunction } | undefined): DenseOptimizerConfig {
+  if (!o) return DEFAULT_DENSE_OPTIMIZER;
+  const learningRate = o.learningRate instanceof LearningRateFunction ? o.learningRate.toTableLearningRate() : o.learningRate;
+  return validateDenseOptimizer({ ...o, learningRate });
 }
 
 /** Fills fresh optimizer slots (adagrad's accumulator starts at initialAccumulatorValue). */
@@ -40,10 +53,11 @@ export function initSlots(c: DenseOptimizerConfig, slots: Float32Array[]): void 
 /**
  * One update of `w` by gradient `g`, with tfjs's formulas (so a model trained
  * here matches one trained by tf.train.sgd / adagrad / adam). `t` is the
- * 1-based update count (adam's bias correction).
+ * 1-based update count (adam's bias correction); `globalStep` is where a
+ * learning-rate function is evaluated.
  */
-export function applyDenseUpdate(c: DenseOptimizerConfig, w: Float32Array, g: Float32Array, slots: Float32Array[], t: number): void {
-  const lr = c.learningRate;
+export function applyDenseUpdate(c: DenseOptimizerConfig, w: Float32Array, g: Float32Array, slots: Float32Array[], t: number, globalStep = 0): void {
+  const lr = learningRateAt(c.learningRate, globalStep);
   const eps = c.epsilon ?? 1e-7;
   const n = w.length;
   switch (c.name) {

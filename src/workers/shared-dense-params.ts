@@ -100,10 +100,14 @@ export class SharedDenseParams {
     Atomics.store(this.counters, UPDATES, v);
   }
 
-  /** Applies one gradient per param (same order as `params`) with the configured optimizer. */
-  applyGradients(grads: Float32Array[]): void {
+  /**
+   * Applies one gradient per param (same order as `params`) with the
+   * configured optimizer; a learning-rate function is evaluated at `globalStep`
+   * (default: the current global step).
+   */
+  applyGradients(grads: Float32Array[], globalStep = this.globalStep): void {
     if (grads.length !== this.weights.length) throw new ConfigError(`dense params: ${grads.length} gradients for ${this.weights.length} params`);
     const t = Atomics.add(this.counters, UPDATES, 1) + 1;
-    for (let i = 0; i < grads.length; i++) applyDenseUpdate(this.handle.optimizer, this.weights[i]!, grads[i]!, this.slots[i]!, t);
+    for (let i = 0; i < grads.length; i++) applyDenseUpdate(this.handle.optimizer, this.weights[i]!, grads[i]!, this.slots[i]!, t, globalStep);
   }
 }

@@ -7,7 +7,8 @@ import { outputDim, type EmbeddingFeatureSpec, type ModelSpec } from '../model/m
 import type { RunMode, StepResult } from '../graph/step-result.js';
 import { warnFirstN } from '../util/log.js';
 import { defaultLoss } from '../model/default-loss.js';
-import { DEFAULT_DENSE_OPTIMIZER, type DenseOptimizerConfig } from './dense-optimizer.js';
+import { denseOptimizerConfig } from './dense-optimizer.js';
+import { applyGradientSettings, validateGradientSettings } from './gradient-settings.js';
 import { poolEmbeddings, scatterPooledGradient, selectFirstN, type PoolingShape } from './embedding-pooling.js';
 import { SharedDenseParams, type DenseParamSpec } from './shared-dense-params.js';
 
@@ -58,8 +59,7 @@ export function assignSharedWeights(vars: readonly tf.Variable[], dense: SharedD
 /** Shared dense parameters initialised from a model built by `spec.buildDense()`. */
 export function createSharedDenseParams(spec: Pick<ModelSpec, 'buildDense' | 'denseOptimizer'>, model = spec.buildDense()): SharedDenseParams {
   const { params, initial } = denseParamsOf(model);
-  const opt: DenseOptimizerConfig = spec.denseOptimizer ?? DEFAULT_DENSE_OPTIMIZER;
-  return SharedDenseParams.create(params, initial, opt);
+  return SharedDenseParams.create(params, initial, denseOptimizerConfig(spec.denseOptimizer));
 }
 
 /**
@@ -77,6 +77,7 @@ export class TrainStep {
 
   constructor(private readonly opts: TrainStepOptions) {
     const { spec, tables, dense } = opts;
+    validateGradientSettings(spec.gradients, `model ${spec.name}`);
     for (const f of spec.features) {
       const t = tables[f.table];
       if (!t) throw new ConfigError(`model ${spec.name}: feature ${f.name} uses table ${f.table}, which is not given`);
@@ -139,7 +140,7 @@ export class TrainStep {
     }
     const labels = tf.tensor2d(batch.labels.slice(), [batch.rows, batch.labelWidth]);
     const weights = batch.weights ? tf.tensor1d(batch.weights.slice()) : undefined;
-    return spec.loss ? spec.loss({ logits, labels, weights }) : defaultLoss(spec.heads, { logits, labels, weights });
+    return spec.loss ? spec.loss({ logits, labels, weights }) : defaultLoss(spec.heads, { logits, labels, weights }, spec.lossReduction);
   }
 
   private forward(inputs: tf.Tensor[], training: boolean): tf.Tensor[] {
@@ -182,11 +183,13 @@ export class TrainStep {
           tf.dispose([value, ...Object.values(grads), ...kept]);
           t2 = now();
           const step = this.opts.dense.globalStep;
+          const sparse = looked.map((l, k) => ({ fids: l.fids, grads: scatterPooledGradient(pooledGrads[k]!, l.splits, l.shape), dim: l.feature.dim }));
+          applyGradientSettings(this.opts.spec.gradients, { dense: denseGrads, denseWeights: this.opts.dense.weights, sparse }, step);
           looked.forEach((l, k) => {
             if (l.fids.length === 0) return;
-            l.table.applyGradients(l.fids, scatterPooledGradient(pooledGrads[k]!, l.splits, l.shape), { globalStep: step });
+            l.table.applyGradients(l.fids, sparse[k]!.grads, { globalStep: step });
           });
-          this.opts.dense.applyGradients(denseGrads);
+          this.opts.dense.applyGradients(denseGrads, step);
           t3 = now();
         } finally {
           tf.dispose(inputVars);
