@@ -53,8 +53,9 @@ export { passThrough, type PassThroughHandlers } from './streams/hooks/pass-thro
 export { throughputMetric, type ThroughputMetricOptions } from './streams/hooks/throughput-metric.js';
 export { stepLossMetric } from './streams/hooks/step-loss-metric.js';
 export { customMetrics, type CustomMetricsOptions, type MetricTensorSpec } from './streams/hooks/custom-metrics.js';
-export { profilerHook, type ProfilerHookOptions } from './streams/hooks/profiler-hook.js';
+export { profilerHook, type ProfilerHookOptions, type ProfilerOfThreads } from './streams/hooks/profiler-hook.js';
 export { InspectorCpuProfiler, type CpuProfiler } from './streams/hooks/cpu-profiler.js';
+export { ThreadsCpuProfiler, type ThreadProfile } from './streams/hooks/threads-cpu-profiler.js';
 export { exitHook, type ExitHookOptions, type ExitSignal } from './streams/hooks/exit-hook.js';
 export { deepInsight, deepInsightMessages, type DeepInsightOptions } from './streams/hooks/deep-insight.js';
 export { fileMetricSink, type FileMetricSinkOptions, type FileCloseReason } from './streams/sinks/file-metric-sink.js';

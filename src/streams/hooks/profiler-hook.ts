@@ -5,12 +5,16 @@ import { ConfigError } from '../../errors.js';
 import type { StepResult } from '../../graph/step-result.js';
 import { writeFileAtomic } from '../../io/atomic-file.js';
 import { log } from '../../util/log.js';
-import { InspectorCpuProfiler, type CpuProfiler } from './cpu-profiler.js';
+import type { CpuProfiler } from './cpu-profiler.js';
+import { ThreadsCpuProfiler, type ThreadProfile } from './threads-cpu-profiler.js';
 import { passThrough } from './pass-through.js';
 import { SecondOrStepTimer } from './second-or-step-timer.js';
 
 export interface ProfilerHookOptions {
-  /** Profiles go to `<logdir>/plugins/profile/<run>/<host>.cpuprofile`. */
+  /**
+   * Profiles go to `<logdir>/plugins/profile/<run>/<host>.cpuprofile` (this
+   * thread) and `<host>.worker-<threadId>.cpuprofile` (each worker thread).
+   */
   logdir: string;
   /** `[start, end)` of the first profiled window (steps counted from 1 by this hook); `[null, null]`: from step 501, 10 steps. */
   initStepRange: readonly [number | null, number | null];
@@ -18,13 +22,20 @@ export interface ProfilerHookOptions {
   saveSteps?: number;
   /** … or every `saveSecs` seconds. */
   saveSecs?: number;
-  /** Default: V8's CPU profiler over node:inspector. */
-  profiler?: CpuProfiler;
+  /** Default: V8's CPU profiler over node:inspector on this thread and every worker thread (ThreadsCpuProfiler). */
+  profiler?: CpuProfiler | ProfilerOfThreads;
   /** Clock for saveSecs and run names; default asyncScheduler. */
   scheduler?: SchedulerLike;
   host?: string;
   /** Called after each profile is written. */
   onProfile?: (path: string) => void;
+}
+
+/** A profiler that returns one profile per thread. */
+export interface ProfilerOfThreads {
+  start(): void;
+  stop(): Promise<ThreadProfile[]>;
+  dispose(): void;
 }
 
 const DEFAULT_DELTA = 10;
@@ -39,8 +50,9 @@ function runName(ms: number, step: number): string {
 /**
  * Tf2ProfilerHook on V8: profiles the steps of `initStepRange`, then a window
  * of the same length each time the save timer fires, writing one
- * `.cpuprofile` per window. The option checks and window arithmetic are the
- * seed's; the profile is V8's CPU profile of this thread instead of a TF trace.
+ * `.cpuprofile` per thread and window. The option checks and window
+ * arithmetic are the seed's; the profiles are V8's CPU profiles of this
+ * thread and of the worker threads that run the steps, instead of a TF trace.
  */
 export function profilerHook(opts: ProfilerHookOptions): MonoTypeOperatorFunction<StepResult> {
   let [initStart, initEnd] = opts.initStepRange;
@@ -56,7 +68,7 @@ export function profilerHook(opts: ProfilerHookOptions): MonoTypeOperatorFunctio
   new SecondOrStepTimer({ everySteps: opts.saveSteps, everySecs: opts.saveSecs }, () => scheduler.now());
 
   return passThrough<StepResult>((fail) => {
-    const profiler = opts.profiler ?? new InspectorCpuProfiler();
+    const profiler = opts.profiler ?? new ThreadsCpuProfiler();
     const ownsProfiler = opts.profiler === undefined;
     const timer = new SecondOrStepTimer({ everySteps: opts.saveSteps, everySecs: opts.saveSecs }, () => scheduler.now());
     const host = opts.host ?? hostname();
@@ -75,15 +87,20 @@ export function profilerHook(opts: ProfilerHookOptions): MonoTypeOperatorFunctio
       if (!profiling) return;
       const name = runName(scheduler.now(), profiling.startStep);
       profiling = undefined;
-      const path = join(opts.logdir, 'plugins', 'profile', name, `${host}.cpuprofile`);
-      const write = profiler
-        .stop()
-        .then((profile) => writeFileAtomic(path, JSON.stringify(profile)))
-        .then(() => opts.onProfile?.(path))
+      const dir = join(opts.logdir, 'plugins', 'profile', name);
+      const write = (profiler.stop() as Promise<object | ThreadProfile[]>)
+        .then(async (got) => {
+          const list: ThreadProfile[] = Array.isArray(got) ? got : [{ thread: 'main', profile: got }];
+          for (const { thread, profile } of list) {
+            const path = join(dir, thread === 'main' ? `${host}.cpuprofile` : `${host}.${thread}.cpuprofile`);
+            log.debug(`profiler: writing ${path}`);
+            await writeFileAtomic(path, JSON.stringify(profile));
+            opts.onProfile?.(path);
+          }
+        })
         .catch((err: unknown) => fail(err));
       writes.add(write);
       void write.finally(() => writes.delete(write));
-      log.debug(`profiler: writing ${path}`);
     };
     const drain = async () => {
       stopProfiling();
