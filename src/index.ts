@@ -96,7 +96,7 @@ export * from './export/params-source.js';
 export * from './export/exporters.js';
 export * from './export/export-saver-listener.js';
 export * from './export/remote-predict-helper.js';
-export { MODEL_DUMP_FORMAT, DumpUtils, type ModelDump, type ReceiverRecord, type FeatureRecord as DumpFeatureRecord, type SliceRecord as DumpSliceRecord } from './export/model-dump.js';
+export { MODEL_DUMP_FORMAT, MODEL_DUMP_FILE, DumpUtils, type ModelDump, type ReceiverRecord, type FeatureRecord as DumpFeatureRecord, type SliceRecord as DumpSliceRecord } from './export/model-dump.js';
 export * from './export/visualizer.js';
 export * from './serving/errors.js';
 export * from './serving/tf-backend.js';

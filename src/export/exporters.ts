@@ -8,6 +8,7 @@ import type { ModelSpec } from '../model/model-spec.js';
 import { outputDim } from '../model/model-spec.js';
 import { MAX_SLOT_V1 } from '../io/fid.js';
 import { log } from '../util/log.js';
+import { MODEL_DUMP_FILE, type DumpUtils } from './model-dump.js';
 import { genContext } from './data-gen.js';
 import { ENTRY_GRAPH, enterExportMode, ExportContext, ExportMode, type SavedModelSignature } from './export-context.js';
 import { EXPORT_FORMAT, EXPORT_FORMAT_VERSION, EXPORT_MANIFEST, type ExportedTable, type ExportGraphKind, type ExportManifest } from './export-manifest.js';
@@ -50,6 +51,8 @@ export interface ExporterOptions {
   globalStepAsTimestamp?: boolean;
   /** Seconds since the epoch, for version names (default the wall clock). */
   clock?: () => number;
+  /** Written into each entry / standalone export as `assets.extra/model_dump`, with the export's signatures. */
+  modelDump?: DumpUtils;
   /** Called in export mode before the signatures are written: may add signatures to the ExportContext. */
   describe?: (ctx: ExportContext) => void | Promise<void>;
 }
@@ -225,6 +228,12 @@ export abstract class BaseExporter {
   }
 
   protected async writeGraphFiles(dir: string, manifest: ExportManifest, signatures: SavedModelSignature[]): Promise<void> {
+    const dump = this.opts.modelDump;
+    if (dump && (manifest.kind === 'standalone' || manifest.kind === 'entry')) {
+      dump.addSignatures(signatures);
+      for (const ps of manifest.ps ?? []) dump.addSubModel('ps', basename(dirname(ps)));
+      await dump.save(join(dir, ASSETS_EXTRA, MODEL_DUMP_FILE));
+    }
     await writeFileAtomic(join(dir, SAVED_MODEL_FILE), encodeSavedModel(signatures));
     await writeFileAtomic(join(dir, EXPORT_MANIFEST), JSON.stringify(manifest, null, 2));
   }
