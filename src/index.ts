@@ -124,3 +124,5 @@ export { restoreForServing, hashTableAssign, multiHashTableRawAssignSignatures, 
 export { getFsConf, slotPolicies, type FeatureSlotConfig as TableFeatureSlotConfig } from './hashtable/feature-slot-config.js';
 export { compressTFSnappy, uncompressTFSnappy } from './hashtable/tf-snappy.js';
 export { HashTrick, CollisionCounter, expectedCollisionRate, type HashTrickOptions } from './hashtable/hash-trick.js';
+export { runTask, type RunTaskOptions, type TaskRef, type TaskSummary } from './runner/run-task.js';
+export { taskHooks, modelFunctionSink, type TaskHookSettings, type TaskHooks } from './runner/task-hooks.js';

@@ -157,7 +157,12 @@ export class ModelFunction {
 
   /** Feeds one step's outputs: updates the streaming metrics and appends to the prediction file. */
   async observe({ batch, logits }: StepOutputs): Promise<Float32Array[]> {
-    const preds = this.predictions(logits);
+    return this.observePredictions(batch, this.predictions(logits));
+  }
+
+  /** As `observe`, from the predictions (one array per head, in head order) a step already computed. */
+  async observePredictions(batch: Batch, preds: Float32Array[]): Promise<Float32Array[]> {
+    if (preds.length !== this.spec.heads.length) throw new ConfigError(`model function: ${preds.length} prediction arrays for ${this.spec.heads.length} heads`);
     this.spec.heads.forEach((h, i) => {
       if (preds[i]!.length !== batch.rows) throw new ConfigError(`model function: head ${h.name} has ${preds[i]!.length} predictions for ${batch.rows} rows`);
       this.metrics.get(h.name)?.update(labelColumnValues(batch, h.labelIndex), preds[i]!);

@@ -15,12 +15,20 @@ import { layoutName, outConfig, type LayoutKey, type LayoutOutType, type OutConf
 import { ModeKeys, type Mode } from './mode.js';
 import type { Combiner as CombinerName, DenseInputSpec, EmbeddingFeatureSpec, HeadSpec, LossInputs, ModelSpec } from './model-spec.js';
 import { createModelFunction, type ModelFunction, type RunFlags } from './model-function.js';
+import type { MonoTypeOperatorFunction } from 'rxjs';
 import { NativeTask } from './native-task.js';
 import { monolithModelParams, type MonolithModelParams } from './params.js';
 
-/** A training hook object from the hooks module; only its kind matters here. */
+/**
+ * A training hook: `kind` identifies it (at most one 'kafka' and one 'file'
+ * metric hook); `op`, when given, is a stream operator the task runner
+ * attaches after the step (it receives every StepResult and must pass it on).
+ */
 export interface TrainingHook {
   kind: 'kafka' | 'file' | string;
+  /** Node name in the runner's graph (default `hook-<kind>`). */
+  name?: string;
+  op?: MonoTypeOperatorFunction<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
 export type LossFn = (inputs: LossInputs) => tf.Scalar;
