@@ -13,6 +13,7 @@ import { throughputMetric } from '../streams/hooks/throughput-metric.js';
 import { fileMetricSink } from '../streams/sinks/file-metric-sink.js';
 import { kafkaMetricSink } from '../streams/sinks/kafka-metric-sink.js';
 import { vepfsKeyFn } from '../streams/sinks/metric-layout.js';
+import { AtomicFileWriter } from '../io/atomic-file.js';
 
 /** Process-level settings of the hooks a task's params enable. */
 export interface TaskHookSettings {
@@ -73,6 +74,32 @@ export function modelFunctionSink(fn: ModelFunction, client?: MetricsClient): Mo
   });
 }
 
+/** Deep insight's dump file: every message of the run, one per line, published (temp file + rename) at the end. */
+export function deepInsightDumpSink(path: string, messages: (r: StepResult) => string[]): MonoTypeOperatorFunction<StepResult> {
+  return passThrough<StepResult>((fail) => {
+    let chain: Promise<AtomicFileWriter | undefined> = Promise.resolve(undefined);
+    return {
+      next(r) {
+        const msgs = messages(r);
+        if (msgs.length === 0) return;
+        const text = Buffer.from(msgs.map((m) => `${m}\n`).join(''), 'utf8');
+        chain = chain.then(async (w) => {
+          const writer = w ?? (await AtomicFileWriter.open(path));
+          await writer.write(text);
+          return writer;
+        });
+        chain.catch(fail);
+      },
+      async complete() {
+        await (await chain)?.close();
+      },
+      async error() {
+        await (await chain.catch(() => undefined))?.abort();
+      },
+    };
+  });
+}
+
 /**
  * The hooks a task's params enable, as graph operators:
  * - `metrics.enable_throughput_hook` → throughputMetric;
@@ -80,7 +107,8 @@ export function modelFunctionSink(fn: ModelFunction, client?: MetricsClient): Mo
  * - the model function's per-head AUC / MSE (unless native metrics are off)
  *   and its prediction file (eval / predict with `output_path`);
  * - deep insight (Kafka, file or deep-insight metrics with a positive
- *   sample ratio) → kafkaMetricSink or fileMetricSink of its messages;
+ *   sample ratio) → kafkaMetricSink or fileMetricSink of its messages, or
+ *   with deep-insight metrics alone its `dump_filename.part-<worker>` file;
  * - `metrics.enable_tf2_profiler_hook` (with a profile dir) → profilerHook;
  * - every hook added with `addTrainingHook` that carries an operator.
  */
@@ -98,7 +126,7 @@ export function taskHooks(task: MonolithModel, fn: ModelFunction, s: TaskHookSet
     sinks.push({ name: fn.output ? 'metrics-and-predictions' : 'head-metrics', op: modelFunctionSink(fn, s.metricsClient) });
   }
   const di = fn.deepInsight;
-  if (di?.hook) {
+  if (di && (di.hook || di.dumpFilename)) {
     keepBatch = true;
     const opts: DeepInsightOptions = {
       modelName: di.modelName,
@@ -107,7 +135,9 @@ export function taskHooks(task: MonolithModel, fn: ModelFunction, s: TaskHookSet
       ...(di.targets.length > 1 ? { targets: di.targets, extraFieldsKeys: di.extraFieldsKeys } : { target: di.targets[0] ?? di.target }),
     };
     const messages = (r: StepResult) => deepInsightMessages(r, opts);
-    if (di.hook.kind === 'kafka') {
+    if (!di.hook) {
+      sinks.push({ name: 'deep-insight-dump', op: deepInsightDumpSink(di.dumpFilename!, messages) });
+    } else if (di.hook.kind === 'kafka') {
       sinks.push({ name: 'kafka-metrics', op: kafkaMetricSink<StepResult>({ messages, brokers: s.kafka?.brokers, topic: s.kafka?.topic, env: s.kafka?.env }) });
     } else {
       sinks.push({

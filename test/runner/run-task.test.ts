@@ -102,3 +102,25 @@ test('file metrics with deep insight write the sampled messages under file_base_
   const text = (await Promise.all(files.map((f) => readFile(join(base, 'ctr_model', date!, 'worker_0', f), 'utf8')))).join('');
   t.is(text.trim().split('\n').length, 8, 'one message per sampled row');
 });
+
+test('Kafka metrics with deep insight send the messages to the topic (librdkafka mock cluster)', async (t) => {
+  const { startMockKafka, readMessages } = await import('../streams/sinks/kafka-mock.js');
+  const kafka = await startMockKafka();
+  t.teardown(() => kafka.close());
+  const params = { metrics: { enableKafkaMetrics: true, deepInsightSampleRatio: 1, deepInsightName: 'ctr_model', enableThroughputHook: false } };
+  const s = await runTask({ task: { url, options: { params } }, source: ctrBatches(1, 4), workers: 0, kafka: { brokers: kafka.bootstrap, topic: 'deep_insight' } });
+  t.true(s.nodes.includes('kafka-metrics'));
+  const msgs = (await readMessages(kafka.bootstrap, 'deep_insight', 4)).map((m) => JSON.parse(m) as Record<string, unknown>);
+  t.deepEqual(msgs.map((m) => m.uid).sort(), ['1', '2', '3', '4']);
+  t.like(msgs[0], { model_name: 'ctr_model', req_time: 1_700_000_000, targets: ['ctr'] });
+});
+
+test('deep insight without a metric hook writes its messages to dump_filename.part-<worker>', async (t) => {
+  const dir = await tempDir();
+  const params = { metrics: { enableDeepInsight: true, deepInsightSampleRatio: 1, dumpFilename: join(dir, 'di'), enableThroughputHook: false } };
+  const s = await runTask({ task: { url, options: { params } }, source: ctrBatches(2, 4), workers: 0, workerIndex: 3 });
+  t.true(s.nodes.includes('deep-insight-dump'));
+  const lines = (await readFile(join(dir, 'di.part-00003'), 'utf8')).trim().split('\n');
+  t.is(lines.length, 8);
+  t.like(JSON.parse(lines[0]!), { model_name: 'model_name', uid: '1' });
+});
