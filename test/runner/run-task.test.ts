@@ -124,3 +124,21 @@ test('deep insight without a metric hook writes its messages to dump_filename.pa
   t.is(lines.length, 8);
   t.like(JSON.parse(lines[0]!), { model_name: 'model_name', uid: '1' });
 });
+
+test('train() takes a task module too: its params (clip_norm here) act in the worker threads', async (t) => {
+  const { train, createSharedDenseParams } = await import('monolith-ts');
+  const { createTask } = await import('./fixtures/ctr-task.js');
+  const { initBackend } = await import('../../src/workers/tf-backend.js');
+  await initBackend('cpu');
+  const moved = async (clipNorm: number) => {
+    const spec = createTask({ params: { clipNorm } }).toModelSpec();
+    const dense = createSharedDenseParams(spec);
+    const before = Float32Array.from(dense.flatWeights);
+    await train({ model: { url, options: { params: { clipNorm } } }, source: ctrBatches(3), workers: 1, deterministic: true, dense });
+    return Math.hypot(...Array.from(dense.flatWeights, (v, i) => v - before[i]!));
+  };
+  const free = await moved(1000);
+  const clipped = await moved(1e-5);
+  t.true(clipped <= 3 * 0.05 * 1e-5 + 1e-9, `clipped ${clipped}`);
+  t.true(free > 100 * clipped, `free ${free}`);
+});
