@@ -57,6 +57,8 @@ export class StepWorkerPool {
       idleTimeout: Number.POSITIVE_INFINITY,
       // A step is CPU work; let each thread own at most one at a time.
       concurrentTasksPerWorker: 1,
+      // Idle workers wait with Atomics.waitAsync, so their event loop (and inspector: profiling) keeps running.
+      atomics: 'async',
       workerData,
     });
   }

@@ -1,5 +1,9 @@
 import { Session } from 'node:inspector';
+import { log } from '../../util/log.js';
 import { InspectorCpuProfiler } from './cpu-profiler.js';
+
+/** How long a worker may take to answer one profiler command. */
+const REPLY_TIMEOUT_MS = 30_000;
 
 /** One thread's V8 CPU profile (Chrome DevTools `.cpuprofile` JSON). */
 export interface ThreadProfile {
@@ -66,13 +70,25 @@ export class ThreadsCpuProfiler {
     return s;
   }
 
-  /** Sends one inspector command to a worker; resolves with its reply, or null when the worker went away. */
+  /** Sends one inspector command to a worker; resolves with its reply, or null when the worker went away or did not answer in time. */
   private send(sessionId: string, method: string, params: object = {}): Promise<Reply> {
     const id = ++this.nextId;
     return new Promise((resolve) => {
-      this.pending.set(id, { sessionId, resolve });
+      const timer = setTimeout(() => {
+        if (!this.pending.delete(id)) return;
+        log.warn(`profiler: worker session ${sessionId} did not answer ${method} within ${REPLY_TIMEOUT_MS} ms; its profile is left out`);
+        resolve(null);
+      }, REPLY_TIMEOUT_MS);
+      this.pending.set(id, {
+        sessionId,
+        resolve: (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        },
+      });
       this.session!.post('NodeWorker.sendMessageToWorker', { sessionId, message: JSON.stringify({ id, method, params }) }, (err) => {
-        if (err && this.pending.delete(id)) resolve(null);
+        if (err) this.pending.get(id)?.resolve(null);
+        if (err) this.pending.delete(id);
       });
     });
   }
