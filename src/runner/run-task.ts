@@ -26,8 +26,9 @@ export interface RunTaskOptions extends TaskHookSettings, Pick<PipelineOptions, 
   /** 'train' (default) runs the task's `p.mode` (train or eval, as Monolith's TRAIN does); 'predict' runs PREDICT. */
   mode?: 'train' | 'predict';
   /**
-   * Checkpoints (every `train.save_checkpoints_steps` / `_secs`, restored at
-   * start), profiles, and a relative `serving.export_dir_base` live here.
+   * Checkpoints (every `train.save_checkpoints_steps` / `_secs` and at the end
+   * of training, restored at start), profiles, and a relative
+   * `serving.export_dir_base` live here.
    */
   modelDir?: string;
   /** More operators after the params' hooks / sinks. */
@@ -74,7 +75,7 @@ function exporterOf(task: MonolithModel, spec: ModelSpec, modelDir: string): Sta
  * Runs a MonolithModel task as its params say: builds its model function for
  * the mode, attaches the hooks its params enable (see `taskHooks`),
  * checkpoints into `modelDir` every `train.save_checkpoints_steps` /
- * `_secs`, exports on every save when `serving.export_when_saving` (with
+ * `_secs` and at the end, exports on every save when `serving.export_when_saving` (with
  * `export_dir_base`, `export_mode`, and a model dump), writes prediction
  * files in predict / eval mode when `output_path` is set, and returns the
  * run's summary with the final metrics.
@@ -95,11 +96,9 @@ export async function runTask(opts: RunTaskOptions): Promise<TaskSummary> {
     const everySteps = p.train.saveCheckpointsSteps ?? undefined;
     const everySeconds = p.train.saveCheckpointsSecs ?? undefined;
     checkpoint = { dir: opts.modelDir, scheduler: opts.scheduler, saveOnComplete: mode === 'train' };
-    if (mode === 'train' && (everySteps !== undefined || everySeconds !== undefined)) Object.assign(checkpoint, { everySteps, everySeconds });
+    // Training always saves at its end; the params add saves every N steps / seconds.
+    if (mode === 'train') Object.assign(checkpoint, everySteps === undefined && everySeconds === undefined ? { everySteps: Number.MAX_SAFE_INTEGER } : { everySteps, everySeconds });
     if (mode === 'train' && p.serving.exportWhenSaving) {
-      if (checkpoint.everySteps === undefined && checkpoint.everySeconds === undefined) {
-        throw new ConfigError('serving.export_when_saving exports at checkpoint saves: set train.save_checkpoints_steps or train.save_checkpoints_secs');
-      }
       const listener = new ExportSaverListener({ modelDir: opts.modelDir, exporter: exporterOf(task, fn.spec, opts.modelDir) });
       checkpoint.listeners = [{ afterSave: async (_path, step) => void exports.push(...(await listener.afterSave(step))) }];
     }

@@ -142,3 +142,16 @@ test('train() takes a task module too: its params (clip_norm here) act in the wo
   t.true(clipped <= 3 * 0.05 * 1e-5 + 1e-9, `clipped ${clipped}`);
   t.true(free > 100 * clipped, `free ${free}`);
 });
+
+test("params.mode 'eval': the train run evaluates the restored checkpoint (metrics, no updates)", async (t) => {
+  const modelDir = await tempDir();
+  const base = { metrics: { enableTf2ProfilerHook: false, enableThroughputHook: false } };
+  const trained = await runTask({ task: { url, options: { params: base } }, source: ctrBatches(3), workers: 1, deterministic: true, modelDir });
+  t.is(trained.globalStep, 3);
+  const evaluated = await runTask({ task: { url, options: { params: { ...base, mode: 'eval' as const } } }, source: ctrBatches(2, 16, 9), workers: 1, modelDir });
+  t.is(evaluated.mode, 'eval');
+  t.is(evaluated.restoredStep, 3);
+  t.is(evaluated.globalStep, 3, 'no step was applied');
+  t.true(evaluated.metrics.ctr_auc! > 0);
+  t.false(evaluated.nodes.includes('step-loss'));
+});
