@@ -10,6 +10,7 @@ import { predictClientCommand, predictCommand, serveCommand } from './serving-co
 import { exportCommand } from './export-command.js';
 import { visualizeCommand } from './visualize-command.js';
 import { trainCommand } from './train-command.js';
+import { evalCommand } from './eval-command.js';
 
 const program = new Command('monolith-ts')
   .description('online training and serving of recommendation models with collisionless embedding tables')
@@ -18,6 +19,7 @@ const program = new Command('monolith-ts')
   .addCommand(demoCommand())
   .addCommand(demoFormatsCommand())
   .addCommand(trainCommand())
+  .addCommand(evalCommand())
   .addCommand(serveCommand())
   .addCommand(predictCommand())
   .addCommand(predictClientCommand())
