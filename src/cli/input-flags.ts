@@ -75,29 +75,42 @@ const PARSE_FLAGS = ['slots', 'sparse', 'dense', 'denseGroup', 'labelWidth', 'fi
 /** Whether any flag of the parse configuration (features, labels) was given. */
 export const hasParseFlags = (o: Flags): boolean => PARSE_FLAGS.some((k) => o[k] !== undefined);
 
-function parseConfigOf(o: Flags): { parse: ParseConfig; denseGroups?: DenseGroup[] } {
-  const sparse: SparseFeatureSpec[] = [...((o.slots as number[] | undefined) ?? []).map((s) => ({ name: `slot_${s}`, slot: s })), ...((o.sparse as SparseFeatureSpec[] | undefined) ?? [])];
-  const dense: DenseFeatureSpec[] = [...((o.dense as DenseFeatureSpec[] | undefined) ?? [])];
-  const groups = (o.denseGroup as { name: string; members: DenseFeatureSpec[] }[] | undefined) ?? [];
-  for (const g of groups) for (const m of g.members) if (!dense.some((d) => d.name === m.name)) dense.push(m);
+/** The parse configuration of the flags, each part falling back to `base` (features, labels, LineId, fid version). */
+function parseConfigOf(o: Flags, base: RecordInput | undefined): { parse: ParseConfig; denseGroups?: DenseGroup[] } {
+  const b = base?.parse;
+  const sparseGiven = o.slots !== undefined || o.sparse !== undefined;
+  const denseGiven = o.dense !== undefined || o.denseGroup !== undefined;
+  const sparse: SparseFeatureSpec[] = sparseGiven
+    ? [...((o.slots as number[] | undefined) ?? []).map((s) => ({ name: `slot_${s}`, slot: s })), ...((o.sparse as SparseFeatureSpec[] | undefined) ?? [])]
+    : [...(b?.sparse ?? [])];
+  let dense: DenseFeatureSpec[] = [...(b?.dense ?? [])];
+  let denseGroups: DenseGroup[] | undefined = base?.denseGroups;
+  if (denseGiven) {
+    dense = [...((o.dense as DenseFeatureSpec[] | undefined) ?? [])];
+    const groups = (o.denseGroup as { name: string; members: DenseFeatureSpec[] }[] | undefined) ?? [];
+    for (const g of groups) for (const m of g.members) if (!dense.some((d) => d.name === m.name)) dense.push(m);
+    denseGroups = groups.length ? groups.map((g) => ({ name: g.name, members: g.members.map((m) => m.name) })) : undefined;
+  }
   if (sparse.length === 0 && dense.length === 0) throw new ConfigError('say which features to read: --slots, --sparse, --dense or --dense-group');
+  const lineIdFields = (o.lineId as ParseConfig['lineIdFields'] | undefined) ?? b?.lineIdFields;
+  const fidV1ToV2 = o.fidVersion !== undefined ? o.fidVersion === 'v2' : (b?.fidV1ToV2 ?? false);
   return {
     parse: {
       sparse,
       dense,
-      labelWidth: (o.labelWidth as number | undefined) ?? 1,
-      ...(o.lineId ? { lineIdFields: o.lineId as ParseConfig['lineIdFields'] } : {}),
-      ...(o.fidVersion === 'v2' ? { fidV1ToV2: true } : {}),
+      labelWidth: (o.labelWidth as number | undefined) ?? b?.labelWidth ?? 1,
+      ...(lineIdFields ? { lineIdFields } : {}),
+      ...(fidV1ToV2 ? { fidV1ToV2: true } : {}),
     },
-    ...(groups.length ? { denseGroups: groups.map((g) => ({ name: g.name, members: g.members.map((m) => m.name) })) } : {}),
+    ...(denseGroups ? { denseGroups } : {}),
   };
 }
 
 /**
  * The RecordInput the flags describe. With `stored` (the settings a model was
- * trained with) the flags override it: --layout / --variant each, the
- * feature flags the whole parse configuration. Without it, --layout and
- * features are required.
+ * trained with) each flag overrides its part: --layout, --variant,
+ * --slots / --sparse the sparse features, --dense / --dense-group the dense
+ * ones, and so on. Without it, --layout and features are required.
  */
 export function inputFromFlags(o: Flags, stored?: RecordInput): RecordInput {
   if (!stored && o.layout === undefined) throw new ConfigError(`--layout is required: how records are framed (${RECORD_FORMATS.join(', ')}); monolith-ts does not guess`);
@@ -106,6 +119,6 @@ export function inputFromFlags(o: Flags, stored?: RecordInput): RecordInput {
   return validateRecordInput({
     format: (o.layout as RecordFormat | undefined) ?? base.format,
     variant: (o.variant as RecordVariant | undefined) ?? base.variant,
-    ...(hasParseFlags(o) ? parseConfigOf(o) : { parse: base.parse, denseGroups: base.denseGroups }),
+    ...parseConfigOf(o, stored),
   });
 }
