@@ -22,7 +22,7 @@ for (const layout of ['plain', 'sort_id'] as TestLayout[]) {
     t.regex(r.stdout, new RegExp(`read 612 records from ${trainFile}`));
     t.regex(r.stdout, /trained 7 steps, 612 examples, global step 7/);
     t.notRegex(r.stderr, /warning/);
-    t.true((await readdir(join(dir, 'live-export'))).includes("7"), 'exported on the last save');
+    t.true((await readdir(join(dir, 'live-export'))).includes('7'), 'exported on the last save');
     const settings = JSON.parse(await readFile(join(modelDir, 'monolith-ts-model.json'), 'utf8'));
     t.is(settings.input.format, layout);
     t.deepEqual(settings.model.options, { hidden: [16], embeddingDim: 4, seed: 3 });
