@@ -12,11 +12,20 @@ export type TestLayout = 'plain' | 'sort_id';
  * ids in slots 1..26, 13 dense features `dense_0..dense_12` (one value each),
  * a label drawn from the planted model.
  */
-export async function writePlantedRecords(path: string, n: number, layout: TestLayout, seed = 1, opts: { denseNames?: string[] } = {}): Promise<number[]> {
+export async function writePlantedRecords(path: string, n: number, layout: TestLayout, seed = 1): Promise<number[]> {
+  const { payloads, labels } = plantedInstances(n, seed);
+  const w = await RecordFileWriter.open(path, layout === 'plain' ? new Uint8Array(0) : new Uint8Array(8));
+  for (const p of payloads) await w.write(p);
+  await w.close();
+  return labels;
+}
+
+/** `n` planted Instances (serialized) and their labels. */
+export function plantedInstances(n: number, seed = 1): { payloads: Uint8Array[]; labels: number[] } {
   const ctr = new SyntheticCtr({ seed: 11, vocabSize: 50, interactions: 0 });
   const rng = new Rng(seed);
-  const names = opts.denseNames ?? Array.from({ length: 13 }, (_, j) => `dense_${j}`);
-  const w = await RecordFileWriter.open(path, layout === 'plain' ? new Uint8Array(0) : new Uint8Array(8));
+  const names = Array.from({ length: 13 }, (_, j) => `dense_${j}`);
+  const payloads: Uint8Array[] = [];
   const labels: number[] = [];
   for (let i = 0; i < n; i++) {
     const row = ctr.sampleRow(rng);
@@ -27,8 +36,7 @@ export async function writePlantedRecords(path: string, n: number, layout: TestL
       label: [row.label],
       lineId: { uid: Long.fromNumber(i, true) },
     }).finish();
-    await w.write(bytes);
+    payloads.push(bytes);
   }
-  await w.close();
-  return labels;
+  return { payloads, labels };
 }
