@@ -128,7 +128,16 @@ export function compactNames(names: string[]): string {
  */
 export async function checkRecordFile(file: string, input: RecordInput, opts: { sample?: number; needLabels?: boolean } = {}): Promise<InputCheck> {
   const sample = opts.sample ?? 1000;
-  const payloads = await firstPayloads(file, input, sample);
+  let payloads: { payload: Uint8Array; offset: number }[];
+  try {
+    payloads = await firstPayloads(file, input, sample);
+  } catch (err) {
+    if (!(err instanceof FormatError)) throw err;
+    const loc = { file: err.file ?? file, offset: err.offset, field: err.field, slot: err.slot };
+    const prefix = new FormatError('', { file: err.file, offset: err.offset, field: err.field, slot: err.slot }).message;
+    const what = err.message.startsWith(prefix) ? err.message.slice(prefix.length) : err.message;
+    throw new (err.constructor as typeof FormatError)(`${what} (read with --layout ${input.format}; is that how the file is framed?)`, loc, { cause: err });
+  }
   if (payloads.length === 0) return { census: newCensus(), warnings: [`${file}: no records`] };
   const first = payloads[0]!;
   if (input.format === 'plain' && first.payload.length === 0) {
