@@ -57,7 +57,7 @@ function addRecord(c: FeatureCensus, variant: RecordVariant, bytes: Uint8Array, 
     } else if (variant === 'example') {
       const ex = monolith.io.proto.Example.decode(bytes);
       for (const nf of ex.namedFeature) if (nf.feature) countFeature(c, nf.name ?? '', nf.feature);
-      if (ex.label.length > 0 || c.dense.has('label')) c.withLabel++;
+      if (ex.label.length > 0 || ex.namedFeature.some((nf) => nf.name === 'label')) c.withLabel++;
     } else {
       const eb = monolith.io.proto.ExampleBatch.decode(bytes);
       for (const l of eb.namedFeatureList) {
