@@ -10,7 +10,7 @@ import { checkpointParams } from '../export/params-source.js';
 import { writeModelSettings } from '../graph/model-settings.js';
 import { train } from '../graph/training-pipeline.js';
 import { recordFileBatches, recordTopicSource } from '../streams/sources/record-input-source.js';
-import { checkModelInput, describeInput } from '../streams/sources/record-input.js';
+import { checkModelInput, denseInputsOf, describeInput } from '../streams/sources/record-input.js';
 import { loadModel } from '../workers/load-model.js';
 import { ensureTfBackend } from '../serving/tf-backend.js';
 import { inputFromFlags, withInputFlags } from './input-flags.js';
@@ -80,6 +80,9 @@ export function trainCommand(): Command {
     if (s.restoredStep !== undefined) say(`  resumed from the checkpoint of step ${s.restoredStep}`);
     say(`trained ${s.steps} steps, ${s.examples} examples, global step ${s.globalStep}, last loss ${s.lastLoss?.toFixed(4) ?? 'n/a'}`);
     say(`settings ${settingsPath}`);
+    for (const g of input.denseGroups ?? []) {
+      say(`note: the dense group ${g.name} (${g.members.length} features) is assembled by train, eval and predict --data; requests to \`serve\` carry ${g.name} as one feature of ${denseInputsOf(input).find((d) => d.name === g.name)!.width} values`);
+    }
   });
 }
 
