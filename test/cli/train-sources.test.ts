@@ -10,14 +10,14 @@ import { plantedInstances } from './planted-records.js';
 const MODEL = ['--model-module', 'monolith-ts/models/deepfm', '--model-options', '{"hidden":[8],"embeddingDim":4}'];
 const FEATURES = ['--slots', '1..26', '--dense-group', 'dense=dense_0..dense_12'];
 
-test.serial('train reads a TFRecord file with --layout tfrecord, every record', async (t) => {
+test.serial('train reads a TFRecord file with --layout tfrecord, every record, --epochs times', async (t) => {
   const dir = await tempDir();
   const file = join(dir, 'data.tfrecord');
   await writeTFRecords(file, plantedInstances(130).payloads);
-  const r = await cli('train', ...MODEL, '--model-dir', join(dir, 'm'), '--data', file, '--layout', 'tfrecord', ...FEATURES, '--workers', '0', '--batch-size', '50');
+  const r = await cli('train', ...MODEL, '--model-dir', join(dir, 'm'), '--data', file, '--layout', 'tfrecord', ...FEATURES, '--workers', '0', '--batch-size', '50', '--epochs', '2');
   t.is(r.code, 0, r.stderr);
-  t.regex(r.stdout, new RegExp(`read 130 records from ${file}`));
-  t.regex(r.stdout, /trained 3 steps, 130 examples/);
+  t.regex(r.stdout, new RegExp(`read 130 records from ${file} \\(epoch 1\\)\nread 130 records from ${file} \\(epoch 2\\)`));
+  t.regex(r.stdout, /trained 6 steps, 260 examples/);
   // The same file read as a Monolith record file is an error naming it, not garbage rows.
   const bad = await cli('train', ...MODEL, '--model-dir', join(dir, 'm2'), '--data', file, '--layout', 'plain', ...FEATURES);
   t.is(bad.code, 1);
