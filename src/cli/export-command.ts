@@ -1,26 +1,18 @@
 import { Command, Option } from 'commander';
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { ConfigError } from '../errors.js';
-import type { ModelModule } from '../model/model-spec.js';
+import { ConfigError, FormatError } from '../errors.js';
+import { modelSettingsPath } from '../graph/model-settings.js';
+import { loadModel } from '../workers/load-model.js';
+import { modelRefOf, storedRun } from './model-flags.js';
 import { DistributedExporter, StandaloneExporter } from '../export/exporters.js';
 import { checkpointParams, getGlobalStep, latestCheckpoint } from '../export/params-source.js';
 import { ensureTfBackend } from '../serving/tf-backend.js';
 import { intArg, list } from './options.js';
 
-/** Imports a model module (`createModel(options)`) by path. */
-export async function importModelModule(path: string): Promise<ModelModule> {
-  const mod = (await import(pathToFileURL(resolve(path)).href)) as Partial<ModelModule> & { default?: Partial<ModelModule> };
-  const m = typeof mod.createModel === 'function' ? mod : mod.default;
-  if (!m || typeof m.createModel !== 'function') throw new ConfigError(`${path} does not export createModel(options)`);
-  return m as ModelModule;
-}
-
 export function exportCommand(): Command {
   return new Command('export')
     .description('export a model from a checkpoint directory, standalone or distributed (demo_export; training first is left to the training CLI)')
-    .requiredOption('--model-module <path>', 'module exporting createModel(options)')
-    .option('--model-options <json>', 'options passed to createModel', '{}')
+    .option('--model-module <file-or-specifier>', 'module exporting createModel(options) (default: the one stored in --model-dir by train or demo)')
+    .option('--model-options <json>', 'options passed to createModel (default: the stored ones, else {})')
     .requiredOption('--model-dir <dir>', 'checkpoint directory (model.ckpt-<step>.dense/ and .assets/)')
     .option('--checkpoint <prefix>', 'checkpoint prefix …/model.ckpt-<step> (default: the newest)')
     .requiredOption('--export-base <dir>', 'where versions are written')
@@ -35,7 +27,9 @@ export function exportCommand(): Command {
     .addOption(new Option('--variant <type>', 'serving input').choices(['instance', 'example', 'example_batch']).default('instance'))
     .action(async (o) => {
       await ensureTfBackend();
-      const spec = await (await importModelModule(o.modelModule)).createModel(JSON.parse(o.modelOptions) as Record<string, unknown>);
+      const { settings } = await storedRun(o.modelDir);
+      const model = modelRefOf(o, settings, o.modelDir);
+      const spec = await loadModel(model);
       const checkpointPath = o.checkpoint ?? (await latestCheckpoint(o.modelDir));
       if (!checkpointPath) throw new ConfigError(`no checkpoint model.ckpt-<step> in ${o.modelDir}`);
       const common = {
@@ -49,10 +43,19 @@ export function exportCommand(): Command {
         variant: o.variant,
       };
       const call = { checkpointPath, globalStep: getGlobalStep(checkpointPath) };
-      const result =
-        o.exportMode === 'standalone'
-          ? { standalone: await new StandaloneExporter(common).exportSavedModel(call) }
-          : await new DistributedExporter({ ...common, numPs: o.numPs, denseOnly: o.denseOnly, includeGraphs: o.includeGraphs }).exportSavedModel(call);
+      let result: Record<string, string>;
+      try {
+        result =
+          o.exportMode === 'standalone'
+            ? { standalone: await new StandaloneExporter(common).exportSavedModel(call) }
+            : await new DistributedExporter({ ...common, numPs: o.numPs, denseOnly: o.denseOnly, includeGraphs: o.includeGraphs }).exportSavedModel(call);
+      } catch (err) {
+        if (err instanceof FormatError && err.field === 'floats') {
+          const stored = settings ? `the model dir stores ${JSON.stringify(settings.model)}` : `${modelSettingsPath(o.modelDir)} does not exist`;
+          throw new ConfigError(`the checkpoint does not fit the model built from ${model.url} with options ${JSON.stringify(model.options)}: the model options are the likely cause (${stored}): ${err.message}`, { cause: err });
+        }
+        throw err;
+      }
       for (const [graph, dir] of Object.entries(result)) process.stdout.write(`${graph}: ${dir}\n`);
     });
 }

@@ -9,6 +9,8 @@ import { demoFormatsCommand } from './demo-formats-command.js';
 import { predictClientCommand, predictCommand, serveCommand } from './serving-commands.js';
 import { exportCommand } from './export-command.js';
 import { visualizeCommand } from './visualize-command.js';
+import { trainCommand } from './train-command.js';
+import { evalCommand } from './eval-command.js';
 
 const program = new Command('monolith-ts')
   .description('online training and serving of recommendation models with collisionless embedding tables')
@@ -16,6 +18,8 @@ const program = new Command('monolith-ts')
   .addCommand(datagenCommand())
   .addCommand(demoCommand())
   .addCommand(demoFormatsCommand())
+  .addCommand(trainCommand())
+  .addCommand(evalCommand())
   .addCommand(serveCommand())
   .addCommand(predictCommand())
   .addCommand(predictClientCommand())

@@ -14,6 +14,25 @@ export function intArg(v: string): number {
   return n;
 }
 
+export function positiveIntArg(v: string): number {
+  const n = intArg(v);
+  if (n < 1) throw new InvalidArgumentError(`"${v}" is not an integer >= 1.`);
+  return n;
+}
+
+export function nonNegativeIntArg(v: string): number {
+  const n = intArg(v);
+  if (n < 0) throw new InvalidArgumentError(`"${v}" is not an integer >= 0.`);
+  return n;
+}
+
+/** A number in the open interval (0, 1). */
+export function fractionArg(v: string): number {
+  const n = Number(v);
+  if (!(n > 0 && n < 1)) throw new InvalidArgumentError(`"${v}" is not a number between 0 and 1.`);
+  return n;
+}
+
 export function floatArg(v: string): number {
   const n = Number(v);
   if (!Number.isFinite(n)) throw new InvalidArgumentError(`"${v}" is not a number.`);

@@ -8,7 +8,9 @@ import { PredictionClient } from '../serving/prediction-client.js';
 import { PredictionServer } from '../serving/prediction-server.js';
 import { shapeOf, tensorToNumbers } from '../serving/tensor-proto.js';
 import type { tensorflow } from '../proto.js';
-import { intArg, intList } from './options.js';
+import { intArg, intList, positiveIntArg } from './options.js';
+import { predictData } from './predict-data.js';
+import { withPredictDataFlags } from './predict-flags.js';
 
 function printOutputs(outputs: Record<string, tensorflow.ITensorProto>): void {
   const o = Object.fromEntries(Object.entries(outputs).map(([k, t]) => [k, { shape: shapeOf(t), values: tensorToNumbers(t) }]));
@@ -45,13 +47,15 @@ export function serveCommand(): Command {
 }
 
 export function predictCommand(): Command {
-  return new Command('predict')
-    .description('load an export in this process and predict on random inputs built from a signature (demo_predictor)')
-    .requiredOption('--saved-model-path <dir>', 'export directory (or a base of versions)')
-    .option('--signature <name>', 'signature to run', DEFAULT_SERVING_SIGNATURE_DEF_KEY)
-    .option('--batch-size <n>', 'rows', intArg, 128)
-    .option('--seed <n>', 'random seed', intArg, 0)
-    .action(async (o) => {
+  const cmd = new Command('predict')
+    .description('score record files (--data) through a checkpoint or an export and write one line per row; without --data: predict on random inputs built from a signature (demo_predictor)')
+    .option('--saved-model-path <dir>', 'export directory (or a base of versions)')
+    .option('--signature <name>', 'signature to run (random inputs)', DEFAULT_SERVING_SIGNATURE_DEF_KEY)
+    .option('--batch-size <n>', 'rows per batch', positiveIntArg, 128)
+    .option('--seed <n>', 'random seed (random inputs)', intArg, 0);
+  return withPredictDataFlags(cmd).action(async (o) => {
+      if (o.data) return predictData(o);
+      if (!o.savedModelPath) throw new ConfigError('predict needs --saved-model-path (random inputs) or --data with --model-dir / --saved-model-path');
       const model = await loadExport(o.savedModelPath);
       const sig = model.signatures.find((s) => s.name === o.signature);
       if (!sig) throw new ConfigError(`signature "${o.signature}" not in the export (${model.signatures.map((s) => s.name).join(', ')})`);

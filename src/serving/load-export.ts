@@ -8,6 +8,8 @@ import { loadLayersModelFromDir } from '../export/fs-model-io.js';
 import { decodeSavedModel, SAVED_MODEL_FILE } from '../export/signature-def.js';
 import { createServingTable, loadServingDump } from '../export/table-export.js';
 import { log } from '../util/log.js';
+// Registers the custom layers exported dense models use (EmbeddingSlice, FmInteraction, …) before any model is loaded.
+import '../model/layers/embedding-layers.js';
 import { ExportedModel, type ServingLimits } from './exported-model.js';
 import { ensureTfBackend } from './tf-backend.js';
 

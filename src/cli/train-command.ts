@@ -1,0 +1,96 @@
+import { Command } from 'commander';
+import { mkdir } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { take, type Observable } from 'rxjs';
+import type { SourceBatch } from '../batch/batch.js';
+import { ConfigError } from '../errors.js';
+import { ExportSaverListener } from '../export/export-saver-listener.js';
+import { StandaloneExporter } from '../export/exporters.js';
+import { checkpointParams } from '../export/params-source.js';
+import { writeModelSettings } from '../graph/model-settings.js';
+import { train } from '../graph/training-pipeline.js';
+import { recordFileBatches, recordTopicSource } from '../streams/sources/record-input-source.js';
+import { checkModelInput, denseInputsOf, describeInput } from '../streams/sources/record-input.js';
+import { loadModel } from '../workers/load-model.js';
+import { ensureTfBackend } from '../serving/tf-backend.js';
+import { inputFromFlags, withInputFlags } from './input-flags.js';
+import { differsFromStored, modelRefOf, storedRun } from './model-flags.js';
+import { nonNegativeIntArg, positiveIntArg } from './options.js';
+import { checkDataFiles, checkDataFlags } from './run-input.js';
+
+const say = (l: string) => void process.stdout.write(`${l}\n`);
+
+/** Batches of `files`, `epochs` times over, with a line per file read. */
+function epochsOf(unit: string, epochs: number, make: (onFileRead: (file: string, rows: number) => void) => AsyncIterable<SourceBatch>): AsyncIterable<SourceBatch> {
+  return (async function* () {
+    for (let e = 1; e <= epochs; e++) {
+      yield* make((file, rows) => say(`read ${rows} ${unit} from ${file}${epochs > 1 ? ` (epoch ${e})` : ''}`));
+    }
+  })();
+}
+
+/** `monolith-ts train`: a model module on record files or a Kafka topic, with checkpoints (and exports) in a model dir. */
+export function trainCommand(): Command {
+  const cmd = new Command('train')
+    .description('train a model module on record files or a Kafka topic; checkpoints, the settings it was built with and (optionally) exports go to --model-dir / --export-base')
+    .option('--model-module <file-or-specifier>', 'module exporting createModel(options) (e.g. ./my-model.js or monolith-ts/models/deepfm); default: the one stored in --model-dir')
+    .option('--model-options <json>', 'JSON options passed to createModel (default {} or the stored ones)')
+    .requiredOption('--model-dir <dir>', 'checkpoints and monolith-ts-model.json; training resumes from the newest checkpoint there')
+    .option('--data <files...>', 'record files (see --layout)')
+    .option('--kafka-brokers <list>', 'train from a Kafka topic (bootstrap servers) instead of files')
+    .option('--topic <name>', 'Kafka topic')
+    .option('--group-id <id>', 'Kafka consumer group (default monolith-ts-train)')
+    .option('--epochs <n>', 'passes over the files', positiveIntArg, 1)
+    .option('--max-steps <n>', 'stop after this many steps (a Kafka topic has no end)', positiveIntArg)
+    .option('--workers <n>', 'worker threads (0: steps in this thread; default: the cores)', nonNegativeIntArg)
+    .option('--batch-size <n>', 'rows per batch', positiveIntArg, 256)
+    .option('--checkpoint-every <steps>', 'checkpoint every this many steps (and once at the end)', positiveIntArg, 1000)
+    .option('--export-base <dir>', 'export a standalone SavedModel-style version after every checkpoint')
+    .option('--deterministic', 'one batch in flight: bit-reproducible training', false);
+  return withInputFlags(cmd).action(async (o) => {
+    checkDataFlags(o, true);
+    const { settings, input: storedInput } = await storedRun(o.modelDir);
+    const model = modelRefOf(o, settings, o.modelDir);
+    const differs = differsFromStored(model, settings);
+    if (differs) throw new ConfigError(`${o.modelDir} was trained with another model: ${differs}; use a new --model-dir`);
+    const input = inputFromFlags(o, storedInput);
+    if (o.kafkaBrokers && o.epochs !== 1) throw new ConfigError('--epochs is for files; a Kafka topic is read as it comes');
+    await ensureTfBackend();
+    const spec = await loadModel(model);
+    checkModelInput(spec, input);
+    if (o.data) await checkDataFiles(o.data, input, true);
+    await mkdir(o.modelDir, { recursive: true });
+    const settingsPath = await writeModelSettings(o.modelDir, { model, input: { ...input } as unknown as Record<string, unknown> });
+
+    let source: AsyncIterable<SourceBatch> | Observable<SourceBatch>;
+    if (o.kafkaBrokers) {
+      const topic = recordTopicSource({ brokers: o.kafkaBrokers, topic: o.topic, groupId: o.groupId ?? 'monolith-ts-train', input, batchSize: o.batchSize });
+      source = o.maxSteps ? topic.pipe(take(o.maxSteps)) : topic;
+    } else {
+      const files = epochsOf(input.variant === 'example_batch' ? 'rows' : 'records', o.epochs, (onFileRead) => recordFileBatches({ files: o.data, input, batchSize: o.batchSize, onFileRead }));
+      source = o.maxSteps ? limit(files, o.maxSteps) : files;
+    }
+    const listeners = o.exportBase
+      ? [new ExportSaverListener({ modelDir: o.modelDir, exporter: new StandaloneExporter({ spec, exportDirBase: o.exportBase, params: checkpointParams(spec, o.modelDir), globalStepAsTimestamp: true }) }).asCheckpointListener()]
+      : [];
+    const workers = o.workers ?? availableParallelism();
+    say(`training ${spec.name} on ${o.kafkaBrokers ? `Kafka topic ${o.topic} at ${o.kafkaBrokers}` : `${o.data.length} file(s)`} (${describeInput(input)})`);
+    say(`  ${workers} worker thread(s), batches of ${o.batchSize}, checkpoints in ${o.modelDir}${o.exportBase ? `, exports in ${o.exportBase}` : ''}`);
+    const s = await train({ model, source, workers, deterministic: o.deterministic, checkpoint: { dir: o.modelDir, everySteps: o.checkpointEvery, listeners } });
+    if (s.restoredStep !== undefined) say(`  resumed from the checkpoint of step ${s.restoredStep}`);
+    say(`trained ${s.steps} steps, ${s.examples} examples, global step ${s.globalStep}, last loss ${s.lastLoss?.toFixed(4) ?? 'n/a'}`);
+    say(`settings ${settingsPath}`);
+    for (const g of input.denseGroups ?? []) {
+      say(`note: the dense group ${g.name} (${g.members.length} features) is assembled by train, eval and predict --data; requests to \`serve\` carry ${g.name} as one feature of ${denseInputsOf(input).find((d) => d.name === g.name)!.width} values`);
+    }
+  });
+}
+
+async function* limit<T>(src: AsyncIterable<T>, n: number): AsyncGenerator<T> {
+  let i = 0;
+  if (n <= 0) return;
+  for await (const x of src) {
+    yield x;
+    if (++i >= n) return;
+  }
+}

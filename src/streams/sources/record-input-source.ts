@@ -1,0 +1,46 @@
+import { map, type Observable } from 'rxjs';
+import type { SourceBatch } from '../../batch/batch.js';
+import { fileBatches } from './file-source.js';
+import { kafkaSource } from './kafka-source.js';
+import { framingOf, groupDense, kafkaFramingOf, type RecordInput } from './record-input.js';
+
+export interface RecordFilesOptions {
+  files: string[];
+  input: RecordInput;
+  batchSize: number;
+  /** Called when a file has been read to its end, with the rows read from it. */
+  onFileRead?: (file: string, rows: number) => void;
+}
+
+/**
+ * Batches of the records of `files`, one file after the other, framed and
+ * parsed as `input` says, with dense groups applied. A file's last batch may
+ * be partial, so every row of every file is read exactly once.
+ */
+export async function* recordFileBatches(opts: RecordFilesOptions): AsyncGenerator<SourceBatch> {
+  const f = framingOf(opts.input.format);
+  for (const file of opts.files) {
+    let rows = 0;
+    for await (const sb of fileBatches({ paths: [file], variant: opts.input.variant, parse: opts.input.parse, batchSize: opts.batchSize, framing: f.framing, layout: f.layout })) {
+      rows += sb.batch.rows;
+      yield { ...sb, batch: groupDense(sb.batch, opts.input.denseGroups) };
+    }
+    opts.onFileRead?.(file, rows);
+  }
+}
+
+export interface RecordTopicOptions {
+  brokers: string;
+  topic: string;
+  groupId: string;
+  input: RecordInput;
+  batchSize: number;
+}
+
+/** Batches from a Kafka topic, framed and parsed as `input` says, with dense groups applied. */
+export function recordTopicSource(opts: RecordTopicOptions): Observable<SourceBatch> {
+  const f = kafkaFramingOf(opts.input.format);
+  return kafkaSource({ brokers: opts.brokers, topics: opts.topic, groupId: opts.groupId, variant: opts.input.variant, parse: opts.input.parse, batchSize: opts.batchSize, framing: f.framing, layout: f.layout }).pipe(
+    map((sb) => ({ ...sb, batch: groupDense(sb.batch, opts.input.denseGroups) })),
+  );
+}
