@@ -49,7 +49,7 @@ export async function storedRun(modelDir: string): Promise<StoredRun> {
  * model dir. Flags that disagree with the stored model are an error: the
  * checkpoints would not fit.
  */
-export function modelRefOf(o: { modelModule?: string; modelOptions?: string }, stored: ModelSettings | undefined, modelDir: string): Required<ModelRef> {
+export function modelRefOf(o: { modelModule?: string; modelOptions?: string }, stored: ModelSettings | undefined, modelDir: string): Required<Omit<ModelRef, 'taskMode'>> {
   if (!o.modelModule) {
     if (o.modelOptions !== undefined && !stored) throw new ConfigError('--model-options needs --model-module');
     if (!stored) throw new ConfigError(`--model-module is required (${modelDir} holds no monolith-ts-model.json to read it from)`);
@@ -61,7 +61,7 @@ export function modelRefOf(o: { modelModule?: string; modelOptions?: string }, s
 }
 
 /** Says how `ref` differs from the stored model, or undefined when it does not. */
-export function differsFromStored(ref: Required<ModelRef>, stored: ModelSettings | undefined): string | undefined {
+export function differsFromStored(ref: Required<Omit<ModelRef, 'taskMode'>>, stored: ModelSettings | undefined): string | undefined {
   if (!stored) return undefined;
   if (ref.url !== stored.model.url) return `module ${ref.url} (stored: ${stored.model.url})`;
   if (JSON.stringify(ref.options) !== JSON.stringify(stored.model.options)) return `options ${JSON.stringify(ref.options)} (stored: ${JSON.stringify(stored.model.options)})`;

@@ -14,7 +14,7 @@ const FORMAT = 'monolith-ts/model-settings';
  * that export, eval, predict and serve need nothing repeated.
  */
 export interface ModelSettings {
-  model: Required<ModelRef>;
+  model: Required<Omit<ModelRef, 'taskMode'>>;
   /** How the training records were read (format, variant, parse configuration); opaque to this module. */
   input?: Record<string, unknown>;
 }
