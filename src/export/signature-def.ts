@@ -75,8 +75,13 @@ export function decodeSavedModel(bytes: Uint8Array, file?: string): SavedModelSi
   } catch (err) {
     throw new FormatError(`not a SavedModel proto: ${(err as Error).message}`, { file }, { cause: err });
   }
-  for (const m of metas) {
-    const meta = tensorflow.MetaGraphDef.decode(m);
+  for (const [i, m] of metas.entries()) {
+    let meta: tensorflow.MetaGraphDef;
+    try {
+      meta = tensorflow.MetaGraphDef.decode(m);
+    } catch (err) {
+      throw new FormatError(`meta_graphs[${i}] is not a MetaGraphDef: ${(err as Error).message}`, { file, field: `meta_graphs[${i}]` }, { cause: err });
+    }
     if (!meta.metaInfoDef?.tags?.includes(SERVE_TAG)) continue;
     return Object.entries(meta.signatureDef ?? {}).map(([name, def]) => fromSignatureDef(name, def));
   }
