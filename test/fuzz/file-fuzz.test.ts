@@ -54,7 +54,7 @@ test('fuzz: every file kind, damaged, reads as valid data or a typed error namin
   t.is(s.cases, s.kinds.length * CASES);
   t.is(s.valid + s.typed, s.cases);
   t.true(s.typed > s.cases / 2, 'most mutations are caught');
-  for (const k of ['TFRecord (plain)', 'TFRecord (gzip)', 'record file (lagrangex)', 'example_batch records (fast + reference decoders)', 'EntryDump shard', 'ckpt.info', 'dense checkpoint', 'export manifest', 'warmup file', 'saved_model.pb', 'text format']) {
+  for (const k of ['TFRecord (plain)', 'TFRecord (gzip)', 'record file (lagrangex)', 'example_batch records (fast + reference decoders)', 'EntryDump shard', 'ckpt.info', 'dense checkpoint', 'export manifest', 'warmup file', 'saved_model.pb', 'text format (export state)']) {
     t.true(s.kinds.includes(k), k);
   }
 });

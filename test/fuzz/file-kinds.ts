@@ -9,6 +9,7 @@ import { EmbeddingHashTable } from '../../src/hashtable/embedding-hash-table.js'
 import { MultiHashTable } from '../../src/hashtable/multi-hash-table.js';
 import { genContext, genExample, genExampleBatch, genInstance } from '../../src/export/data-gen.js';
 import { EXPORT_FORMAT, EXPORT_FORMAT_VERSION, readManifest } from '../../src/export/export-manifest.js';
+import { EXPORT_STATE_FILE, getExportSaverListenerState } from '../../src/export/export-state.js';
 import { decodeSavedModel, encodeSavedModel } from '../../src/export/signature-def.js';
 import { describeWarmupFile, stringTensor } from '../../src/export/warmup.js';
 import { lgHeader, readRecordFile, sortHeader, type RecordLayout } from '../../src/io/record-file.js';
@@ -212,10 +213,16 @@ export async function fileKinds(): Promise<FileKind[]> {
       read: async (d) => decodeSavedModel(await readFile(join(d, 'saved_model.pb')), join(d, 'saved_model.pb')),
     },
     textKind(
-      'text format',
-      'state.pbtxt',
+      'text format (ExampleBatch)',
+      'example_batch.pbtxt',
+      printTextFormat('monolith.io.proto.ExampleBatch', genExampleBatch(ctx(), SPARSE, 3)),
+      async (d) => parseTextFormat('monolith.io.proto.ExampleBatch', await readFile(join(d, 'example_batch.pbtxt'), 'utf8'), join(d, 'example_batch.pbtxt')),
+    ),
+    textKind(
+      'text format (export state)',
+      EXPORT_STATE_FILE,
       printTextFormat('monolith.model_export.ServingModelState', { entries: [{ exportDir: '/e/1', globalStep: 100 }, { exportDir: '/e/2', globalStep: 200 }] }),
-      async (d) => parseTextFormat('monolith.model_export.ServingModelState', await readFile(join(d, 'state.pbtxt'), 'utf8'), 'state.pbtxt'),
+      (d) => getExportSaverListenerState(d),
     ),
   ];
 }
