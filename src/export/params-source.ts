@@ -53,8 +53,13 @@ export function saveDenseCheckpoint(model: LayersModel, prefix: string): Promise
   return saveLayersModel(model, denseCheckpointDir(prefix));
 }
 
-/** Steps that have a checkpoint under `<modelDir>/<basename>-<step>` (.index, .assets or .dense), newest last. */
+/**
+ * Steps that have a checkpoint in `modelDir`, newest last: those its index file
+ * lists, or without an index every `<basename>-<step>` (.index, .assets or .dense) on disk.
+ */
 export async function existingCheckpointSteps(modelDir: string, basename = DEFAULT_CKPT_BASENAME): Promise<number[]> {
+  const idx = await readCheckpointIndex(modelDir);
+  if (idx) return idx.all;
   const re = new RegExp(`^${basename.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-(\\d+)\\.(index|assets|dense)$`);
   let names: string[];
   try {
