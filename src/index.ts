@@ -28,8 +28,8 @@ export { train, TrainingPipeline, type PipelineOptions, type CheckpointOptions, 
 export { StreamGraph, type GraphNode, type NodeKind, type StepRunner } from './graph/stream-graph.js';
 export { PipelineError } from './graph/pipeline-error.js';
 export { checkpointOperator, type CheckpointTrigger } from './graph/checkpoint-operator.js';
-export { CheckpointSaver, readIndex, type CheckpointListener } from './graph/checkpoint-saver.js';
-export { saveDenseParams, restoreDenseParams } from './graph/dense-checkpoint.js';
+export { CheckpointSaver, readIndex, keptSteps, type CheckpointListener } from './graph/checkpoint-saver.js';
+export { saveDenseParams, restoreDenseParams, loadDenseParams } from './graph/dense-checkpoint.js';
 export { timedParse, parseTimeOf } from './graph/parse-timing.js';
 export { pullSource, type SourceLike } from './graph/pull-source.js';
 export { StepGate } from './graph/step-gate.js';
@@ -118,7 +118,9 @@ export { MergedMultiTypeHashTable, mergedSlotName } from './hashtable/merged-mul
 export { MultiHashTable, type RaggedIds } from './hashtable/multi-hash-table.js';
 export { fusedLookup, fusedApplyGradients, type FusedLookupResult } from './hashtable/fused-ops.js';
 export { polynomialDecay, learningRateAt, type LearningRate, type PolynomialDecay } from './hashtable/learning-rate.js';
-export { saveTable, restoreTable, restoreTableFromDir, checkpointableTable, type CheckpointableTable, type SaveOptions as HashTableSaveOptions } from './hashtable/checkpoint.js';
+export { saveTable, restoreTable, restoreTableFromDir, loadTable, loadTableFromDir, type StagedRestore, checkpointableTable, type CheckpointableTable, type SaveOptions as HashTableSaveOptions } from './hashtable/checkpoint.js';
+export { readCheckpointIndex, checkpointIndexText, latestIndexedPrefix, CKPT_INDEX, type CheckpointIndex } from './hashtable/checkpoint-index.js';
+export { ckptInfoText, writeCkptInfo, readCkptInfo, type CkptInfoCounts } from './hashtable/ckpt-info.js';
 export { HashTableCheckpointSaverListener, HashTableCheckpointRestorerListener, HashTableRestorerSaverListener, latestCheckpointPrefix, ckptPrefix, ckptAssetDir, type CheckpointableTables } from './hashtable/checkpoint-listeners.js';
 export { restoreForServing, hashTableAssign, multiHashTableRawAssignSignatures, type RestoreForServingOptions, type ServingTable } from './hashtable/serving-tables.js';
 export { getFsConf, slotPolicies, type FeatureSlotConfig as TableFeatureSlotConfig } from './hashtable/feature-slot-config.js';

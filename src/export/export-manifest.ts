@@ -64,10 +64,15 @@ export async function readManifest(dir: string): Promise<ExportManifest> {
   } catch (err) {
     throw new FormatError(`not a monolith-ts export: ${(err as Error).message}`, { file }, { cause: err });
   }
+  if (typeof m !== 'object' || m === null || Array.isArray(m)) throw new FormatError('not a monolith-ts export: the manifest is not a JSON object', { file });
   if (m.format !== EXPORT_FORMAT) throw new FormatError(`format is "${String(m.format)}", expected "${EXPORT_FORMAT}"`, { file, field: 'format' });
   if (!(m.formatVersion <= EXPORT_FORMAT_VERSION)) throw new FormatError(`format version ${m.formatVersion} is newer than this reader (${EXPORT_FORMAT_VERSION})`, { file, field: 'formatVersion' });
   for (const key of ['features', 'denseInputs', 'heads', 'tables'] as const) {
     if (!Array.isArray(m[key])) throw new FormatError(`${key} must be a list`, { file, field: key });
   }
+  m.tables.forEach((t, i) => {
+    const ok = typeof t === 'object' && t !== null && typeof t.name === 'string' && typeof t.basename === 'string' && Number.isSafeInteger(t.dim) && t.dim > 0 && (t.entries === undefined || (Number.isSafeInteger(t.entries) && t.entries >= 0));
+    if (!ok) throw new FormatError(`tables[${i}] is not {name, dim, basename, entries?}`, { file, field: `tables[${i}]` });
+  });
   return m;
 }

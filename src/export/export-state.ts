@@ -1,5 +1,6 @@
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { FormatError } from '../errors.js';
 import { monolith } from '../proto.js';
 import { parseTextFormat, printTextFormat } from '../io/text-format.js';
 
@@ -18,9 +19,14 @@ export async function getExportSaverListenerState(exportDirBase: string): Promis
     text = await readFile(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return monolith.model_export.ServingModelState.create();
-    throw err;
+    throw new FormatError(`cannot read export state: ${(err as Error).message}`, { file }, { cause: err });
   }
-  return monolith.model_export.ServingModelState.fromObject(parseTextFormat(TYPE, text, file));
+  const parsed = parseTextFormat(TYPE, text, file);
+  try {
+    return monolith.model_export.ServingModelState.fromObject(parsed);
+  } catch (err) {
+    throw new FormatError(`not a ServingModelState: ${(err as Error).message}`, { file }, { cause: err });
+  }
 }
 
 /** Writes the state as text to `<file>-tmp` and renames it over the state file. */

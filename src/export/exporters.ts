@@ -1,7 +1,7 @@
 import { access, copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
 import { ConfigError } from '../errors.js';
-import { writeFileAtomic } from '../io/atomic-file.js';
+import { removeStaleTemps, writeFileAtomic } from '../io/atomic-file.js';
 import { ckptAssetDir } from '../hashtable/checkpoint-listeners.js';
 import type { EmbeddingHashTable } from '../hashtable/embedding-hash-table.js';
 import type { ModelSpec } from '../model/model-spec.js';
@@ -86,6 +86,7 @@ async function writeDirAtomically(target: string, fill: (tmp: string) => Promise
     await rm(tmp, { recursive: true, force: true });
     throw err;
   }
+  await removeStaleTemps(dirname(target)); // left by exports that were killed
 }
 
 /** What Standalone and Distributed exports share: signatures, dense model, table dumps, warmup, manifest. */

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { loadLayersModel } from '@tensorflow/tfjs-layers';
-import { FormatError } from '../errors.js';
+import { FormatError, MonolithError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic-file.js';
 
 /** tfjs's model format: `model.json` (topology + weights manifest) and one weights file. */
@@ -80,6 +80,12 @@ export async function saveLayersModel(model: LayersModel, dir: string): Promise<
   }
 }
 
+/** Loads a tfjs model directory; any failure (missing file, bad topology, weights that do not fit) is a FormatError naming the file. */
 export async function loadLayersModelFromDir(dir: string): Promise<LayersModel> {
-  return loadLayersModel(fileSystemLoadHandler(dir));
+  try {
+    return await loadLayersModel(fileSystemLoadHandler(dir));
+  } catch (err) {
+    if (err instanceof MonolithError) throw err;
+    throw new FormatError(`cannot load tfjs model: ${(err as Error)?.message ?? String(err)}`, { file: join(dir, MODEL_JSON) }, { cause: err });
+  }
 }

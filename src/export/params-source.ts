@@ -2,8 +2,9 @@ import { readdir, stat } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';
 import { join } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { ConfigError } from '../errors.js';
+import { ConfigError, FormatError } from '../errors.js';
 import { restoreTable } from '../hashtable/checkpoint.js';
+import { readCheckpointIndex } from '../hashtable/checkpoint-index.js';
 import { ckptAssetDir } from '../hashtable/checkpoint-listeners.js';
 import { EmbeddingHashTable } from '../hashtable/embedding-hash-table.js';
 import type { ModelSpec } from '../model/model-spec.js';
@@ -52,8 +53,13 @@ export function saveDenseCheckpoint(model: LayersModel, prefix: string): Promise
   return saveLayersModel(model, denseCheckpointDir(prefix));
 }
 
-/** Steps that have a checkpoint under `<modelDir>/<basename>-<step>` (.index, .assets or .dense), newest last. */
+/**
+ * Steps that have a checkpoint in `modelDir`, newest last: those its index file
+ * lists, or without an index every `<basename>-<step>` (.index, .assets or .dense) on disk.
+ */
 export async function existingCheckpointSteps(modelDir: string, basename = DEFAULT_CKPT_BASENAME): Promise<number[]> {
+  const idx = await readCheckpointIndex(modelDir);
+  if (idx) return idx.all;
   const re = new RegExp(`^${basename.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-(\\d+)\\.(index|assets|dense)$`);
   let names: string[];
   try {
@@ -69,7 +75,14 @@ export async function existingCheckpointSteps(modelDir: string, basename = DEFAU
   return [...steps].sort((a, b) => a - b);
 }
 
+/**
+ * The newest checkpoint of `modelDir`: the one its index file (`checkpoint`)
+ * names, so a directory of a save cut short is never picked. Without an index,
+ * the newest `<basename>-<step>` on disk.
+ */
 export async function latestCheckpoint(modelDir: string, basename = DEFAULT_CKPT_BASENAME): Promise<string | undefined> {
+  const idx = await readCheckpointIndex(modelDir);
+  if (idx) return join(modelDir, `${basename}-${idx.latest}`);
   const steps = await existingCheckpointSteps(modelDir, basename);
   return steps.length ? join(modelDir, `${basename}-${steps[steps.length - 1]}`) : undefined;
 }
@@ -77,7 +90,13 @@ export async function latestCheckpoint(modelDir: string, basename = DEFAULT_CKPT
 /** The dense model of checkpoint `prefix`: the runtime's `<prefix>.dense` file, or a tfjs model directory of that name. */
 async function loadDenseCheckpoint(spec: Pick<ModelSpec, 'buildDense' | 'denseOptimizer'>, prefix: string): Promise<LayersModel> {
   const path = denseCheckpointDir(prefix);
-  if ((await stat(path)).isDirectory()) return loadLayersModelFromDir(path);
+  let isDir: boolean;
+  try {
+    isDir = (await stat(path)).isDirectory();
+  } catch (err) {
+    throw new FormatError(`checkpoint ${prefix} has no dense part: ${(err as Error).message}`, { file: path }, { cause: err });
+  }
+  if (isDir) return loadLayersModelFromDir(path);
   const dense = createSharedDenseParams(spec);
   await restoreDenseParams(path, dense);
   return denseModelFromShared(spec, dense);

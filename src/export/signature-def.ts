@@ -75,10 +75,20 @@ export function decodeSavedModel(bytes: Uint8Array, file?: string): SavedModelSi
   } catch (err) {
     throw new FormatError(`not a SavedModel proto: ${(err as Error).message}`, { file }, { cause: err });
   }
-  for (const m of metas) {
-    const meta = tensorflow.MetaGraphDef.decode(m);
+  for (const [i, m] of metas.entries()) {
+    let meta: tensorflow.MetaGraphDef;
+    try {
+      meta = tensorflow.MetaGraphDef.decode(m);
+    } catch (err) {
+      throw new FormatError(`meta_graphs[${i}] is not a MetaGraphDef: ${(err as Error).message}`, { file, field: `meta_graphs[${i}]` }, { cause: err });
+    }
     if (!meta.metaInfoDef?.tags?.includes(SERVE_TAG)) continue;
-    return Object.entries(meta.signatureDef ?? {}).map(([name, def]) => fromSignatureDef(name, def));
+    try {
+      return Object.entries(meta.signatureDef ?? {}).map(([name, def]) => fromSignatureDef(name, def));
+    } catch (err) {
+      if (!(err instanceof FormatError) || err.file !== undefined) throw err;
+      throw new FormatError(err.message.replace(/^field [^:]*: /, ''), { file, field: err.field }, { cause: err });
+    }
   }
   throw new FormatError(`no MetaGraphDef tagged "${SERVE_TAG}"`, { file });
 }

@@ -81,11 +81,16 @@ export async function loadServingDump(table: EmbeddingHashTable, t: ExportedTabl
   const files = await findShardFiles(basename);
   if (files.length === 0) throw new FormatError(`table ${t.name}: no files ${basename}-NNNNN-of-NNNNN`, { file: basename });
   const staged: { lo: number; hi: number; num: number[]; ts: number }[] = [];
+  let read = 0;
   for (const f of files) {
     await readEntryFile(f, t.dim, (e) => {
+      read++;
       if (t.partition && partitionOf(e.lo, e.hi, t.partition.count) !== t.partition.index) return;
       staged.push(e);
     });
+  }
+  if (!t.shared && t.entries !== undefined && read !== t.entries) {
+    throw new FormatError(`table ${t.name}: files hold ${read} entries, the manifest records ${t.entries} (empty or truncated shard)`, { file: files.length === 1 ? files[0] : basename, field: `tables[${t.name}].entries` });
   }
   for (const e of staged) {
     if (t.skipZeroEmbedding && e.num.every((v) => v === 0)) continue;

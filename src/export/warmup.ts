@@ -179,7 +179,7 @@ export async function* describeWarmupFile(src: ByteSource): AsyncGenerator<strin
     try {
       entry = tensorflow.serving.PredictionLog.decode(rec);
     } catch (err) {
-      throw new FormatError(`record ${i} is not a PredictionLog: ${(err as Error).message}`, { file: typeof src === 'string' ? src : undefined }, { cause: err });
+      throw new FormatError(`record ${i} is not a PredictionLog: ${(err as Error).message}`, { file: typeof src === 'string' ? src : undefined, field: `record ${i}` }, { cause: err });
     }
     const kind = (entry.logType ?? 'none').replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
     const request = entry.predictLog?.request ?? {};

@@ -1,13 +1,14 @@
-import { readFile, readdir, rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FormatError } from '../errors.js';
-import { writeFileAtomic } from '../io/atomic-file.js';
+import { removeStaleTemps, writeFileAtomic } from '../io/atomic-file.js';
+import { checkpointIndexText, CKPT_INDEX, readCheckpointIndex } from '../hashtable/checkpoint-index.js';
 import { checkpointableTable } from '../hashtable/checkpoint.js';
 import { ckptPrefix, HashTableCheckpointRestorerListener, HashTableCheckpointSaverListener } from '../hashtable/checkpoint-listeners.js';
 import type { EmbeddingHashTable } from '../hashtable/embedding-hash-table.js';
 import { log } from '../util/log.js';
 import type { SharedDenseParams } from '../workers/shared-dense-params.js';
-import { restoreDenseParams, saveDenseParams } from './dense-checkpoint.js';
+import { loadDenseParams, saveDenseParams } from './dense-checkpoint.js';
 
 /** Called after every checkpoint is complete (the export helper's ExportSaverListener implements it). */
 export interface CheckpointListener {
@@ -26,9 +27,7 @@ export interface CheckpointSaverOptions {
 }
 
 export const CKPT_BASENAME = 'model.ckpt';
-/** TF's index file: names the newest complete checkpoint. Written last, atomically. */
-export const CKPT_INDEX = 'checkpoint';
-
+export { CKPT_INDEX };
 /**
  * Saves and restores the whole training state, in Monolith's layout:
  * `dir/model.ckpt-<step>.assets/<table>-0000k-of-0000N` (hash tables, via the
@@ -52,23 +51,21 @@ export class CheckpointSaver {
     const prefix = ckptPrefix(this.basename, step);
     await new HashTableCheckpointSaverListener(this.basename, this.tableList).beforeSave(step);
     await saveDenseParams(`${prefix}.dense`, this.opts.dense);
-    const kept = [step, ...(await this.steps()).filter((s) => s !== step)].slice(0, this.opts.keep ?? 5);
-    await writeFileAtomic(
-      join(this.opts.dir, CKPT_INDEX),
-      `model_checkpoint_path: "${CKPT_BASENAME}-${step}"\n${kept.map((s) => `all_model_checkpoint_paths: "${CKPT_BASENAME}-${s}"\n`).join('')}`,
-    );
+    const kept = keptSteps(await this.steps(), step, this.opts.keep ?? 5);
+    await writeFileAtomic(join(this.opts.dir, CKPT_INDEX), checkpointIndexText(CKPT_BASENAME, kept, step));
     await this.prune(kept);
     for (const l of this.opts.listeners ?? []) await l.afterSave(prefix, step);
     log.info(`checkpoint ${prefix} saved`);
     return prefix;
   }
 
-  /** Steps of the checkpoints the index lists, newest first. */
+  /** Steps of the checkpoints the index lists, oldest first. */
   private async steps(): Promise<number[]> {
-    const idx = await readIndex(this.opts.dir);
+    const idx = await readCheckpointIndex(this.opts.dir);
     return idx?.all ?? [];
   }
 
+  /** Removes checkpoints the index no longer lists, directories of saves cut short and temp files of killed writers. */
   private async prune(kept: number[]): Promise<void> {
     const keep = new Set(kept);
     const re = new RegExp(`^${CKPT_BASENAME.replace('.', '\\.')}-(\\d+)\\.(assets|dense)$`);
@@ -78,6 +75,7 @@ export class CheckpointSaver {
       const info = /^ckpt\.info-(\d+)$/.exec(n);
       if (info && !keep.has(Number(info[1]))) await rm(join(this.opts.dir, n), { force: true });
     }
+    await removeStaleTemps(this.opts.dir);
   }
 
   /**
@@ -85,31 +83,31 @@ export class CheckpointSaver {
    * tables and dense params. Returns its step, or undefined when there is none.
    */
   async restore(): Promise<number | undefined> {
-    const idx = await readIndex(this.opts.dir);
+    const idx = await readCheckpointIndex(this.opts.dir);
     if (!idx) return undefined;
     const prefix = ckptPrefix(this.basename, idx.latest);
-    await new HashTableCheckpointRestorerListener(this.basename, this.tableList, { latestPrefix: async () => prefix }).beforeRestore();
-    const step = await restoreDenseParams(`${prefix}.dense`, this.opts.dense);
-    if (step !== idx.latest) throw new FormatError(`dense checkpoint holds step ${step}, the index names step ${idx.latest}`, { file: `${prefix}.dense` });
-    return step;
+    const tables = await new HashTableCheckpointRestorerListener(this.basename, this.tableList, { latestPrefix: async () => prefix }).stage();
+    const dense = await loadDenseParams(`${prefix}.dense`, this.opts.dense);
+    if (dense.step !== idx.latest) throw new FormatError(`dense checkpoint holds step ${dense.step}, the index names step ${idx.latest}`, { file: `${prefix}.dense`, field: 'globalStep' });
+    // Everything is read and checked: only now does the live state change.
+    tables!();
+    return dense.commit();
   }
 }
 
-/** The index file's newest step and every listed step (newest first), or undefined when absent. */
-export async function readIndex(dir: string): Promise<{ latest: number; all: number[] } | undefined> {
-  let text: string;
-  try {
-    text = await readFile(join(dir, CKPT_INDEX), 'utf8');
-  } catch {
-    return undefined;
-  }
-  const step = (line: string | undefined): number | undefined => {
-    const m = line && /"[^"]*-(\d+)"/.exec(line);
-    return m ? Number(m[1]) : undefined;
-  };
-  const latest = step(text.split('\n').find((l) => l.startsWith('model_checkpoint_path:')));
-  if (latest === undefined) throw new FormatError('checkpoint index names no model_checkpoint_path', { file: join(dir, CKPT_INDEX) });
-  const all = text.split('\n').filter((l) => l.startsWith('all_model_checkpoint_paths:')).map(step).filter((s): s is number => s !== undefined);
-  return { latest, all: all.length ? all : [latest] };
+/**
+ * The steps an index keeps after saving `step`: `step` itself (the latest, as
+ * TensorFlow's Saver records it), the highest-numbered step listed (never
+ * deleted, whatever order an index lists its steps in), and the newest others
+ * up to `keep`; oldest first.
+ */
+export function keptSteps(listed: readonly number[], step: number, keep: number): number[] {
+  const others = [...new Set(listed)].filter((s) => s !== step).sort((a, b) => a - b);
+  const out = new Set<number>([step]);
+  if (others.length && others[others.length - 1]! > step) out.add(others[others.length - 1]!);
+  for (let i = others.length - 1; i >= 0 && out.size < Math.max(1, keep); i--) out.add(others[i]!);
+  return [...out].sort((a, b) => a - b);
 }
 
+/** The index's newest step and every listed step (oldest first), or undefined when absent. */
+export const readIndex = readCheckpointIndex;

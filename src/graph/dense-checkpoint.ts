@@ -36,8 +36,37 @@ export async function saveDenseParams(path: string, dense: SharedDenseParams): P
   await writeFileAtomic(path, out);
 }
 
-/** Loads a dense checkpoint into `dense` (weights, slots, global step); returns the step. FormatError on any mismatch or damage. */
-export async function restoreDenseParams(path: string, dense: SharedDenseParams): Promise<number> {
+/** Checks every header field's presence and type; a FormatError names the first bad one. */
+function checkHeader(h: unknown, file: string): DenseHeader {
+  const bad = (field: string, what: string): never => {
+    throw new FormatError(`dense checkpoint header: ${what}`, { file, field });
+  };
+  if (typeof h !== 'object' || h === null || Array.isArray(h)) return bad('header', 'not a JSON object');
+  const o = h as Record<string, unknown>;
+  const count = (k: string) => {
+    if (!Object.hasOwn(o, k)) bad(k, `field "${k}" is missing`);
+    if (!Number.isSafeInteger(o[k]) || (o[k] as number) < 0) bad(k, `field "${k}" is ${JSON.stringify(o[k])}, expected a non-negative integer`);
+  };
+  count('globalStep');
+  count('updates');
+  count('floats');
+  if (typeof o.optimizer !== 'string') bad('optimizer', Object.hasOwn(o, 'optimizer') ? 'field "optimizer" is not a string' : 'field "optimizer" is missing');
+  if (!Array.isArray(o.params)) bad('params', Object.hasOwn(o, 'params') ? 'field "params" is not a list' : 'field "params" is missing');
+  (o.params as unknown[]).forEach((p, i) => {
+    const q = p as { name?: unknown; shape?: unknown } | null;
+    if (typeof q !== 'object' || q === null || typeof q.name !== 'string' || !Array.isArray(q.shape) || !q.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      bad(`params[${i}]`, `params[${i}] is not {name, shape: [dims]}`);
+    }
+  });
+  return o as unknown as DenseHeader;
+}
+
+/**
+ * Reads and checks a dense checkpoint without changing `dense`; `commit` then
+ * copies it in (weights, slots, global step) and returns the step. FormatError
+ * on any mismatch or damage, naming the file and the offset or header field.
+ */
+export async function loadDenseParams(path: string, dense: SharedDenseParams): Promise<{ step: number; commit(): number }> {
   let buf: Buffer;
   try {
     buf = await readFile(path);
@@ -48,12 +77,13 @@ export async function restoreDenseParams(path: string, dense: SharedDenseParams)
   if (buf.length < 12 || dv.getUint32(0, true) !== MAGIC) throw new FormatError('not a dense checkpoint (magic MTSD missing)', { file: path, offset: 0 });
   const jsonLen = dv.getUint32(4, true);
   if (8 + jsonLen > buf.length) throw new FormatError(`header length ${jsonLen} runs past the end`, { file: path, offset: 4 });
-  let header: DenseHeader;
+  let parsed: unknown;
   try {
-    header = JSON.parse(buf.subarray(8, 8 + jsonLen).toString('utf8')) as DenseHeader;
+    parsed = JSON.parse(buf.subarray(8, 8 + jsonLen).toString('utf8'));
   } catch (err) {
     throw new FormatError('dense checkpoint header is not JSON', { file: path, offset: 8 }, { cause: err });
   }
+  const header = checkHeader(parsed, path);
   const dataAt = (8 + jsonLen + 3) & ~3;
   if (header.floats !== dense.flatState.length) throw new FormatError(`holds ${header.floats} floats, the model's dense state has ${dense.flatState.length}`, { file: path, field: 'floats' });
   const same = header.params.length === dense.params.length && header.params.every((p, i) => p.shape.join(',') === dense.params[i]!.shape.join(','));
@@ -63,8 +93,18 @@ export async function restoreDenseParams(path: string, dense: SharedDenseParams)
   const bytes = new Uint8Array(buf.buffer, buf.byteOffset + dataAt, header.floats * 4);
   if (crc32c(bytes) !== dv.getUint32(end, true)) throw new FormatError('checksum mismatch', { file: path, offset: end });
   const floats = new Float32Array(bytes.slice().buffer);
-  dense.flatState.set(floats);
-  dense.globalStep = header.globalStep;
-  dense.updates = header.updates;
-  return header.globalStep;
+  return {
+    step: header.globalStep,
+    commit: () => {
+      dense.flatState.set(floats);
+      dense.globalStep = header.globalStep;
+      dense.updates = header.updates;
+      return header.globalStep;
+    },
+  };
+}
+
+/** Loads a dense checkpoint into `dense` (weights, slots, global step); returns the step. FormatError on any mismatch or damage. */
+export async function restoreDenseParams(path: string, dense: SharedDenseParams): Promise<number> {
+  return (await loadDenseParams(path, dense)).commit();
 }

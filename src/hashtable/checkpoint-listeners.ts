@@ -1,7 +1,10 @@
-import { mkdir, readdir } from 'node:fs/promises';
-import { basename as baseOf, dirname, join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { FormatError } from '../errors.js';
 import { log } from '../util/log.js';
-import { writeCkptInfo, type CkptInfoCounts } from './ckpt-info.js';
+import type { StagedRestore } from './checkpoint.js';
+import { latestIndexedPrefix } from './checkpoint-index.js';
+import { readCkptInfo, writeCkptInfo, type CkptInfoCounts } from './ckpt-info.js';
 
 /** Anything a checkpoint listener can save and restore under a basename (a table or a family of tables). */
 export interface CheckpointableTables {
@@ -9,6 +12,8 @@ export interface CheckpointableTables {
   readonly name: string;
   save(basename: string): Promise<unknown>;
   restore(basename: string): Promise<unknown>;
+  /** Reads and checks the files without changing anything; `restore` = `load` + `commit`. */
+  load?(basename: string): Promise<StagedRestore>;
   featureCounts(): CkptInfoCounts;
 }
 
@@ -16,20 +21,12 @@ export interface CheckpointableTables {
 export const ckptPrefix = (basename: string, step: number): string => `${basename}-${step}`;
 export const ckptAssetDir = (prefix: string): string => `${prefix}.assets/`;
 
-/** The newest `<basename>-<step>.assets` directory's prefix, if any. */
-export async function latestCheckpointPrefix(basename: string): Promise<string | undefined> {
-  const re = new RegExp(`^${baseOf(basename).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-(\\d+)\\.assets$`);
-  let best = -1;
-  try {
-    for (const n of await readdir(dirname(basename))) {
-      const m = re.exec(n);
-      if (m && Number(m[1]) > best) best = Number(m[1]);
-    }
-  } catch {
-    return undefined;
-  }
-  return best < 0 ? undefined : ckptPrefix(basename, best);
-}
+/**
+ * The newest complete checkpoint's prefix, if any: the one the index file
+ * names; without an index, the newest step whose `ckpt.info-<step>` (written
+ * after its tables) exists. Directories of saves cut short are ignored.
+ */
+export const latestCheckpointPrefix = latestIndexedPrefix;
 
 function mergeCounts(all: CkptInfoCounts[]): CkptInfoCounts {
   const featureCounts: Record<string, number> = {};
@@ -71,14 +68,48 @@ export class HashTableCheckpointRestorerListener {
 
   /** Returns false (and leaves the tables alone) when there is no checkpoint yet. */
   async beforeRestore(): Promise<boolean> {
+    const commit = await this.stage();
+    if (!commit) return false;
+    commit();
+    return true;
+  }
+
+  /**
+   * Reads and checks every table of the newest checkpoint and returns the
+   * function that swaps them all in; a damaged or missing file, or an entry
+   * count other than `ckpt.info-<step>` records, throws with no table changed.
+   * Undefined when there is no checkpoint yet.
+   */
+  async stage(): Promise<(() => void) | undefined> {
     const prefix = await (this.opts.latestPrefix ?? latestCheckpointPrefix)(this.basename);
     if (!prefix) {
       log.info(`no checkpoint found for ${this.basename}; skipping hash table restore`);
-      return false;
+      return undefined;
     }
     const dir = ckptAssetDir(prefix);
-    for (const t of this.tables) await t.restore(join(dir, t.name));
-    return true;
+    const staged: StagedRestore[] = [];
+    const unstaged: CheckpointableTables[] = [];
+    for (const t of this.tables) {
+      if (t.load) staged.push(await t.load(join(dir, t.name)));
+      else unstaged.push(t);
+    }
+    const step = Number(/-(\d+)$/.exec(prefix)?.[1] ?? NaN);
+    const info = Number.isFinite(step) ? await readCkptInfo(dirname(prefix), step) : undefined;
+    if (info) {
+      for (const s of staged) {
+        for (const [name, n] of Object.entries(s.counts)) {
+          const want = info.featureCounts[name];
+          if (want !== undefined && want !== n) {
+            throw new FormatError(`table ${name} has ${n} entries in ${dir}, ckpt.info records ${want}: shard files are missing entries or were damaged`, { file: join(dirname(prefix), `ckpt.info-${step}`), field: `feature_counts[${name}]` });
+          }
+        }
+      }
+    }
+    // Tables that cannot stage (custom CheckpointableTables without `load`) restore here, before any staged table changes.
+    for (const t of unstaged) await t.restore(join(dir, t.name));
+    return () => {
+      for (const s of staged) s.commit();
+    };
   }
 }
 

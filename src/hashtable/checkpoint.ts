@@ -79,6 +79,33 @@ export async function readEntryFile(file: string, dim: number, onEntry: (e: Deco
   }
 }
 
+/** A restore read and checked in full, not yet applied: `commit` swaps it into the live table(s). */
+export interface StagedRestore {
+  /** Entries staged per table name. */
+  counts: Record<string, number>;
+  /** Replaces the live contents; cannot fail on bad input (everything was checked while staging). */
+  commit(): number;
+}
+
+/**
+ * Reads and checks every shard file of `basename` without touching `table`.
+ * Missing, mixed or damaged shards are FormatErrors naming the file.
+ */
+export async function loadTable(table: EmbeddingHashTable, basename: string): Promise<StagedRestore> {
+  const files = await findShardFiles(basename);
+  if (files.length === 0) throw new FormatError(`no checkpoint files ${basename}-NNNNN-of-NNNNN`, { file: basename });
+  const staged: DecodedEntry[] = [];
+  for (const f of files) await readEntryFile(f, table.dim, (e) => staged.push(e));
+  return {
+    counts: { [table.name]: staged.length },
+    commit: () => {
+      table.clear();
+      for (const e of staged) putDecodedEntry(table, e);
+      return staged.length;
+    },
+  };
+}
+
 /**
  * Restores a table saved by `saveTable` or by Monolith, with any shard count.
  * Every file is read and checked before the table changes: on a corrupt or
@@ -86,13 +113,7 @@ export async function readEntryFile(file: string, dim: number, onEntry: (e: Deco
  * table holds exactly the checkpoint's entries. Returns the entries restored.
  */
 export async function restoreTable(table: EmbeddingHashTable, basename: string): Promise<number> {
-  const files = await findShardFiles(basename);
-  if (files.length === 0) throw new FormatError(`no checkpoint files ${basename}-NNNNN-of-NNNNN`, { file: basename });
-  const staged: DecodedEntry[] = [];
-  for (const f of files) await readEntryFile(f, table.dim, (e) => staged.push(e));
-  table.clear();
-  for (const e of staged) putDecodedEntry(table, e);
-  return staged.length;
+  return (await loadTable(table, basename)).commit();
 }
 
 /** Entries per slot of a table (for ckpt.info). */
@@ -123,9 +144,14 @@ export function tableRestorePrefixes(table: EmbeddingHashTable): string[] {
  * FormatError listing the names tried (the model structure probably changed).
  */
 export async function restoreTableFromDir(table: EmbeddingHashTable, dir: string): Promise<number> {
+  return (await loadTableFromDir(table, dir)).commit();
+}
+
+/** `restoreTableFromDir` without the commit: the staged restore of the first name with files. */
+export async function loadTableFromDir(table: EmbeddingHashTable, dir: string): Promise<StagedRestore> {
   const prefixes = tableRestorePrefixes(table);
   for (const p of prefixes) {
-    if ((await findShardFiles(join(dir, p))).length > 0) return restoreTable(table, join(dir, p));
+    if ((await findShardFiles(join(dir, p))).length > 0) return loadTable(table, join(dir, p));
   }
   throw new FormatError(`no checkpoint of table ${table.name} in ${dir} under any of its names [${prefixes.join(', ')}]; maybe the model structure has changed`, { file: dir });
 }
@@ -134,20 +160,24 @@ export interface CheckpointableTable {
   readonly name: string;
   save(basename: string): Promise<number>;
   restore(basename: string): Promise<number>;
+  load(basename: string): Promise<StagedRestore>;
   featureCounts(): CkptInfoCounts;
 }
 
 /**
  * A single table as something the checkpoint listeners can save and restore.
  * The listeners save it as `<asset dir>/<name>`; restore falls back to the
- * table's `extraRestoreNames` in the same directory.
+ * table's `extraRestoreNames` in the same directory. Its feature count is what
+ * the last save wrote (expired entries are not saved), so `ckpt.info` matches the files.
  */
 export function checkpointableTable(table: EmbeddingHashTable, opts: SaveOptions = {}): CheckpointableTable {
+  let saved: number | undefined;
+  const load = async (basename: string) => ((await findShardFiles(basename)).length > 0 ? loadTable(table, basename) : loadTableFromDir(table, dirname(basename)));
   return {
     name: tableFilePrefix(table.name),
-    save: (basename: string) => saveTable(table, basename, opts),
-    restore: async (basename: string) =>
-      (await findShardFiles(basename)).length > 0 ? restoreTable(table, basename) : restoreTableFromDir(table, dirname(basename)),
-    featureCounts: () => ({ featureCounts: { [table.name]: table.size }, slotCounts: slotCounts(table) }),
+    save: async (basename: string) => (saved = await saveTable(table, basename, opts)),
+    load,
+    restore: async (basename: string) => (await load(basename)).commit(),
+    featureCounts: () => ({ featureCounts: { [table.name]: saved ?? table.size }, slotCounts: slotCounts(table) }),
   };
 }

@@ -4,7 +4,7 @@ import { FormatError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic-file.js';
 import { readTFRecords } from '../io/tfrecord.js';
 import { monolith } from '../proto.js';
-import { encodeTableShardGroup, slotCounts, defaultSaveShards } from './checkpoint.js';
+import { encodeTableShardGroup, slotCounts, defaultSaveShards, type StagedRestore } from './checkpoint.js';
 import type { CheckpointableTables } from './checkpoint-listeners.js';
 import type { CkptInfoCounts } from './ckpt-info.js';
 import { EmbeddingHashTable, type ApplyGradientsOptions, type EmbeddingHashTableConfig, type EmbeddingHashTableHandle, type TableRuntimeOptions } from './embedding-hash-table.js';
@@ -33,6 +33,8 @@ export interface RaggedIds {
 export class MultiHashTable implements CheckpointableTables {
   readonly names: string[];
   readonly tables: Map<string, EmbeddingHashTable>;
+  /** Entries per table written by the last save (ckpt.info counts what is on disk). */
+  private savedCounts?: Map<string, number>;
 
   private constructor(
     readonly name: string,
@@ -153,7 +155,7 @@ export class MultiHashTable implements CheckpointableTables {
     const featureCounts: Record<string, number> = {};
     const slots: Record<number, number> = {};
     for (const [n, t] of this.tables) {
-      featureCounts[n] = t.size;
+      featureCounts[n] = this.savedCounts?.get(n) ?? t.size;
       for (const [k, v] of Object.entries(slotCounts(t))) slots[Number(k)] = (slots[Number(k)] ?? 0) + v;
     }
     return { featureCounts, slotCounts: slots };
@@ -169,6 +171,7 @@ export class MultiHashTable implements CheckpointableTables {
     const n = opts.nshards ?? defaultSaveShards(this.size);
     await mkdir(dirname(basename), { recursive: true });
     let total = 0;
+    const saved = new Map<string, number>();
     for (let k = 0; k < n; k++) {
       const data: Uint8Array[] = [];
       const meta: Uint8Array[] = [];
@@ -177,11 +180,13 @@ export class MultiHashTable implements CheckpointableTables {
         data.push(...records);
         meta.push(monolith.hash_table.MultiHashTableMetadata.encode({ tableName: name, numEntries: records.length }).finish());
         total += records.length;
+        saved.set(name, (saved.get(name) ?? 0) + records.length);
       }
       await writeFileAtomic(shardedFileName(basename, k, n), encodeRecordFile(data, opts.compression ?? 'snappy'));
       await writeFileAtomic(shardedMetaFileName(basename, k, n), encodeRecordFile(meta, 'none'));
     }
     await removeOtherShardCounts(basename, n);
+    this.savedCounts = saved;
     return total;
   }
 
@@ -191,6 +196,11 @@ export class MultiHashTable implements CheckpointableTables {
    * skipped). All files are read and checked before any table changes.
    */
   async restore(basename: string): Promise<number> {
+    return (await this.load(basename)).commit();
+  }
+
+  /** `restore` without the commit: every file read and checked, no table changed yet. */
+  async load(basename: string): Promise<StagedRestore> {
     const files = await findShardFiles(basename);
     if (files.length === 0) throw new FormatError(`no checkpoint files ${basename}-NNNNN-of-NNNNN`, { file: basename });
     const staged = new Map<string, DecodedEntry[]>();
@@ -236,13 +246,20 @@ export class MultiHashTable implements CheckpointableTables {
         staged.set(m.name, list);
       }
     }
-    let count = 0;
-    for (const [name, t] of this.tables) {
-      t.clear();
-      for (const e of staged.get(name) ?? []) putDecodedEntry(t, e);
-      count += staged.get(name)?.length ?? 0;
-    }
-    return count;
+    const counts: Record<string, number> = {};
+    for (const [name, list] of staged) counts[name] = list.length;
+    return {
+      counts,
+      commit: () => {
+        let count = 0;
+        for (const [name, t] of this.tables) {
+          t.clear();
+          for (const e of staged.get(name) ?? []) putDecodedEntry(t, e);
+          count += staged.get(name)?.length ?? 0;
+        }
+        return count;
+      },
+    };
   }
 }
 

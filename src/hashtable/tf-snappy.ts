@@ -24,6 +24,17 @@ export function compressTFSnappy(stream: Uint8Array, chunk = TF_SNAPPY_CHUNK): B
   return Buffer.concat(parts);
 }
 
+/** The uncompressed length a raw Snappy block starts with (a varint), read before anything is allocated. */
+function snappyLength(buf: Buffer, at: number, end: number): number | undefined {
+  let v = 0;
+  for (let shift = 0; shift < 35 && at < end; shift += 7) {
+    const c = buf[at++]!;
+    v += (c & 0x7f) * 2 ** shift;
+    if (c < 0x80) return v;
+  }
+  return undefined;
+}
+
 export function uncompressTFSnappy(data: Uint8Array, file: string): Buffer {
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const parts: Buffer[] = [];
@@ -32,6 +43,10 @@ export function uncompressTFSnappy(data: Uint8Array, file: string): Buffer {
     if (at + 4 > buf.byteLength) throw new FormatError(`snappy stream ends inside a block length at byte ${at}`, { file, offset: at });
     const n = buf.readUInt32BE(at);
     if (at + 4 + n > buf.byteLength) throw new FormatError(`snappy block of ${n} bytes at byte ${at} runs past the end of the file (${buf.byteLength} bytes)`, { file, offset: at });
+    const claimed = snappyLength(buf, at + 4, at + 4 + n);
+    if (claimed === undefined || claimed > TF_SNAPPY_CHUNK) {
+      throw new FormatError(`snappy block at byte ${at} claims ${claimed ?? 'an unreadable'} uncompressed bytes; blocks hold at most ${TF_SNAPPY_CHUNK}`, { file, offset: at + 4 });
+    }
     try {
       parts.push(snappy.uncompressSync(buf.subarray(at + 4, at + 4 + n)) as Buffer);
     } catch (err) {

@@ -1,5 +1,5 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -9,6 +9,42 @@ import type { Compression } from './chunked-reader.js';
 /** A sibling temp name for `path`: same directory, so the final rename is atomic. */
 export function tempPathFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+}
+
+const TEMP_NAME = /^\..+\.tmp-(\d+)-[0-9a-z]+$/;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the temp files and directories (`.<name>.tmp-<pid>-<random>`) that
+ * writers killed mid-write left in `dir`, and in its `*.assets` subdirectories.
+ * Temps of live processes (a write in progress) are left alone. Returns the paths removed.
+ */
+export async function removeStaleTemps(dir: string): Promise<string[]> {
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return removed;
+  }
+  for (const n of names) {
+    const m = TEMP_NAME.exec(n);
+    if (m && !alive(Number(m[1]))) {
+      await rm(join(dir, n), { recursive: true, force: true });
+      removed.push(join(dir, n));
+    } else if (!m && n.endsWith('.assets')) {
+      removed.push(...(await removeStaleTemps(join(dir, n))));
+    }
+  }
+  return removed;
 }
 
 /** Writes `data` to `path` through a temp file and a rename, creating directories. */

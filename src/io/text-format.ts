@@ -113,6 +113,18 @@ function isPresent(field: protobuf.Field, msg: Msg, v: unknown): boolean {
   return v !== 0 && v !== false;
 }
 
+/** Map keys in the order Python's text_format prints them (`sorted()`): numbers numerically, bools false first, strings by code point. */
+function sortedMapKeys(keys: string[], keyType: string): string[] {
+  if (keyType === 'string') return keys.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  if (keyType === 'bool') return keys.sort((a, b) => Number(a === 'true') - Number(b === 'true'));
+  const big = (k: string): bigint => (/^-?\d+$/.test(k) ? BigInt(k) : BigInt(Long.fromValue(k as unknown as Long).toString()));
+  return keys.sort((a, b) => {
+    const x = big(a);
+    const y = big(b);
+    return x < y ? -1 : x > y ? 1 : 0;
+  });
+}
+
 function printMessage(type: protobuf.Type, msg: Msg, indent: string, out: string[]): void {
   for (const field of [...type.fieldsArray].sort((a, b) => a.id - b.id)) {
     field.resolve();
@@ -120,7 +132,7 @@ function printMessage(type: protobuf.Type, msg: Msg, indent: string, out: string
     if (!isPresent(field, msg, v)) continue;
     if (field.map) {
       const mf = field as unknown as protobuf.MapField;
-      const keys = Object.keys(v as object).sort();
+      const keys = sortedMapKeys(Object.keys(v as object), mf.keyType);
       for (const k of keys) {
         out.push(`${indent}${field.name} {`);
         const keyField = { type: mf.keyType, resolvedType: null } as unknown as protobuf.FieldBase;

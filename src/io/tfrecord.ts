@@ -2,7 +2,7 @@ import { from, type Observable } from 'rxjs';
 import { ChunkedReader, openChunks, sourceName, type ByteSource, type ByteSourceOptions } from './chunked-reader.js';
 import { AtomicFileWriter, type AtomicWriterOptions } from './atomic-file.js';
 import { maskedCrc32c } from './crc32c.js';
-import { CorruptRecordError, TruncatedRecordError } from '../errors.js';
+import { CorruptRecordError, FormatError, MonolithError, TruncatedRecordError } from '../errors.js';
 
 // TFRecord framing: u64 length | u32 masked crc32c(length) | data | u32 masked crc32c(data).
 const HEADER = 12;
@@ -41,6 +41,22 @@ function headerLength(header: Buffer): number {
   const lo = header.readUInt32LE(0);
   const hi = header.readUInt32LE(4);
   return hi === 0 ? lo : Number.MAX_SAFE_INTEGER;
+}
+
+/**
+ * Errors of the byte stream itself (a missing file, gzip damage) as typed
+ * errors naming the file and the (decompressed) offset reached; errors already
+ * typed pass through.
+ */
+export function streamError(err: unknown, file: string, offset: number, compression?: string): unknown {
+  if (err instanceof MonolithError || !(err instanceof Error)) return err;
+  const code = (err as NodeJS.ErrnoException).code;
+  const gz = compression === 'gzip' ? 'gzip stream' : 'stream';
+  if (code === 'Z_BUF_ERROR' || /unexpected end of file/.test(err.message)) {
+    return new TruncatedRecordError(`${gz} ends early (${err.message})`, { file, offset }, { cause: err });
+  }
+  if (typeof code === 'string' && code.startsWith('Z_')) return new CorruptRecordError(`damaged ${gz}: ${err.message}`, { file, offset }, { cause: err });
+  return new FormatError(`cannot read: ${err.message}`, { file, offset }, { cause: err });
 }
 
 /**
@@ -96,6 +112,8 @@ export async function* readTFRecords(src: ByteSource, opts: TFRecordReadOptions 
       stats.records++;
       yield data;
     }
+  } catch (err) {
+    throw streamError(err, file, reader.offset, opts.compression);
   } finally {
     await reader.close();
   }

@@ -122,7 +122,12 @@ export class InputParser {
   }
 
   private parseExampleBatch(records: Uint8Array[]): ParsedRows {
-    const batches = records.map((b, i) => this.decode('ExampleBatch', i, () => monolith.io.proto.ExampleBatch.decode(b)));
+    const batches = records.map((b, i) => {
+      const eb = this.decode('ExampleBatch', i, () => monolith.io.proto.ExampleBatch.decode(b));
+      // No honest record holds more rows than bytes: check before allocating the rows.
+      if ((eb.batchSize ?? 0) < 0 || (eb.batchSize ?? 0) > b.byteLength) throw invalidArgument(`ExampleBatch ${i}: batch_size ${eb.batchSize} does not fit a ${b.byteLength}-byte record`);
+      return eb;
+    });
     const rows = batches.reduce((a, b) => a + (b.batchSize ?? 0), 0);
     const cols = this.features.map(() => new FidColumn());
     const dense = this.denseInputs.map((d) => new Float32Array(rows * d.width));

@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { join } from 'node:path';
 import { access } from 'node:fs/promises';
 import { tensorflow } from '../proto.js';
-import { MonolithError } from '../errors.js';
+import { FormatError, MonolithError } from '../errors.js';
 import { readTFRecords } from '../io/tfrecord.js';
 import { ASSETS_EXTRA, MAX_WARMUP_RECORDS, WARMUP_FILE } from '../export/warmup.js';
 import { toSignatureDefMap } from '../export/signature-def.js';
@@ -55,7 +55,12 @@ export async function runWarmup(model: ExportedModel): Promise<number> {
   let n = 0;
   for await (const rec of readTFRecords(file)) {
     if (++n > MAX_WARMUP_RECORDS) throw new ServingError('FAILED_PRECONDITION', `${file}: more than ${MAX_WARMUP_RECORDS} warmup records`);
-    const entry = tensorflow.serving.PredictionLog.decode(rec);
+    let entry: tensorflow.serving.PredictionLog;
+    try {
+      entry = tensorflow.serving.PredictionLog.decode(rec);
+    } catch (err) {
+      throw new FormatError(`record ${n - 1} is not a PredictionLog: ${(err as Error).message}`, { file, field: `record ${n - 1}` }, { cause: err });
+    }
     if (!entry.predictLog?.request) throw new ServingError('FAILED_PRECONDITION', `${file}: record ${n - 1}: unsupported log_type for warmup (${entry.logType ?? 'none'})`);
     model.predict(entry.predictLog.request);
   }

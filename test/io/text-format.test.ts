@@ -80,3 +80,23 @@ test('float formatting follows Python repr and ToShortestFloat', (t) => {
   t.is(shortestFloat32(Math.fround(-0.23618615)), -0.23618615);
   t.is(cEscape(Buffer.from('a\tb\'\\')), "a\\tb\\'\\\\");
 });
+
+test('ckpt.info: integer map keys print in numeric order, string keys in code-point order, as Python text_format (sorted())', async (t) => {
+  const { ckptInfoText, readCkptInfo, writeCkptInfo } = await import('monolith-ts');
+  const counts = { featureCounts: { 'slot_9': 1, 'slot_10': 2, B: 3 }, slotCounts: { 1024: 5, 128: 6, 2: 7 } };
+  const text = ckptInfoText(counts);
+  // What Python prints for the same CkptInfo.
+  t.is(
+    text,
+    [
+      ...[[2, 7], [128, 6], [1024, 5]].map(([k, v]) => `slot_counts {\n  key: ${k}\n  value: ${v}\n}`),
+      ...[['B', 3], ['slot_10', 2], ['slot_9', 1]].map(([k, v]) => `feature_counts {\n  key: "${k}"\n  value: ${v}\n}`),
+    ].join('\n') + '\n',
+  );
+  const dir = await (await import('../helpers.js')).tempDir();
+  await writeCkptInfo(dir, 3, counts);
+  t.deepEqual(await readCkptInfo(dir, 3), { featureCounts: { slot_9: 1, slot_10: 2, B: 3 }, slotCounts: { 2: 7, 128: 6, 1024: 5 } });
+  const { writeFile } = await import('node:fs/promises');
+  await writeFile(join(dir, 'ckpt.info-4'), 'feature_counts { key: "a" value: -3 }\n');
+  await t.throwsAsync(readCkptInfo(dir, 4), { instanceOf: FormatError, message: /ckpt\.info-4/ });
+});

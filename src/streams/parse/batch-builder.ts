@@ -48,6 +48,18 @@ export class LineIdBuilder {
 }
 
 /**
+ * Why an ExampleBatch's `batch_size` cannot be right for a record of
+ * `recordBytes` bytes, or undefined when it can: every row of a per-row list
+ * takes at least two bytes, so no honest record holds more rows than bytes.
+ * Checked before any row is allocated.
+ */
+export function implausibleBatchSize(n: number, recordBytes: number): string | undefined {
+  if (!Number.isSafeInteger(n) || n < 0) return `batch_size ${n} is not a row count`;
+  if (n > recordBytes) return `batch_size ${n} exceeds what a ${recordBytes}-byte record can hold`;
+  return undefined;
+}
+
+/**
  * Accumulates rows into the columns of one Batch. Decoders call `beginRows(n)`,
  * write the rows' values (sparse fids through `SparseBuilder.push`/`closeRow`,
  * dense / label / weight / LineId values at `row * width + j`), then

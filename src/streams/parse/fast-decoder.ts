@@ -1,5 +1,5 @@
 import { FormatError } from '../../errors.js';
-import type { BatchBuilder } from './batch-builder.js';
+import { implausibleBatchSize, type BatchBuilder } from './batch-builder.js';
 import type { NameTable } from './name-table.js';
 import type { ResolvedParseConfig } from './parse-config.js';
 import { DENSE, EXAMPLE_FEATURE_KINDS, NO_TARGET, T_LABEL_FEATURE, T_LABEL_LIST, T_LINE_ID_LIST, T_WEIGHT, targetTable } from './targets.js';
@@ -367,8 +367,12 @@ export class FastDecoder {
     let n = -1;
     while (r.pos < r.end) {
       const key = r.tag('ExampleBatch');
-      if (key === 0x18) n = r.uint32('ExampleBatch.batch_size') | 0;
-      else r.skip(key & 7, key >>> 3, 'ExampleBatch');
+      if (key === 0x18) {
+        const at = r.pos;
+        n = r.uint32('ExampleBatch.batch_size');
+        const bad = implausibleBatchSize(n, bytes.byteLength);
+        if (bad) r.fail(bad, 'ExampleBatch.batch_size', at);
+      } else r.skip(key & 7, key >>> 3, 'ExampleBatch');
     }
     if (n < 0) n = 0;
     b.beginRows(n);

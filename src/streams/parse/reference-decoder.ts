@@ -1,7 +1,7 @@
 import type Long from 'long';
 import { FormatError } from '../../errors.js';
 import { idl, monolith, parser } from '../../proto.js';
-import type { BatchBuilder } from './batch-builder.js';
+import { implausibleBatchSize, type BatchBuilder } from './batch-builder.js';
 import { floatBits, type RecordOrigin } from './fast-decoder.js';
 import { LINE_ID_FIELDS, type ResolvedParseConfig } from './parse-config.js';
 import { DENSE, T_LABEL_FEATURE, T_LABEL_LIST, T_LINE_ID_LIST, T_WEIGHT, targetMap } from './targets.js';
@@ -87,7 +87,19 @@ export class ReferenceDecoder {
 
   decodeExampleBatch(b: BatchBuilder, bytes: Uint8Array, origin: RecordOrigin = {}): void {
     const eb = this.decode(() => monolith.io.proto.ExampleBatch.decode(bytes), 'ExampleBatch', origin);
-    const n = Math.max(eb.batchSize | 0, 0);
+    const n = eb.batchSize >>> 0;
+    const bad = implausibleBatchSize(n, bytes.byteLength);
+    if (bad) throw new FormatError(bad, { ...origin, field: 'ExampleBatch.batch_size' });
+    // Every kept list must fit batch_size before any row is allocated.
+    for (const list of eb.namedFeatureList) {
+      const name = list.name ?? '';
+      if (this.targets.get(name) === undefined) continue;
+      const shared = list.type === monolith.io.proto.FeatureListType.SHARED;
+      const k = (list.feature ?? []).length;
+      if (shared ? k < 1 && n > 0 : k !== n) {
+        throw new FormatError(`list "${name}" holds ${k} features, batch_size is ${n}${shared ? ' (SHARED needs 1)' : ''}`, { ...origin, field: 'NamedFeatureList.feature' });
+      }
+    }
     b.beginRows(n);
     const r0 = b.rows;
     for (const list of eb.namedFeatureList) {
@@ -96,10 +108,6 @@ export class ReferenceDecoder {
       const t = this.targets.get(name);
       if (t === undefined) continue;
       const shared = list.type === monolith.io.proto.FeatureListType.SHARED;
-      const k = features.length;
-      if (shared ? k < 1 && n > 0 : k !== n) {
-        throw new FormatError(`list "${name}" holds ${k} features, batch_size is ${n}${shared ? ' (SHARED needs 1)' : ''}`, { ...origin, field: 'NamedFeatureList.feature' });
-      }
       const col = t < DENSE ? b.sparse[t]! : undefined;
       if (col && col.rows !== r0) throw new FormatError(`list "${name}" appears twice`, { ...origin, field: 'NamedFeatureList' });
       for (let i = 0; i < n; i++) {
