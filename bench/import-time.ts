@@ -5,9 +5,10 @@
  *
  * Each run is a new `node` process that imports the entry once (a cold
  * module graph, warm OS file cache) and prints the milliseconds the import
- * took; the report is the median with the min–max spread. `--dir` points at
- * another checkout (e.g. an older build) to compare. The figures depend on
- * the machine's load: treat them as indicative.
+ * took, wall clock and CPU (user + system, all threads of the process); the
+ * report is the median with the min–max spread of each. On a busy machine the
+ * CPU figure is the steadier one. `--dir` points at another checkout (e.g. an
+ * older build) to compare. Treat the figures as indicative.
  */
 import { execFileSync } from 'node:child_process';
 import { projectRoot } from './project-root.js';
@@ -21,13 +22,29 @@ const runs = Number(opt('runs', '15'));
 const dir = opt('dir', projectRoot());
 const entry = opt('entry', 'monolith-ts');
 
-const script = `const t=performance.now();await import(${JSON.stringify(entry)});process.stdout.write(String(performance.now()-t));`;
-const times: number[] = [];
+const script =
+  'const c=process.cpuUsage(),t=performance.now();' +
+  `await import(${JSON.stringify(entry)});` +
+  'const u=process.cpuUsage(c);process.stdout.write(JSON.stringify([performance.now()-t,(u.user+u.system)/1000]));';
+// Which packages the import loads: a figure the machine's load does not change.
+const census =
+  "import{createRequire}from'node:module';const r=createRequire(import.meta.url);" +
+  `await import(${JSON.stringify(entry)});` +
+  "const p=new Set(Object.keys(r.cache).map(k=>(k.match(/node_modules\\/((@[^/]+\\/)?[^/]+)/)||[])[1]).filter(Boolean));" +
+  'process.stdout.write(JSON.stringify([Object.keys(r.cache).length,[...p].sort()]));';
+const wall: number[] = [];
+const cpu: number[] = [];
 execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: dir }); // warm the file cache
 for (let i = 0; i < runs; i++) {
-  times.push(Number(execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: dir, encoding: 'utf8' })));
+  const [w, c] = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: dir, encoding: 'utf8' })) as [number, number];
+  wall.push(w);
+  cpu.push(c);
 }
-times.sort((a, b) => a - b);
-const median = times[Math.floor(times.length / 2)]!;
 const f = (x: number): string => x.toFixed(0);
-console.log(`import '${entry}' from ${dir}: median ${f(median)} ms, min ${f(times[0]!)} ms, max ${f(times.at(-1)!)} ms over ${runs} runs`);
+const summary = (xs: number[]): string => {
+  xs.sort((a, b) => a - b);
+  return `median ${f(xs[Math.floor(xs.length / 2)]!)} ms (min ${f(xs[0]!)}, max ${f(xs.at(-1)!)})`;
+};
+console.log(`import '${entry}' from ${dir}, ${runs} runs: wall ${summary(wall)}; cpu ${summary(cpu)}`);
+const [count, packages] = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', census], { cwd: dir, encoding: 'utf8' })) as [number, string[]];
+console.log(`  ${count} CommonJS modules from ${packages.length} packages: ${packages.join(', ')}`);
