@@ -143,10 +143,10 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Runs a compiled program with node (cwd: `cwd`), never throwing on a non-zero exit. */
-export async function runNode(file: string, cwd: string, timeoutMs = 120_000, env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
+/** Runs a program (with `args`) with node (cwd: `cwd`), never throwing on a non-zero exit. */
+export async function runNode(file: string, cwd: string, timeoutMs = 120_000, env: NodeJS.ProcessEnv = {}, args: string[] = []): Promise<RunResult> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [file], { cwd, timeout: timeoutMs, env: { ...process.env, ...env }, maxBuffer: 16 << 20 });
+    const { stdout, stderr } = await run(process.execPath, [file, ...args], { cwd, timeout: timeoutMs, env: { ...process.env, ...env }, maxBuffer: 16 << 20 });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code?: number | string; stdout?: string; stderr?: string; killed?: boolean };
