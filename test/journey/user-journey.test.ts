@@ -1,6 +1,6 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { readdir, writeFile } from 'node:fs/promises';
+import { readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { compileInConsumer, consumerProject, consumerWorkspace, runNode } from '../helpers/consumer-project.js';
 
@@ -63,5 +63,9 @@ test('user journey: own model module → train with 2 workers → export → ser
   });
   const predicted = await runNode(cli, ws, 60_000, {}, ['predict-client', '--server', address, '--batch-size', '4', '--slots', '1,2,3,4']);
   t.is(predicted.code, 0, predicted.stderr);
-  t.regex(predicted.stdout, /ctr|outputs|predict/i, predicted.stdout);
+  const outputs = JSON.parse(predicted.stdout.trim().split('\n').at(-1)!) as Record<string, { shape: number[]; values: number[] }>;
+  const answers = Object.values(outputs);
+  t.true(answers.length > 0, predicted.stdout);
+  t.true(answers.some((o) => o.shape[0] === 4 && o.values.length >= 4 && o.values.every(Number.isFinite)), predicted.stdout);
+  await rm(ws, { recursive: true, force: true });
 });
