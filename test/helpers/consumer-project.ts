@@ -13,7 +13,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -77,6 +77,17 @@ function platformBinaries(): string[] {
   return out;
 }
 
+/** Removes installs and tarballs of older builds (untouched for a day). */
+async function prune(keep: string): Promise<void> {
+  const dayAgo = Date.now() - 24 * 3600_000;
+  for (const name of await readdir(CACHE)) {
+    const path = join(CACHE, name);
+    if (path === keep || name.startsWith('pack-')) continue;
+    const st = await stat(path).catch(() => undefined);
+    if (st && st.mtimeMs < dayAgo) await rm(path, { recursive: true, force: true });
+  }
+}
+
 let pending: Promise<ConsumerProject> | undefined;
 
 /** The consumer project of the current build: packed once per process, installed once per tarball hash. */
@@ -87,6 +98,7 @@ export function consumerProject(): Promise<ConsumerProject> {
     // Keyed by the tarball and the install recipe.
     const key = createHash('sha256').update(hash).update(JSON.stringify([INSTALL_FLAGS, extra])).digest('hex').slice(0, 16);
     const dir = join(CACHE, key);
+    await prune(dir);
     if (existsSync(join(dir, '.installed'))) return { dir, tarball, hash };
     // Install into a scratch folder, then rename: concurrent test files never see a half-installed project.
     const scratch = await mkdtemp(join(CACHE, `install-${key}-`));
