@@ -100,18 +100,30 @@ export function consumerProject(): Promise<ConsumerProject> {
     const dir = join(CACHE, key);
     await prune(dir);
     if (existsSync(join(dir, '.installed'))) return { dir, tarball, hash };
-    // Install into a scratch folder, then rename: concurrent test files never see a half-installed project.
-    const scratch = await mkdtemp(join(CACHE, `install-${key}-`));
-    await writeFile(join(scratch, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }, null, 2));
-    await run('npm', ['install', ...INSTALL_FLAGS, tarball, ...extra], {
-      cwd: scratch,
-      maxBuffer: 16 << 20,
-    });
-    await writeFile(join(scratch, '.installed'), `${new Date().toISOString()}\n`);
+    // One install per key across the test files ava runs in parallel: the first takes the lock, the others wait for it.
+    const lock = `${dir}.lock`;
+    const deadline = Date.now() + 10 * 60_000;
+    for (;;) {
+      try {
+        await mkdir(lock);
+        break;
+      } catch {
+        if (existsSync(join(dir, '.installed'))) return { dir, tarball, hash };
+        if (Date.now() > deadline) throw new Error(`consumer project: ${lock} held for 10 minutes (remove it if no test is running)`);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
     try {
+      if (existsSync(join(dir, '.installed'))) return { dir, tarball, hash };
+      // Install into a scratch folder, then rename: nobody sees a half-installed project.
+      const scratch = await mkdtemp(join(CACHE, `install-${key}-`));
+      await writeFile(join(scratch, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }, null, 2));
+      await run('npm', ['install', ...INSTALL_FLAGS, tarball, ...extra], { cwd: scratch, maxBuffer: 16 << 20 });
+      await writeFile(join(scratch, '.installed'), `${new Date().toISOString()}\n`);
+      await rm(dir, { recursive: true, force: true });
       await rename(scratch, dir);
-    } catch {
-      await rm(scratch, { recursive: true, force: true }); // another process won the race; its install is the same
+    } finally {
+      await rm(lock, { recursive: true, force: true });
     }
     return { dir, tarball, hash };
   })();
