@@ -61,6 +61,7 @@ export { deepInsight, deepInsightMessages, type DeepInsightOptions } from './str
 export { fileMetricSink, type FileMetricSinkOptions, type FileCloseReason } from './streams/sinks/file-metric-sink.js';
 export { kafkaMetricSink, type KafkaMetricSinkOptions } from './streams/sinks/kafka-metric-sink.js';
 export { KProducer, type KProducerOptions, type KProducerCounts } from './streams/sinks/kafka-producer.js';
+export { KafkaUnavailableError } from './streams/kafka/kafka-unavailable-error.js';
 export { defaultParseFn, defaultLayoutFn, vepfsKeyFn, vepfsLayoutFn } from './streams/sinks/metric-layout.js';
 export { withCtx, getTaskContext, defaultTaskContext, type NativeTaskContext } from './context/native-task-context.js';
 export { MLPEnv, addMpiExceptionHook, getLocalHost, mpiRank, mpiSize, mpiLocalSize } from './context/mlp-env.js';

@@ -5,6 +5,9 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { loadLayersModel } from '@tensorflow/tfjs-layers';
 import { FormatError, MonolithError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic-file.js';
+// Registers the custom layers (embedding slices, FM terms) an exported model may contain, so that
+// a process that only loads exports (`monolith-ts serve`) can deserialize them.
+import '../model/layers/embedding-layers.js';
 
 /** tfjs's model format: `model.json` (topology + weights manifest) and one weights file. */
 export const MODEL_JSON = 'model.json';

@@ -1,8 +1,10 @@
 import { Readable } from 'node:stream';
-import snappy from 'snappy';
+import { lazyRequire } from '../util/lazy-require.js';
 import { FormatError } from '../errors.js';
 import { maskedCrc32c } from '../io/crc32c.js';
 import { encodeTFRecord, readTFRecords } from '../io/tfrecord.js';
+
+const snappy = lazyRequire<typeof import('snappy')>('snappy');
 
 /**
  * TensorFlow's SNAPPY record-file compression (io::RecordWriterOptions::SNAPPY_COMPRESSION,
@@ -16,7 +18,7 @@ export const TF_SNAPPY_CHUNK = 256 * 1024;
 export function compressTFSnappy(stream: Uint8Array, chunk = TF_SNAPPY_CHUNK): Buffer {
   const parts: Buffer[] = [];
   for (let at = 0; at < stream.byteLength; at += chunk) {
-    const block = snappy.compressSync(Buffer.from(stream.buffer, stream.byteOffset + at, Math.min(chunk, stream.byteLength - at)));
+    const block = snappy().compressSync(Buffer.from(stream.buffer, stream.byteOffset + at, Math.min(chunk, stream.byteLength - at)));
     const len = Buffer.allocUnsafe(4);
     len.writeUInt32BE(block.byteLength, 0);
     parts.push(len, block);
@@ -48,7 +50,7 @@ export function uncompressTFSnappy(data: Uint8Array, file: string): Buffer {
       throw new FormatError(`snappy block at byte ${at} claims ${claimed ?? 'an unreadable'} uncompressed bytes; blocks hold at most ${TF_SNAPPY_CHUNK}`, { file, offset: at + 4 });
     }
     try {
-      parts.push(snappy.uncompressSync(buf.subarray(at + 4, at + 4 + n)) as Buffer);
+      parts.push(snappy().uncompressSync(buf.subarray(at + 4, at + 4 + n)) as Buffer);
     } catch (err) {
       throw new FormatError(`damaged snappy block at byte ${at}: ${(err as Error).message}`, { file, offset: at }, { cause: err });
     }

@@ -1,11 +1,14 @@
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { lazyRequire } from '../util/lazy-require.js';
 import { ConfigError } from '../errors.js';
 import { log } from '../util/log.js';
 import type { MetricKind, MetricsClient, MetricTags } from './metrics-client.js';
 import { getMetricPrefix } from './metric-prefix.js';
+
+const promClient = lazyRequire<typeof import('prom-client')>('prom-client');
 
 export interface PrometheusClientOptions {
   /** Prepended to every metric name (`monolith.training` → `monolith_training_…`). Default: getMetricPrefix(). */
@@ -48,7 +51,7 @@ export class PrometheusMetricsClient implements MetricsClient {
   private server: Server | undefined;
 
   constructor(private readonly opts: PrometheusClientOptions = {}) {
-    this.registry = opts.registry ?? new Registry();
+    this.registry = opts.registry ?? new (promClient().Registry)();
     this.prefix = opts.prefix ?? getMetricPrefix();
   }
 
@@ -114,9 +117,9 @@ export class PrometheusMetricsClient implements MetricsClient {
     if (!entry) {
       const common = { name: full, help: `${kind} ${name}`, labelNames: keys, registers: [this.registry] };
       const metric =
-        kind === 'counter' ? new Counter(common)
-        : kind === 'store' ? new Gauge(common)
-        : new Histogram({ ...common, ...(this.opts.timerBuckets ? { buckets: this.opts.timerBuckets } : {}) });
+        kind === 'counter' ? new (promClient().Counter)(common)
+        : kind === 'store' ? new (promClient().Gauge)(common)
+        : new (promClient().Histogram)({ ...common, ...(this.opts.timerBuckets ? { buckets: this.opts.timerBuckets } : {}) });
       entry = { kind, metric, labels: keys };
       this.metrics.set(full, entry);
     }

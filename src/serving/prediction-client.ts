@@ -1,4 +1,5 @@
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
+import { grpcJs } from './grpc-js.js';
 import { tensorflow } from '../proto.js';
 import { FormatError } from '../errors.js';
 import type { SavedModelSignature } from '../export/export-context.js';
@@ -11,7 +12,9 @@ interface Stub extends grpc.Client {
   GetModelMetadata: Unary<tensorflow.serving.IGetModelMetadataRequest, tensorflow.serving.GetModelMetadataResponse>;
 }
 
-const StubCtor = grpc.makeGenericClientConstructor(predictionServiceDefinition, 'PredictionService') as unknown as new (address: string, creds: grpc.ChannelCredentials, opts?: grpc.ClientOptions) => Stub;
+type StubCtor = new (address: string, creds: grpc.ChannelCredentials, opts?: grpc.ClientOptions) => Stub;
+let stubCtor: StubCtor | undefined;
+const StubCtor = (): StubCtor => (stubCtor ??= grpcJs().makeGenericClientConstructor(predictionServiceDefinition, 'PredictionService') as unknown as StubCtor);
 
 export interface CallOptions {
   /** Default 30 s, as demo_predictor_client. */
@@ -23,12 +26,12 @@ export class PredictionClient {
   private readonly stub: Stub;
 
   constructor(readonly address: string, opts: grpc.ClientOptions = {}) {
-    this.stub = new StubCtor(address, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': 64 << 20, ...opts });
+    this.stub = new (StubCtor())(address, grpcJs().credentials.createInsecure(), { 'grpc.max_receive_message_length': 64 << 20, ...opts });
   }
 
   private call<Req, Res>(fn: Unary<Req, Res>, req: Req, opts: CallOptions): Promise<Res> {
     const deadline = new Date(Date.now() + (opts.timeoutMs ?? 30000));
-    return new Promise((resolve, reject) => fn.call(this.stub, req, new grpc.Metadata(), { deadline }, (err, res) => (err ? reject(err) : resolve(res!))));
+    return new Promise((resolve, reject) => fn.call(this.stub, req, new (grpcJs().Metadata)(), { deadline }, (err, res) => (err ? reject(err) : resolve(res!))));
   }
 
   predict(req: tensorflow.serving.IPredictRequest, opts: CallOptions = {}): Promise<tensorflow.serving.PredictResponse> {

@@ -1,4 +1,5 @@
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
+import { grpcJs } from './grpc-js.js';
 import { join } from 'node:path';
 import { access } from 'node:fs/promises';
 import { tensorflow } from '../proto.js';
@@ -29,19 +30,19 @@ export interface PredictionServerOptions extends LoadExportOptions {
   maxMessageBytes?: number;
 }
 
-const STATUS: Record<ServingError['code'], grpc.status> = {
-  INVALID_ARGUMENT: grpc.status.INVALID_ARGUMENT,
-  NOT_FOUND: grpc.status.NOT_FOUND,
-  FAILED_PRECONDITION: grpc.status.FAILED_PRECONDITION,
-  UNAVAILABLE: grpc.status.UNAVAILABLE,
-  RESOURCE_EXHAUSTED: grpc.status.RESOURCE_EXHAUSTED,
-  INTERNAL: grpc.status.INTERNAL,
-};
+const STATUS = (): Record<ServingError['code'], grpc.status> => ({
+  INVALID_ARGUMENT: grpcJs().status.INVALID_ARGUMENT,
+  NOT_FOUND: grpcJs().status.NOT_FOUND,
+  FAILED_PRECONDITION: grpcJs().status.FAILED_PRECONDITION,
+  UNAVAILABLE: grpcJs().status.UNAVAILABLE,
+  RESOURCE_EXHAUSTED: grpcJs().status.RESOURCE_EXHAUSTED,
+  INTERNAL: grpcJs().status.INTERNAL,
+});
 
 function toStatus(err: unknown): grpc.ServiceError {
   const e = err as Error;
-  const code = err instanceof ServingError ? STATUS[err.code] : err instanceof MonolithError ? grpc.status.INVALID_ARGUMENT : grpc.status.INTERNAL;
-  return Object.assign(new Error(e?.message ?? String(err)), { code, details: e?.message ?? String(err), metadata: new grpc.Metadata() });
+  const code = err instanceof ServingError ? STATUS()[err.code] : err instanceof MonolithError ? grpcJs().status.INVALID_ARGUMENT : grpcJs().status.INTERNAL;
+  return Object.assign(new Error(e?.message ?? String(err)), { code, details: e?.message ?? String(err), metadata: new (grpcJs().Metadata)() });
 }
 
 /** Runs every warmup request of an export against it; a failing request fails the load, as in TF Serving. */
@@ -147,7 +148,7 @@ export class PredictionServer {
 
   private async bind(): Promise<void> {
     const max = this.opts.maxMessageBytes ?? 64 << 20;
-    const server = new grpc.Server({ 'grpc.max_receive_message_length': max, 'grpc.max_send_message_length': max });
+    const server = new (grpcJs().Server)({ 'grpc.max_receive_message_length': max, 'grpc.max_send_message_length': max });
     server.addService(predictionServiceDefinition, {
       Predict: (call: grpc.ServerUnaryCall<tensorflow.serving.PredictRequest, unknown>, cb: grpc.sendUnaryData<tensorflow.serving.PredictResponse.$Properties>) => {
         try {
@@ -169,7 +170,7 @@ export class PredictionServer {
       },
     });
     this.port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(`${this.opts.host ?? '127.0.0.1'}:${this.opts.port ?? 0}`, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
+      server.bindAsync(`${this.opts.host ?? '127.0.0.1'}:${this.opts.port ?? 0}`, grpcJs().ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
     );
     this.server = server;
   }

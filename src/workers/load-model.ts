@@ -1,5 +1,6 @@
 import { ConfigError } from '../errors.js';
 import type { ModelModule, ModelSpec } from '../model/model-spec.js';
+import { initBackend } from './tf-backend.js';
 
 /**
  * Where a worker thread finds a model: a module exporting `createModel(options)`,
@@ -18,8 +19,13 @@ interface TaskLike {
   toModelSpec(opts: { mode?: 'train' | 'eval' | 'infer' }): ModelSpec;
 }
 
-/** Imports the module and builds the spec; errors name the module. */
+/**
+ * Imports the module and builds the spec; errors name the module. Building a
+ * model needs a tfjs backend: unless this thread already has one
+ * (`initBackend`), the usual one is chosen first, as the workers do.
+ */
 export async function loadModel(ref: ModelRef): Promise<ModelSpec> {
+  await initBackend();
   let mod: Partial<ModelModule>;
   try {
     mod = (await import(ref.url)) as Partial<ModelModule>;

@@ -1,7 +1,8 @@
-import Kafka from 'node-rdkafka';
+import type Kafka from 'node-rdkafka';
 import type { LibrdKafkaError, Producer } from 'node-rdkafka';
 import { ConfigError } from '../../errors.js';
 import { log } from '../../util/log.js';
+import { rdkafka } from '../kafka/rdkafka.js';
 
 export interface KProducerOptions {
   /** Bootstrap brokers, `host:port[,host:port…]`. */
@@ -64,7 +65,7 @@ export class KProducer {
     const topicConf: Record<string, string | number | boolean> = {};
     for (const [k, v] of Object.entries(opts.config ?? {})) (TOPIC_LEVEL.has(k) ? topicConf : global)[k] = v;
     Object.assign(topicConf, opts.topicConfig);
-    this.producer = new Kafka.Producer(global as Kafka.ProducerGlobalConfig, topicConf as Kafka.ProducerTopicConfig);
+    this.producer = new (rdkafka('KProducer').Producer)(global as Kafka.ProducerGlobalConfig, topicConf as Kafka.ProducerTopicConfig);
     this.producer.on('delivery-report', (err: LibrdKafkaError | null) => {
       if (err) {
         this.counts.failed += 1;
@@ -130,7 +131,7 @@ export class KProducer {
       try {
         this.producer.produce(this.opts.topic, null, this.pending[0]!);
       } catch (err) {
-        if ((err as LibrdKafkaError).code === Kafka.CODES.ERRORS.ERR__QUEUE_FULL) return;
+        if ((err as LibrdKafkaError).code === rdkafka('KProducer').CODES.ERRORS.ERR__QUEUE_FULL) return;
         this.counts.failed += 1;
         log.warn(`kafka producer: produce failed: ${(err as Error).message}`);
       }

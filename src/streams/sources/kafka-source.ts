@@ -1,10 +1,11 @@
 import { Readable } from 'node:stream';
-import Kafka from 'node-rdkafka';
+import type Kafka from 'node-rdkafka';
 import type { Observable } from 'rxjs';
 import type { SourceBatch } from '../../batch/batch.js';
 import { ConfigError } from '../../errors.js';
 import { readRecordFile, type RecordLayout } from '../../io/record-file.js';
 import { log } from '../../util/log.js';
+import { rdkafka } from '../kafka/rdkafka.js';
 import type { ParseConfig, RecordVariant } from '../parse/parse-config.js';
 import { RecordParser, type DecoderKind } from '../parse/record-parser.js';
 import { OffsetTracker, type CommitPosition } from './offset-tracker.js';
@@ -64,9 +65,10 @@ export function kafkaSource(opts: KafkaSourceOptions): Observable<SourceBatch> {
   new RecordBatcher(new RecordParser(opts.parse, { variant: opts.variant, decoder: opts.decoder }), opts.batchSize); // validates
   const maxWait = opts.maxWaitMs ?? 500;
   const now = opts.now ?? Date.now;
+  const { KafkaConsumer } = rdkafka('kafkaSource');
 
   return pacedSource(async function* () {
-    const consumer = new Kafka.KafkaConsumer(
+    const consumer = new KafkaConsumer(
       {
         ...opts.consumerConfig,
         'bootstrap.servers': opts.brokers,
