@@ -6,7 +6,7 @@ import type { ModelModule } from '../model/model-spec.js';
 import { DistributedExporter, StandaloneExporter } from '../export/exporters.js';
 import { checkpointParams, getGlobalStep, latestCheckpoint } from '../export/params-source.js';
 import { ensureTfBackend } from '../serving/tf-backend.js';
-import { intArg, list } from './options.js';
+import { existingDir, existingFile, jsonObjectArg, list, positiveInt } from './options.js';
 
 /** Imports a model module (`createModel(options)`) by path. */
 export async function importModelModule(path: string): Promise<ModelModule> {
@@ -19,13 +19,13 @@ export async function importModelModule(path: string): Promise<ModelModule> {
 export function exportCommand(): Command {
   return new Command('export')
     .description('export a model from a checkpoint directory, standalone or distributed (demo_export; training first is left to the training CLI)')
-    .requiredOption('--model-module <path>', 'module exporting createModel(options)')
-    .option('--model-options <json>', 'options passed to createModel', '{}')
-    .requiredOption('--model-dir <dir>', 'checkpoint directory (model.ckpt-<step>.dense/ and .assets/)')
+    .requiredOption('--model-module <path>', 'module exporting createModel(options)', existingFile)
+    .option('--model-options <json>', 'options passed to createModel (a JSON object)', jsonObjectArg, {})
+    .requiredOption('--model-dir <dir>', 'checkpoint directory (model.ckpt-<step>.dense/ and .assets/)', existingDir)
     .option('--checkpoint <prefix>', 'checkpoint prefix …/model.ckpt-<step> (default: the newest)')
     .requiredOption('--export-base <dir>', 'where versions are written')
     .addOption(new Option('--export-mode <mode>', 'layout').choices(['standalone', 'distributed']).default('standalone'))
-    .option('--num-ps <n>', 'parameter servers (distributed)', intArg, 5)
+    .option('--num-ps <n>', 'parameter servers (distributed)', positiveInt, 5)
     .option('--shared-embedding', 'reference the checkpoint table files instead of copying rows', false)
     .option('--fp16', 'store embeddings as fp16', false)
     .option('--skip-zero-embedding', 'leave all-zero embeddings out', false)
@@ -35,7 +35,7 @@ export function exportCommand(): Command {
     .addOption(new Option('--variant <type>', 'serving input').choices(['instance', 'example', 'example_batch']).default('instance'))
     .action(async (o) => {
       await ensureTfBackend();
-      const spec = await (await importModelModule(o.modelModule)).createModel(JSON.parse(o.modelOptions) as Record<string, unknown>);
+      const spec = await (await importModelModule(o.modelModule)).createModel(o.modelOptions as Record<string, unknown>);
       const checkpointPath = o.checkpoint ?? (await latestCheckpoint(o.modelDir));
       if (!checkpointPath) throw new ConfigError(`no checkpoint model.ckpt-<step> in ${o.modelDir}`);
       const common = {

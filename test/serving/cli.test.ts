@@ -35,7 +35,7 @@ test('export from a checkpoint, predict, warmup decode, visualize, serve + predi
 
   const entry = join(exportBase, 'entry', '77');
   const dec = await cli('warmup', 'decode', join(entry, 'assets.extra', 'tf_serving_warmup_requests'));
-  t.regex(dec.stdout, /0th model_spec \(predict_log\)/);
+  t.regex(dec.stdout, /request 1 \(predict_log\)/);
   t.regex(dec.stdout, /signature_name: "serving_default"/);
   t.regex(dec.stdout, /string_val: \.\.\./);
 
