@@ -22,7 +22,7 @@ import { writeFileAtomic } from '../src/io/atomic-file.js';
 import { machineInfo, run as runFormats } from './formats.js';
 import { run as runLearning, type LearningBenchResult } from './learning-quality.js';
 import { run as runParse } from './parse.js';
-import { writeLinePlot } from './plot.js';
+import { writeGroupedBarPlot, writeLinePlot } from './plot.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url)); // dist/bench/
 const root = join(here, '..', '..');
@@ -137,12 +137,14 @@ await section('hashtable', async () => {
   for (const r of rows.filter((x) => x.dim === dim && x.op in names)) {
     values.push({ size: r.size, rate: r.ts1, series: `ours: ${names[r.op]}` });
     if (r.map1 !== undefined && Number.isFinite(r.map1)) values.push({ size: r.size, rate: r.map1, series: `Map baseline: ${names[r.op]}` });
+    if (r.cpp1 !== undefined && Number.isFinite(r.cpp1)) values.push({ size: r.size, rate: r.cpp1, series: `C++ reference: ${names[r.op]}` });
   }
   await writeLinePlot(join(plotsDir, 'hashtable-throughput-vs-size.svg'), {
     title: `Hash table throughput against table size (dim ${dim}, 1 thread)`,
     x: { field: 'size', title: 'entries in the table (N)', scale: 'log' },
     y: { field: 'rate', title: 'million keys / s', scale: 'log' },
     series: 'series',
+    references: (name) => name.startsWith('C++ reference'),
     values,
   });
   const biggest = Math.max(...rows.map((r) => r.size));
@@ -181,9 +183,10 @@ await section('pipeline', async () => {
   const two = rate(/2 workers/);
   await writeLinePlot(join(plotsDir, 'pipeline-throughput-vs-workers.svg'), {
     title: 'Training throughput against workers (x dense compute alone)',
-    x: { field: 'workers', title: 'worker threads' },
+    x: { field: 'workers', title: 'worker threads', integer: true },
     y: { field: 'ratio', title: 'examples/s ÷ dense alone (same run)' },
     series: 'series',
+    references: (name) => name !== 'pipeline',
     values: [
       { workers: 1, ratio: one / alone, series: 'pipeline' },
       { workers: 2, ratio: two / alone, series: 'pipeline' },
@@ -210,13 +213,13 @@ await section('serving', async () => {
   const values: Record<string, unknown>[] = [];
   for (const c of rows) {
     const series = `batch ${c[0]}, ${c[1]}`;
-    values.push({ percentile: 50, ms: num(c[4]), series }, { percentile: 99, ms: num(c[5]), series });
+    values.push({ percentile: 'p50', ms: num(c[4]), series }, { percentile: 'p99', ms: num(c[5]), series });
   }
-  await writeLinePlot(join(plotsDir, 'serving-latency-percentiles.svg'), {
+  await writeGroupedBarPlot(join(plotsDir, 'serving-latency-percentiles.svg'), {
     title: 'Predict latency percentiles',
-    x: { field: 'percentile', title: 'percentile' },
+    group: { field: 'series', title: 'batch size, client' },
+    bar: { field: 'percentile', title: 'percentile' },
     y: { field: 'ms', title: 'ms per call', scale: 'log' },
-    series: 'series',
     values,
   });
   const x = (batch: string, re: RegExp) => num(rows.find((c) => c[0] === batch && re.test(c[1]!))?.[6]);
