@@ -34,7 +34,8 @@ function signatureTable(sigs: SavedModelSignature[]): string {
 }
 
 function tablesTable(m: ExportManifest, graph: string): string {
-  return m.tables
+  return [...m.tables]
+    .sort((a, b) => natural(a.name, b.name))
     .map(
       (t) =>
         `<tr class="table-row" data-table="${esc(t.name)}"><td>${esc(graph)}</td><td>${esc(t.name)}</td><td>${t.dim}</td><td>${t.entries ?? 'shared'}</td><td>${t.fp16 ? 'fp16' : 'fp32'}</td><td>${t.partition ? `fid % ${t.partition.count} = ${t.partition.index}` : 'all'}</td><td><code>${esc(t.basename)}</code></td></tr>`,

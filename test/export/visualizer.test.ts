@@ -66,6 +66,7 @@ const hasChromium = await access(CHROMIUM).then(
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     await page.goto(pathToFileURL(file).href);
     await page.screenshot({ path: join(tmpdir(), 'monolith-ts-visualizer-deepfm.png'), fullPage: true });
+    await page.locator('#dense-graph').screenshot({ path: join(tmpdir(), 'monolith-ts-visualizer-deepfm-graph.png') });
     t.true(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth'), 'no horizontal scroll');
     const spills = await page.$$eval('g.layer', (gs) =>
       gs.flatMap((g) => {
@@ -76,9 +77,9 @@ const hasChromium = await access(CHROMIUM).then(
     t.deepEqual(spills, [], 'every label fits its box');
     const labels = await page.$$eval('g.layer text.detail', (xs) => xs.map((x) => x.textContent ?? ''));
     t.false(labels.some((l) => /[A-Z][a-z]+\d{2,}/.test(l)), labels.join(' | '));
-    const inputs = await page.$$eval('tr.signature td:nth-child(2) code', (cs) => cs.map((c) => c.textContent ?? ''));
-    const slots = inputs.filter((n) => /\d+$/.test(n));
-    t.true(slots.length >= 10, inputs.join(','));
+    const features = await page.$$eval('tr.feature td:first-child', (cs) => cs.map((c) => c.textContent ?? ''));
+    const slots = features.filter((n) => /\d+$/.test(n));
+    t.true(slots.length >= 10, features.join(','));
     t.deepEqual(slots, [...slots].sort((a, b) => a.localeCompare(b, 'en', { numeric: true })));
     t.is(await page.locator('path.edge').count(), await page.$$eval('path.edge', (ps) => new Set(ps.map((p) => p.getAttribute('d'))).size), 'no two edges drawn on the same path');
   } finally {
