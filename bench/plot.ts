@@ -20,16 +20,34 @@ export interface LinePlot {
 /** Colour-blind-safe palette (Okabe–Ito plus two greys). */
 const PALETTE = ['#0072B2', '#E69F00', '#009E73', '#D55E00', '#CC79A7', '#56B4E9', '#F0E442', '#000000', '#777777', '#AAAAAA'];
 
-/** One colour per series name in every plot: a stable hash of the name picks it. */
-export function seriesColor(name: string): string {
+/** Where a series name starts looking for its colour: a stable hash of the name. */
+function colorSlot(name: string): number {
   let h = 2166136261;
   for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 16777619);
-  return PALETTE[(h >>> 0) % PALETTE.length]!;
+  return (h >>> 0) % PALETTE.length;
+}
+
+/**
+ * One colour per series name in every plot: names (sorted) take their hash's
+ * palette slot, or the next free one; the same set of names always gets the
+ * same colours, and no two series of a plot share one (up to 10 series).
+ */
+export function seriesColors(names: Iterable<string>): Map<string, string> {
+  const taken = new Set<number>();
+  const out = new Map<string, string>();
+  for (const name of [...new Set(names)].sort()) {
+    let slot = colorSlot(name);
+    for (let k = 0; k < PALETTE.length && taken.has(slot); k++) slot = (slot + 1) % PALETTE.length;
+    taken.add(slot);
+    out.set(name, PALETTE[slot]!);
+  }
+  return out;
 }
 
 function colorScale(values: Record<string, unknown>[], field: string) {
   const domain = [...new Set(values.map((v) => String(v[field])))];
-  return { domain, range: domain.map(seriesColor) };
+  const colors = seriesColors(domain);
+  return { domain, range: domain.map((d) => colors.get(d)!) };
 }
 
 async function render(spec: TopLevelSpec): Promise<string> {
@@ -107,9 +125,10 @@ export async function writeGroupedBarPlot(file: string, p: GroupedBarPlot): Prom
     data: { values: p.values },
     mark: { type: 'bar' },
     encoding: {
-      x: { field: p.group.field, type: 'nominal', title: p.group.title, axis: { labelAngle: -30, labelLimit: 200 } },
+      x: { field: p.group.field, type: 'nominal', title: p.group.title, sort: null, axis: { labelAngle: -30, labelLimit: 400 } },
       xOffset: { field: p.bar.field, type: 'nominal' },
-      y: { field: p.y.field, type: 'quantitative', title: p.y.title, scale: p.y.scale === 'log' ? { type: 'log' } : { type: 'linear', zero: true } },
+      // bars side by side, not stacked (a stack cannot start at 0 on a log scale)
+      y: { field: p.y.field, type: 'quantitative', title: p.y.title, stack: null, scale: p.y.scale === 'log' ? { type: 'log' } : { type: 'linear', zero: true } },
       color: { field: p.bar.field, type: 'nominal', title: p.bar.title, scale: colorScale(p.values, p.bar.field) },
     },
   } as TopLevelSpec;

@@ -7,6 +7,7 @@
  *   node dist/bench/run-all.js            # full run (~15-25 min on a shared 2-core machine)
  *   node dist/bench/run-all.js --quick    # short run (a few minutes), same sections and plots
  *   node dist/bench/run-all.js --only pipeline,serving
+ *   node dist/bench/run-all.js --plots-only   # redraw the hash-table, pipeline and serving plots from bench/RESULTS-*.md
  *
  * Benchmarks that export `run()` are called in this process; scripts
  * (pipeline, serving) run as child processes with `--out <file>`. A full run
@@ -31,9 +32,11 @@ const plotsDir = join(benchDir, 'plots');
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
+const plotsOnly = args.includes('--plots-only');
+const replottable = ['hashtable', 'pipeline', 'serving'];
 const onlyArg = args.includes('--only') ? args[args.indexOf('--only') + 1] : args.find((a) => a.startsWith('--only='))?.slice(7);
 const only = onlyArg?.split(',').map((s) => s.trim());
-const wanted = (name: string): boolean => !only || only.includes(name);
+const wanted = (name: string): boolean => (!only || only.includes(name)) && (!plotsOnly || replottable.includes(name));
 const tmp = mkdtempSync(join(os.tmpdir(), 'monolith-ts-bench-'));
 const say = (s: string): void => void process.stderr.write(`[bench] ${s}\n`);
 
@@ -77,6 +80,8 @@ async function section(name: string, fn: () => Promise<Omit<Section, 'name' | 's
 }
 
 async function child(script: string, scriptArgs: string[], out: string): Promise<string> {
+  // --plots-only: the recorded results instead of a new run
+  if (plotsOnly) return readFileSync(join(benchDir, `RESULTS-${script.replace(/\.js$/, '')}.md`), 'utf8');
   const { stderr } = await promisify(execFile)(process.execPath, [join(here, script), ...scriptArgs, '--out', out], {
     cwd: root,
     maxBuffer: 64 << 20,
@@ -118,7 +123,7 @@ interface HtRow {
 await section('hashtable', async () => {
   // Newer bench/hashtable.ts exports run(opts); older ones are scripts without it (run as a child then).
   const compiled = join(here, 'hashtable.js');
-  const hasRun = /export (async )?function run\b/.test(readFileSync(compiled, 'utf8'));
+  const hasRun = !plotsOnly && /export (async )?function run\b/.test(readFileSync(compiled, 'utf8'));
   let markdown: string;
   let rows: HtRow[];
   if (hasRun) {
@@ -258,6 +263,10 @@ await section('learning', async () => {
 
 // ---- RESULTS.md -------------------------------------------------------------
 rmSync(tmp, { recursive: true, force: true });
+if (plotsOnly) {
+  say(`redrew ${sections.flatMap((s) => s.plots).join(', ')} from the recorded results${failures.length ? `; failed: ${failures.join('; ')}` : ''}`);
+  process.exit(failures.length ? 1 : 0);
+}
 const m = machineInfo();
 const loads = os.loadavg();
 const head = [
