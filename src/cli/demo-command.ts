@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { runCtrDemo } from '../demo/ctr-demo.js';
 import { ConfigError } from '../errors.js';
-import { intArg, nonNegativeInt, positiveInt } from './options.js';
+import { checkOutputDir, intArg, nonNegativeInt, positiveInt } from './options.js';
 
 /** `monolith-ts demo`: the main job end to end (train online, checkpoint, export, serve). */
 export function demoCommand(): Command {
@@ -18,8 +18,10 @@ export function demoCommand(): Command {
     .option('--kafka-brokers <list>', 'train from Kafka (bootstrap servers) instead of the generator')
     .option('--topic <name>', 'Kafka topic of serialized Instances')
     .option('--data <files...>', 'train from Monolith record files of Instances instead of the generator')
+    .option('--mkdir', 'create a missing parent directory of --out', false)
     .option('--out <dir>', 'directory for checkpoints and exports (default: a new temp directory)')
     .action(async (o) => {
+      if (o.out !== undefined) checkOutputDir(o.out, '--out', o.mkdir);
       if (o.kafkaBrokers && !o.topic) throw new ConfigError('--kafka-brokers needs --topic');
       await runCtrDemo({
         workers: o.workers,

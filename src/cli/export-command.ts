@@ -6,7 +6,7 @@ import type { ModelModule } from '../model/model-spec.js';
 import { DistributedExporter, StandaloneExporter } from '../export/exporters.js';
 import { checkpointParams, getGlobalStep, latestCheckpoint } from '../export/params-source.js';
 import { ensureTfBackend } from '../serving/tf-backend.js';
-import { existingDir, existingFile, jsonObjectArg, list, positiveInt } from './options.js';
+import { checkOutputDir, existingDir, existingFile, jsonObjectArg, list, positiveInt, withMkdir } from './options.js';
 
 /** Imports a model module (`createModel(options)`) by path. */
 export async function importModelModule(path: string): Promise<ModelModule> {
@@ -17,7 +17,7 @@ export async function importModelModule(path: string): Promise<ModelModule> {
 }
 
 export function exportCommand(): Command {
-  return new Command('export')
+  const cmd = new Command('export')
     .description('export a model from a checkpoint directory, standalone or distributed (demo_export; training first is left to the training CLI)')
     .requiredOption('--model-module <path>', 'module exporting createModel(options)', existingFile)
     .option('--model-options <json>', 'options passed to createModel (a JSON object)', jsonObjectArg, {})
@@ -32,8 +32,9 @@ export function exportCommand(): Command {
     .option('--dense-only', 'distributed: export the entry only', false)
     .option('--include-graphs <names>', 'distributed: only these graphs', list)
     .option('--global-step-as-timestamp', 'name the version after the global step', false)
-    .addOption(new Option('--variant <type>', 'serving input').choices(['instance', 'example', 'example_batch']).default('instance'))
-    .action(async (o) => {
+    .addOption(new Option('--variant <type>', 'serving input').choices(['instance', 'example', 'example_batch']).default('instance'));
+  return withMkdir(cmd).action(async (o) => {
+      checkOutputDir(o.exportBase, '--export-base', o.mkdir);
       await ensureTfBackend();
       const spec = await (await importModelModule(o.modelModule)).createModel(o.modelOptions as Record<string, unknown>);
       const checkpointPath = o.checkpoint ?? (await latestCheckpoint(o.modelDir));
