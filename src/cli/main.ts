@@ -24,7 +24,7 @@ for (const stream of [process.stdout, process.stderr]) {
 }
 
 /** Every error is one line: `monolith-ts: error: …`. */
-const oneLine = (s: string) => `${NAME}: ${s.replace(/^error: /, 'error: ').replace(/\s*\n\s*/g, ' ').trim()}\n`;
+const oneLine = (s: string) => `${NAME}: ${s.replace(/\s*\n\s*/g, ' ').trim()}\n`;
 
 const program = new Command(NAME)
   .description('online training and serving of recommendation models with collisionless embedding tables')

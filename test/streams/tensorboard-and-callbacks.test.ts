@@ -108,6 +108,7 @@ test('train(): TensorBoard event files, tfjs-style callbacks in order, History p
     },
     onTrainEnd: (logs) => void calls.push(`trainEnd ${logs.examples}`),
   };
+  let clock = 1_700_000_000_000; // injected wall clock (ms): 4 ms per reading
   const summary = await train({
     model: { url: MODEL_URL, options: { seed: 1 } },
     source: source(25),
@@ -116,7 +117,7 @@ test('train(): TensorBoard event files, tfjs-style callbacks in order, History p
     progress: false,
     callbacks,
     stepsPerEpoch: 10,
-    sinks: [tensorBoard({ logdir, everySteps: 5, histogramEverySteps: 10 })],
+    sinks: [tensorBoard({ logdir, everySteps: 5, histogramEverySteps: 10, now: () => (clock += 4) })],
   });
   t.is(summary.steps, 25);
 
@@ -143,10 +144,12 @@ test('train(): TensorBoard event files, tfjs-style callbacks in order, History p
   t.regex(files[0]!, /^events\.out\.tfevents\.\d+\.[^.]+\.\d+\.\d+$/);
   const events = [...tfrecords(await readFile(join(logdir, files[0]!)))].map(decodeEvent);
   t.is(events[0]!.fileVersion, 'brain.Event:2');
-  t.true(Math.abs(events[0]!.wallTime - Date.now() / 1000) < 600);
+  t.is(events[0]!.wallTime, 1_700_000_000.004);
+  t.true(events.every((e, i) => i === 0 || e.wallTime > events[i - 1]!.wallTime), 'wall times from the injected clock, increasing');
   const scalarEvents = events.filter((e) => 'loss' in e.scalars);
   t.deepEqual(scalarEvents.map((e) => e.step), [5, 10, 15, 20, 25], 'every 5 steps');
   scalarEvents.forEach((e, k) => t.true(Math.abs(e.scalars.loss! - mean(batchLosses.slice(5 * k, 5 * k + 5))) < 1e-6, `loss at ${e.step}`));
+  t.is(scalarEvents[0]!.scalars.examples_per_sec, (5 * 32 * 1000) / 4, '160 examples in the 4 ms between two clock readings');
   for (const e of scalarEvents) {
     t.true(e.scalars['auc/ctr']! > 0 && e.scalars['auc/ctr']! < 1);
     t.true(e.scalars.examples_per_sec! > 0);
