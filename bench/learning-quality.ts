@@ -261,6 +261,7 @@ export async function writeAucPlot(file: string, planted: { auc: number }, runs:
     x: { field: 'examples', title: 'training examples' },
     y: { field: 'auc', title: 'held-out AUC', zero: false },
     series: 'run',
+    references: (run) => lines.some(([, name]) => name === run),
     values,
     points: false,
   });

@@ -7,6 +7,7 @@
  *   node dist/bench/run-all.js            # full run (~15-25 min on a shared 2-core machine)
  *   node dist/bench/run-all.js --quick    # short run (a few minutes), same sections and plots
  *   node dist/bench/run-all.js --only pipeline,serving
+ *   node dist/bench/run-all.js --plots-only   # redraw the hash-table, pipeline and serving plots from bench/RESULTS-*.md
  *
  * Benchmarks that export `run()` are called in this process; scripts
  * (pipeline, serving) run as child processes with `--out <file>`. A full run
@@ -22,7 +23,7 @@ import { writeFileAtomic } from '../src/io/atomic-file.js';
 import { machineInfo, run as runFormats } from './formats.js';
 import { run as runLearning, type LearningBenchResult } from './learning-quality.js';
 import { run as runParse } from './parse.js';
-import { writeLinePlot } from './plot.js';
+import { writeGroupedBarPlot, writeLinePlot } from './plot.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url)); // dist/bench/
 const root = join(here, '..', '..');
@@ -31,9 +32,11 @@ const plotsDir = join(benchDir, 'plots');
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
+const plotsOnly = args.includes('--plots-only');
+const replottable = ['hashtable', 'pipeline', 'serving'];
 const onlyArg = args.includes('--only') ? args[args.indexOf('--only') + 1] : args.find((a) => a.startsWith('--only='))?.slice(7);
 const only = onlyArg?.split(',').map((s) => s.trim());
-const wanted = (name: string): boolean => !only || only.includes(name);
+const wanted = (name: string): boolean => (!only || only.includes(name)) && (!plotsOnly || replottable.includes(name));
 const tmp = mkdtempSync(join(os.tmpdir(), 'monolith-ts-bench-'));
 const say = (s: string): void => void process.stderr.write(`[bench] ${s}\n`);
 
@@ -77,6 +80,8 @@ async function section(name: string, fn: () => Promise<Omit<Section, 'name' | 's
 }
 
 async function child(script: string, scriptArgs: string[], out: string): Promise<string> {
+  // --plots-only: the recorded results instead of a new run
+  if (plotsOnly) return readFileSync(join(benchDir, `RESULTS-${script.replace(/\.js$/, '')}.md`), 'utf8');
   const { stderr } = await promisify(execFile)(process.execPath, [join(here, script), ...scriptArgs, '--out', out], {
     cwd: root,
     maxBuffer: 64 << 20,
@@ -118,7 +123,7 @@ interface HtRow {
 await section('hashtable', async () => {
   // Newer bench/hashtable.ts exports run(opts); older ones are scripts without it (run as a child then).
   const compiled = join(here, 'hashtable.js');
-  const hasRun = /export (async )?function run\b/.test(readFileSync(compiled, 'utf8'));
+  const hasRun = !plotsOnly && /export (async )?function run\b/.test(readFileSync(compiled, 'utf8'));
   let markdown: string;
   let rows: HtRow[];
   if (hasRun) {
@@ -137,12 +142,14 @@ await section('hashtable', async () => {
   for (const r of rows.filter((x) => x.dim === dim && x.op in names)) {
     values.push({ size: r.size, rate: r.ts1, series: `ours: ${names[r.op]}` });
     if (r.map1 !== undefined && Number.isFinite(r.map1)) values.push({ size: r.size, rate: r.map1, series: `Map baseline: ${names[r.op]}` });
+    if (r.cpp1 !== undefined && Number.isFinite(r.cpp1)) values.push({ size: r.size, rate: r.cpp1, series: `C++ reference: ${names[r.op]}` });
   }
   await writeLinePlot(join(plotsDir, 'hashtable-throughput-vs-size.svg'), {
     title: `Hash table throughput against table size (dim ${dim}, 1 thread)`,
     x: { field: 'size', title: 'entries in the table (N)', scale: 'log' },
     y: { field: 'rate', title: 'million keys / s', scale: 'log' },
     series: 'series',
+    references: (name) => name.startsWith('C++ reference'),
     values,
   });
   const biggest = Math.max(...rows.map((r) => r.size));
@@ -181,9 +188,10 @@ await section('pipeline', async () => {
   const two = rate(/2 workers/);
   await writeLinePlot(join(plotsDir, 'pipeline-throughput-vs-workers.svg'), {
     title: 'Training throughput against workers (x dense compute alone)',
-    x: { field: 'workers', title: 'worker threads' },
+    x: { field: 'workers', title: 'worker threads', integer: true },
     y: { field: 'ratio', title: 'examples/s ÷ dense alone (same run)' },
     series: 'series',
+    references: (name) => name !== 'pipeline',
     values: [
       { workers: 1, ratio: one / alone, series: 'pipeline' },
       { workers: 2, ratio: two / alone, series: 'pipeline' },
@@ -210,13 +218,13 @@ await section('serving', async () => {
   const values: Record<string, unknown>[] = [];
   for (const c of rows) {
     const series = `batch ${c[0]}, ${c[1]}`;
-    values.push({ percentile: 50, ms: num(c[4]), series }, { percentile: 99, ms: num(c[5]), series });
+    values.push({ percentile: 'p50', ms: num(c[4]), series }, { percentile: 'p99', ms: num(c[5]), series });
   }
-  await writeLinePlot(join(plotsDir, 'serving-latency-percentiles.svg'), {
+  await writeGroupedBarPlot(join(plotsDir, 'serving-latency-percentiles.svg'), {
     title: 'Predict latency percentiles',
-    x: { field: 'percentile', title: 'percentile' },
+    group: { field: 'series', title: 'batch size, client' },
+    bar: { field: 'percentile', title: 'percentile' },
     y: { field: 'ms', title: 'ms per call', scale: 'log' },
-    series: 'series',
     values,
   });
   const x = (batch: string, re: RegExp) => num(rows.find((c) => c[0] === batch && re.test(c[1]!))?.[6]);
@@ -255,6 +263,10 @@ await section('learning', async () => {
 
 // ---- RESULTS.md -------------------------------------------------------------
 rmSync(tmp, { recursive: true, force: true });
+if (plotsOnly) {
+  say(`redrew ${sections.flatMap((s) => s.plots).join(', ')} from the recorded results${failures.length ? `; failed: ${failures.join('; ')}` : ''}`);
+  process.exit(failures.length ? 1 : 0);
+}
 const m = machineInfo();
 const loads = os.loadavg();
 const head = [

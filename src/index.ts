@@ -24,7 +24,8 @@ export * from './batch/batch.js';
 export { toSharedBatch, fromSharedBatch } from './batch/shared-batch.js';
 export * from './model/model-spec.js';
 export * from './graph/step-result.js';
-export { train, TrainingPipeline, type PipelineOptions, type CheckpointOptions, type TrainSummary, type NamedOperator } from './graph/training-pipeline.js';
+export { train, TrainingPipeline, type PipelineOptions, type TrainOptions, type CheckpointOptions, type TrainSummary, type NamedOperator } from './graph/training-pipeline.js';
+export { fitCallbacks, type TrainCallbacks, type History, type Logs, type FitCallbacksOptions } from './graph/fit-callbacks.js';
 export { StreamGraph, type GraphNode, type NodeKind, type StepRunner } from './graph/stream-graph.js';
 export { PipelineError } from './graph/pipeline-error.js';
 export { checkpointOperator, type CheckpointTrigger } from './graph/checkpoint-operator.js';
@@ -58,6 +59,8 @@ export { InspectorCpuProfiler, type CpuProfiler } from './streams/hooks/cpu-prof
 export { ThreadsCpuProfiler, type ThreadProfile } from './streams/hooks/threads-cpu-profiler.js';
 export { exitHook, type ExitHookOptions, type ExitSignal } from './streams/hooks/exit-hook.js';
 export { deepInsight, deepInsightMessages, type DeepInsightOptions } from './streams/hooks/deep-insight.js';
+export { tensorBoard, tensorBoardSink, tensorBoardTags, type TensorBoardSinkOptions } from './streams/sinks/tensorboard-sink.js';
+export { EventFileWriter } from './streams/sinks/event-file-writer.js';
 export { fileMetricSink, type FileMetricSinkOptions, type FileCloseReason } from './streams/sinks/file-metric-sink.js';
 export { kafkaMetricSink, type KafkaMetricSinkOptions } from './streams/sinks/kafka-metric-sink.js';
 export { KProducer, type KProducerOptions, type KProducerCounts } from './streams/sinks/kafka-producer.js';

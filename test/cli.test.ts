@@ -34,7 +34,7 @@ test('datagen → warmup gen (file mode) → warmup decode', async (t) => {
   t.deepEqual(logs.map((l) => l.predictLog!.request!.modelSpec!.signatureName), ['a', 'b', 'serving_default', 'a']);
   r = await run('warmup', 'decode', out);
   t.is(r.code, 0, r.stderr);
-  t.regex(r.stdout, /^0th model_spec \(predict_log\):\nmodel_spec \{\n  name: "default"\n  signature_name: "a"/);
+  t.regex(r.stdout, /^request 1 \(predict_log\):\nmodel_spec \{\n  name: "default"\n  signature_name: "a"/);
   t.is(r.stdout.match(/string_val: \.\.\.\n/g)!.length, 40);
   t.notRegex(r.stdout, /string_val: "/);
 });

@@ -7,7 +7,7 @@ import { ParserArgs } from '../export/parser-args.js';
 import { genRandomDataFile } from '../export/random-data-file.js';
 import { describeWarmupFile, genPredictionLogs, predictionLogsFromFile, writeWarmupFile } from '../export/warmup.js';
 import { getExportSaverListenerState, overwriteExportSaverListenerState } from '../export/export-state.js';
-import { intArg } from './options.js';
+import { checkOutputDir, intArg } from './options.js';
 
 const say = (s: string) => process.stdout.write(`${s}\n`);
 
@@ -19,9 +19,11 @@ const say = (s: string) => process.stdout.write(`${s}\n`);
 export function demoFormatsCommand(): Command {
   return new Command('demo-formats')
     .description('run the format tools end to end in a temp directory')
+    .option('--mkdir', 'create a missing parent directory of --out', false)
     .option('--out <dir>', 'directory for the files (default: a new temp directory)')
     .option('--seed <n>', 'random seed', intArg, 42)
     .action(async (o) => {
+      if (o.out !== undefined) checkOutputDir(o.out, '--out', o.mkdir);
       const dir: string = o.out ?? (await mkdtemp(join(tmpdir(), 'monolith-ts-demo-')));
       const ctx = genContext(o.seed);
       const data = join(dir, 'instances.pb');

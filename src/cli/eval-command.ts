@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { EvalAccumulator } from '../graph/eval-summary.js';
 import { withInputFlags } from './input-flags.js';
 import { runModelDir } from './model-dir-run.js';
-import { nonNegativeIntArg, positiveIntArg } from './options.js';
+import { nonNegativeInt, positiveInt } from './options.js';
 
 const fmt = (x: number | undefined) => (x === undefined ? 'n/a' : x.toFixed(4));
 
@@ -14,8 +14,8 @@ export function evalCommand(): Command {
     .option('--data <files...>', 'held-out record files (read with the stored parse configuration unless flags say otherwise)')
     .option('--model-module <file-or-specifier>', 'override the stored model module')
     .option('--model-options <json>', 'override the stored model options')
-    .option('--workers <n>', 'worker threads (0: this thread; default: the cores)', nonNegativeIntArg)
-    .option('--batch-size <n>', 'rows per batch', positiveIntArg, 1024)
+    .option('--workers <n>', 'worker threads (0: this thread; default: the cores)', nonNegativeInt)
+    .option('--batch-size <n>', 'rows per batch', positiveInt, 1024)
     .option('--json', 'print one JSON object instead of text', false);
   return withInputFlags(cmd).action(async (o) => {
     let acc: EvalAccumulator | undefined;

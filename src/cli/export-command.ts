@@ -6,26 +6,27 @@ import { modelRefOf, storedRun } from './model-flags.js';
 import { DistributedExporter, StandaloneExporter } from '../export/exporters.js';
 import { checkpointParams, getGlobalStep, latestCheckpoint } from '../export/params-source.js';
 import { ensureTfBackend } from '../serving/tf-backend.js';
-import { intArg, list } from './options.js';
+import { checkOutputDir, existingDir, list, positiveInt, withMkdir } from './options.js';
 
 export function exportCommand(): Command {
-  return new Command('export')
+  const cmd = new Command('export')
     .description('export a model from a checkpoint directory, standalone or distributed (demo_export; training first is left to the training CLI)')
     .option('--model-module <file-or-specifier>', 'module exporting createModel(options) (default: the one stored in --model-dir by train or demo)')
     .option('--model-options <json>', 'options passed to createModel (default: the stored ones, else {})')
-    .requiredOption('--model-dir <dir>', 'checkpoint directory (model.ckpt-<step>.dense/ and .assets/)')
+    .requiredOption('--model-dir <dir>', 'checkpoint directory (model.ckpt-<step>.dense/ and .assets/)', existingDir)
     .option('--checkpoint <prefix>', 'checkpoint prefix …/model.ckpt-<step> (default: the newest)')
     .requiredOption('--export-base <dir>', 'where versions are written')
     .addOption(new Option('--export-mode <mode>', 'layout').choices(['standalone', 'distributed']).default('standalone'))
-    .option('--num-ps <n>', 'parameter servers (distributed)', intArg, 5)
+    .option('--num-ps <n>', 'parameter servers (distributed)', positiveInt, 5)
     .option('--shared-embedding', 'reference the checkpoint table files instead of copying rows', false)
     .option('--fp16', 'store embeddings as fp16', false)
     .option('--skip-zero-embedding', 'leave all-zero embeddings out', false)
     .option('--dense-only', 'distributed: export the entry only', false)
     .option('--include-graphs <names>', 'distributed: only these graphs', list)
     .option('--global-step-as-timestamp', 'name the version after the global step', false)
-    .addOption(new Option('--variant <type>', 'serving input').choices(['instance', 'example', 'example_batch']).default('instance'))
-    .action(async (o) => {
+    .addOption(new Option('--variant <type>', 'serving input').choices(['instance', 'example', 'example_batch']).default('instance'));
+  return withMkdir(cmd).action(async (o) => {
+      checkOutputDir(o.exportBase, '--export-base', o.mkdir);
       await ensureTfBackend();
       const { settings } = await storedRun(o.modelDir);
       const model = modelRefOf(o, settings, o.modelDir);

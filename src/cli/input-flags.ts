@@ -2,7 +2,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { ConfigError } from '../errors.js';
 import type { DenseFeatureSpec, ParseConfig, RecordVariant, SparseFeatureSpec } from '../streams/parse/parse-config.js';
 import { RECORD_FORMATS, validateRecordInput, type DenseGroup, type RecordFormat, type RecordInput } from '../streams/sources/record-input.js';
-import { list, nonNegativeIntArg } from './options.js';
+import { list, nonNegativeInt } from './options.js';
 
 /** `a..b` → a, a+1, …, b; `name_0..name_12` → name_0 … name_12; anything else as is. */
 function expandRange(item: string): string[] {
@@ -63,7 +63,7 @@ export function withInputFlags(cmd: Command): Command {
     .option('--sparse <features>', 'named sparse features NAME:SLOT,… (fid-v2 Instance features, Example / ExampleBatch features)', sparseList)
     .option('--dense <features>', 'dense features NAME[:WIDTH],… (width default 1; ranges like dense_0..dense_12)', denseList)
     .option('--dense-group <group>', 'read several dense features as one input GROUP=NAME[:WIDTH],…, e.g. dense=dense_0..dense_12 (repeatable)', denseGroupArg)
-    .option('--label-width <n>', 'label values per row (default 1; 0: none)', nonNegativeIntArg)
+    .option('--label-width <n>', 'label values per row (default 1; 0: none)', nonNegativeInt)
     .addOption(new Option('--fid-version <v>', 'v2: rewrite Instance fid-v1 ids as fid v2 (slot << 48), as Monolith does with fid-v2 features (default v1)').choices(['v1', 'v2']))
     .option('--line-id <fields>', 'LineId fields to keep (uid, req_time, item_id, …)', list);
 }

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { withInputFlags } from './input-flags.js';
-import { nonNegativeIntArg } from './options.js';
+import { nonNegativeInt } from './options.js';
 
 /** The flags of `predict --data` (files, model dir, output, parse configuration). */
 export function withPredictDataFlags(cmd: Command): Command {
@@ -10,7 +10,7 @@ export function withPredictDataFlags(cmd: Command): Command {
       .option('--model-dir <dir>', 'score through the newest checkpoint here (model and parse configuration from its monolith-ts-model.json)')
       .option('--model-module <file-or-specifier>', 'override the stored model module (--model-dir)')
       .option('--model-options <json>', 'override the stored model options (--model-dir)')
-      .option('--workers <n>', 'worker threads for --model-dir (0: this thread; default: the cores)', nonNegativeIntArg)
+      .option('--workers <n>', 'worker threads for --model-dir (0: this thread; default: the cores)', nonNegativeInt)
       .option('-o, --output <file>', 'where predictions go: FILE.tsv or FILE.jsonl (default: TSV on stdout)')
       .addOption(new Option('--format <format>', 'tsv or jsonl (default: by the --output extension)').choices(['tsv', 'jsonl'])),
   );

@@ -13,11 +13,20 @@ export function progressBar(label: string, total: number): Progress {
     cliProgress.Presets.shades_classic,
   );
   bar.start(total, 0);
+  // Killed while drawing: show the cursor again before exiting.
+  const interrupted = (signal: NodeJS.Signals) => {
+    bar.stop();
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
   return {
     update: (done, t) => {
       if (t !== undefined) bar.setTotal(t);
       bar.update(done);
     },
-    stop: () => bar.stop(),
+    stop: () => {
+      bar.stop();
+      process.off('SIGINT', interrupted).off('SIGTERM', interrupted);
+    },
   };
 }

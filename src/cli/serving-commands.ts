@@ -8,7 +8,7 @@ import { PredictionClient } from '../serving/prediction-client.js';
 import { PredictionServer } from '../serving/prediction-server.js';
 import { shapeOf, tensorToNumbers } from '../serving/tensor-proto.js';
 import type { tensorflow } from '../proto.js';
-import { intArg, intList, positiveIntArg } from './options.js';
+import { existingDir, intArg, intList, nonNegativeInt, portArg, positiveInt, positiveIntList } from './options.js';
 import { predictData } from './predict-data.js';
 import { withPredictDataFlags } from './predict-flags.js';
 
@@ -20,20 +20,21 @@ function printOutputs(outputs: Record<string, tensorflow.ITensorProto>): void {
 export function serveCommand(): Command {
   return new Command('serve')
     .description('serve the newest export of a model over the TF Serving gRPC API (Predict, GetModelMetadata); picks up newer versions')
-    .requiredOption('--model-base-path <dir>', 'directory of export versions (for a distributed export: <base>/entry)')
+    .requiredOption('--model-base-path <dir>', 'directory of export versions (for a distributed export: <base>/entry)', existingDir)
     .option('--model-name <name>', 'model_spec.name clients use', 'default')
     .option('--host <host>', 'address to bind (127.0.0.1: this machine only)', '127.0.0.1')
-    .option('--port <n>', 'port (0: any free port)', intArg, 8500)
-    .option('--poll-interval-ms <ms>', 'how often to look for a newer version (0: never)', intArg, 30000)
+    .option('--port <n>', 'port (0: any free port)', portArg, 8500)
+    .option('--poll-interval-ms <ms>', 'how often to look for a newer version (0: never)', nonNegativeInt, 30000)
+    .option('--file-system-poll-wait-seconds <s>', 'TF Serving spelling of the poll interval, in seconds (0: never)', nonNegativeInt)
     .option('--no-warmup', 'do not run assets.extra/tf_serving_warmup_requests before serving')
-    .option('--max-batch-rows <n>', 'rows one request may carry', intArg, 65536)
+    .option('--max-batch-rows <n>', 'rows one request may carry', positiveInt, 65536)
     .action(async (o) => {
       const server = await PredictionServer.start({
         modelBasePath: o.modelBasePath,
         modelName: o.modelName,
         host: o.host,
         port: o.port,
-        pollIntervalMs: o.pollIntervalMs,
+        pollIntervalMs: o.fileSystemPollWaitSeconds !== undefined ? o.fileSystemPollWaitSeconds * 1000 : o.pollIntervalMs,
         warmup: o.warmup,
         maxBatchRows: o.maxBatchRows,
       });
@@ -49,9 +50,9 @@ export function serveCommand(): Command {
 export function predictCommand(): Command {
   const cmd = new Command('predict')
     .description('score record files (--data) through a checkpoint or an export and write one line per row; without --data: predict on random inputs built from a signature (demo_predictor)')
-    .option('--saved-model-path <dir>', 'export directory (or a base of versions)')
+    .option('--saved-model-path <dir>', 'export directory (or a base of versions)', existingDir)
     .option('--signature <name>', 'signature to run (random inputs)', DEFAULT_SERVING_SIGNATURE_DEF_KEY)
-    .option('--batch-size <n>', 'rows per batch', positiveIntArg, 128)
+    .option('--batch-size <n>', 'rows per batch', positiveInt, 128)
     .option('--seed <n>', 'random seed (random inputs)', intArg, 0);
   return withPredictDataFlags(cmd).action(async (o) => {
       if (o.data) return predictData(o);
@@ -73,10 +74,10 @@ export function predictClientCommand(): Command {
     .option('--server <host:port>', 'server address', 'localhost:8500')
     .option('--model-name <name>', 'model name', 'default')
     .option('--signature-name <name>', 'signature', DEFAULT_SERVING_SIGNATURE_DEF_KEY)
-    .option('--batch-size <n>', 'rows (replaces -1 dimensions)', intArg, 8)
-    .option('--slots <slots>', 'fid-v1 slots of the random Instances', intList, [1, 2, 3, 4, 5])
+    .option('--batch-size <n>', 'rows (replaces -1 dimensions)', positiveInt, 8)
+    .option('--slots <slots>', 'fid-v1 slots of the random Instances', positiveIntList, [1, 2, 3, 4, 5])
     .option('--use-example', 'send Examples for string inputs', false)
-    .option('--timeout-ms <ms>', 'deadline of each call', intArg, 30000)
+    .option('--timeout-ms <ms>', 'deadline of each call', positiveInt, 30000)
     .option('--seed <n>', 'random seed', intArg, 0)
     .action(async (o) => {
       const client = new PredictionClient(o.server);

@@ -15,7 +15,7 @@ import { loadModel } from '../workers/load-model.js';
 import { ensureTfBackend } from '../serving/tf-backend.js';
 import { inputFromFlags, withInputFlags } from './input-flags.js';
 import { differsFromStored, modelRefOf, storedRun } from './model-flags.js';
-import { nonNegativeIntArg, positiveIntArg } from './options.js';
+import { nonNegativeInt, positiveInt } from './options.js';
 import { checkDataFiles, checkDataFlags } from './run-input.js';
 
 const say = (l: string) => void process.stdout.write(`${l}\n`);
@@ -40,11 +40,11 @@ export function trainCommand(): Command {
     .option('--kafka-brokers <list>', 'train from a Kafka topic (bootstrap servers) instead of files')
     .option('--topic <name>', 'Kafka topic')
     .option('--group-id <id>', 'Kafka consumer group (default monolith-ts-train)')
-    .option('--epochs <n>', 'passes over the files', positiveIntArg, 1)
-    .option('--max-steps <n>', 'stop after this many steps (a Kafka topic has no end)', positiveIntArg)
-    .option('--workers <n>', 'worker threads (0: steps in this thread; default: the cores)', nonNegativeIntArg)
-    .option('--batch-size <n>', 'rows per batch', positiveIntArg, 256)
-    .option('--checkpoint-every <steps>', 'checkpoint every this many steps (and once at the end)', positiveIntArg, 1000)
+    .option('--epochs <n>', 'passes over the files', positiveInt, 1)
+    .option('--max-steps <n>', 'stop after this many steps (a Kafka topic has no end)', positiveInt)
+    .option('--workers <n>', 'worker threads (0: steps in this thread; default: the cores)', nonNegativeInt)
+    .option('--batch-size <n>', 'rows per batch', positiveInt, 256)
+    .option('--checkpoint-every <steps>', 'checkpoint every this many steps (and once at the end)', positiveInt, 1000)
     .option('--export-base <dir>', 'export a standalone SavedModel-style version after every checkpoint')
     .option('--deterministic', 'one batch in flight: bit-reproducible training', false);
   return withInputFlags(cmd).action(async (o) => {

@@ -4,15 +4,12 @@ import { readManifest, type ExportManifest } from './export-manifest.js';
 import { MODEL_JSON } from './fs-model-io.js';
 import { decodeSavedModel, SAVED_MODEL_FILE } from './signature-def.js';
 import type { SavedModelSignature } from './export-context.js';
+import { layerGraphSvg, type LayerNode } from './layer-graph-svg.js';
+
+/** fc_slot_2 before fc_slot_10. */
+const natural = (a: string, b: string) => a.localeCompare(b, 'en', { numeric: true });
 
 const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
-interface LayerNode {
-  name: string;
-  className: string;
-  detail: string;
-  inbound: string[];
-}
 
 /** Layers of a tfjs LayersModel topology (model.json) with their inbound layers. */
 function layersOf(topology: unknown): LayerNode[] {
@@ -28,59 +25,17 @@ function layersOf(topology: unknown): LayerNode[] {
   });
 }
 
-/** Column of each layer: 0 for inputs, else 1 + the deepest inbound layer. */
-function depths(layers: LayerNode[]): Map<string, number> {
-  const d = new Map<string, number>();
-  const byName = new Map(layers.map((l) => [l.name, l]));
-  const depth = (n: string, seen = new Set<string>()): number => {
-    if (d.has(n)) return d.get(n)!;
-    if (seen.has(n)) return 0;
-    seen.add(n);
-    const l = byName.get(n);
-    const v = l && l.inbound.length ? 1 + Math.max(...l.inbound.map((i) => depth(i, seen))) : 0;
-    d.set(n, v);
-    return v;
-  };
-  for (const l of layers) depth(l.name);
-  return d;
-}
-
-function layerGraphSvg(layers: LayerNode[]): string {
-  const d = depths(layers);
-  const cols = new Map<number, LayerNode[]>();
-  for (const l of layers) cols.set(d.get(l.name)!, [...(cols.get(d.get(l.name)!) ?? []), l]);
-  const W = 170;
-  const H = 46;
-  const pos = new Map<string, { x: number; y: number }>();
-  for (const [c, ls] of cols) ls.forEach((l, r) => pos.set(l.name, { x: 20 + c * (W + 50), y: 20 + r * (H + 24) }));
-  const width = 40 + cols.size * (W + 50);
-  const height = 40 + Math.max(1, ...[...cols.values()].map((l) => l.length)) * (H + 24);
-  const edges = layers.flatMap((l) =>
-    l.inbound
-      .filter((i) => pos.has(i))
-      .map((i) => {
-        const a = pos.get(i)!;
-        const b = pos.get(l.name)!;
-        return `<path class="edge" d="M${a.x + W},${a.y + H / 2} C${a.x + W + 25},${a.y + H / 2} ${b.x - 25},${b.y + H / 2} ${b.x},${b.y + H / 2}"/>`;
-      }),
-  );
-  const nodes = layers.map((l) => {
-    const p = pos.get(l.name)!;
-    return `<g class="layer" data-layer="${esc(l.name)}" transform="translate(${p.x},${p.y})"><rect width="${W}" height="${H}" rx="6"/><text x="8" y="18" class="cls">${esc(l.className)}</text><text x="8" y="36" class="detail">${esc(l.name)}${l.detail ? ' · ' + esc(l.detail) : ''}</text></g>`;
-  });
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">${edges.join('')}${nodes.join('')}</svg>`;
-}
-
 function signatureTable(sigs: SavedModelSignature[]): string {
-  const rows = sigs.map((s) => {
-    const io = (m: SavedModelSignature['inputs']) => Object.entries(m).map(([k, v]) => `<code>${esc(k)}</code> ${esc(v.dtype)} [${v.shape.join(', ')}]`).join('<br>') || '—';
+  const rows = [...sigs].sort((a, b) => natural(a.name, b.name)).map((s) => {
+    const io = (m: SavedModelSignature['inputs']) => Object.entries(m).sort(([a], [b]) => natural(a, b)).map(([k, v]) => `<code>${esc(k)}</code> ${esc(v.dtype)} [${v.shape.join(', ')}]`).join('<br>') || '—';
     return `<tr class="signature" data-signature="${esc(s.name)}"><td><b>${esc(s.name)}</b></td><td>${io(s.inputs)}</td><td>${io(s.outputs)}</td></tr>`;
   });
   return `<table><thead><tr><th>signature</th><th>inputs</th><th>outputs</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
 function tablesTable(m: ExportManifest, graph: string): string {
-  return m.tables
+  return [...m.tables]
+    .sort((a, b) => natural(a.name, b.name))
     .map(
       (t) =>
         `<tr class="table-row" data-table="${esc(t.name)}"><td>${esc(graph)}</td><td>${esc(t.name)}</td><td>${t.dim}</td><td>${t.entries ?? 'shared'}</td><td>${t.fp16 ? 'fp16' : 'fp32'}</td><td>${t.partition ? `fid % ${t.partition.count} = ${t.partition.index}` : 'all'}</td><td><code>${esc(t.basename)}</code></td></tr>`,
@@ -106,13 +61,14 @@ export async function renderExportHtml(dir: string): Promise<string> {
       subs.push({ graph: `${rel} (missing)`, manifest: { ...m, tables: [] } });
     }
   }
-  const features = m.features
+  const features = [...m.features]
+    .sort((a, b) => natural(a.name, b.name))
     .map((f) => `<tr class="feature" data-feature="${esc(f.name)}"><td>${esc(f.name)}</td><td>${f.slot}</td><td>${f.dim}</td><td>${esc(f.combiner)}${f.maxSeqLength ? ` (${f.maxSeqLength})` : ''}</td><td>${esc(f.table)}</td></tr>`)
     .join('');
   const dense = m.denseInputs.map((d) => `<li>${esc(d.name)} (width ${d.width})</li>`).join('');
   const heads = m.heads.map((h) => `<li>${esc(h.name)}: ${esc(h.kind)}</li>`).join('');
-  const css = `body{font:14px system-ui,sans-serif;margin:24px;color:#222}h1{font-size:20px}h2{font-size:16px;margin-top:28px}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}
-svg .layer rect{fill:#eef4ff;stroke:#3b6fd8}svg .cls{font-weight:600;font-size:13px}svg .detail{font-size:11px;fill:#444}svg .edge{fill:none;stroke:#888;stroke-width:1.5}.meta{color:#555}`;
+  const css = `body{font:14px system-ui,sans-serif;margin:24px;color:#222}h1{font-size:20px}h2{font-size:16px;margin-top:28px}table{border-collapse:collapse;max-width:100%}td,th{overflow-wrap:anywhere;border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}
+svg .layer rect{fill:#eef4ff;stroke:#3b6fd8}svg .cls{font:600 12px ui-monospace,monospace}svg .detail{font:11px ui-monospace,monospace;fill:#444}svg .edge{fill:none;stroke:#888;stroke-width:1.2;stroke-opacity:.8}#dense-graph{max-width:100%;overflow:hidden}.meta{color:#555}`;
   return `<!DOCTYPE html><html><head><meta charset="utf-8"><title>${esc(m.modelName)} ${esc(m.graph)} ${esc(m.version)}</title><style>${css}</style></head><body>
 <h1>${esc(m.modelName)} — ${esc(m.graph)} version ${esc(m.version)}</h1>
 <p class="meta">${esc(m.kind)} export · input <code>${esc(m.variant)}</code> · ${m.globalStep !== undefined ? `global step ${m.globalStep} · ` : ''}created ${esc(m.createdAt)}${m.denseOnly ? ' · dense only' : ''}</p>

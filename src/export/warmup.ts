@@ -184,7 +184,7 @@ export async function* describeWarmupFile(src: ByteSource): AsyncGenerator<strin
     const kind = (entry.logType ?? 'none').replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
     const request = entry.predictLog?.request ?? {};
     const text = printTextFormat('tensorflow.serving.PredictRequest', request).replace(/string_val:.*/g, 'string_val: ...');
-    yield `${i}th model_spec (${kind}):\n${text}`;
+    yield `request ${i + 1} (${kind}):\n${text}`;
     i++;
   }
 }

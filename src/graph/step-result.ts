@@ -36,3 +36,11 @@ export interface StepResult {
   /** The batch itself, when a downstream operator needs LineId fields (deep insight, prediction output). */
   batch?: Batch;
 }
+
+/**
+ * A StepResult with defaults (train mode, step 1, one example) and the given
+ * fields: for tests of one's own hooks and callbacks (e.g. marble tests).
+ */
+export function stepResult(fields: Partial<StepResult> = {}): StepResult {
+  return { mode: 'train', step: 1, examples: 1, ...fields };
+}

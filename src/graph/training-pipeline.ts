@@ -12,6 +12,8 @@ import { StepWorkerPool } from '../workers/step-pool.js';
 import { initBackend, type BackendName } from '../workers/tf-backend.js';
 import { createSharedDenseParams, TrainStep } from '../workers/train-step.js';
 import { checkpointOperator, type CheckpointTrigger } from './checkpoint-operator.js';
+import { fitCallbacks, type FitCallbacksOptions, type History } from './fit-callbacks.js';
+import { progressLine } from './progress-line.js';
 import { CheckpointSaver, type CheckpointListener } from './checkpoint-saver.js';
 import { parseTimeOf } from './parse-timing.js';
 import type { SourceLike } from './pull-source.js';
@@ -19,8 +21,14 @@ import type { RunMode, StepResult } from './step-result.js';
 import { StepGate } from './step-gate.js';
 import { StreamGraph } from './stream-graph.js';
 
-/** An operator of the graph with its node name. A bare operator gets a generated name. */
-export type NamedOperator<I = StepResult, O = StepResult> = { name: string; op: OperatorFunction<I, O> } | OperatorFunction<I, O>;
+/**
+ * An operator of the graph with its node name (a bare operator gets a
+ * generated name), or one made from the pipeline's tables (e.g. tensorBoardSink).
+ */
+export type NamedOperator<I = StepResult, O = StepResult> =
+  | { name: string; op: OperatorFunction<I, O> }
+  | { name: string; make: (p: { spec: ModelSpec; tables: Record<string, EmbeddingHashTable>; dense: SharedDenseParams }) => OperatorFunction<I, O> }
+  | OperatorFunction<I, O>;
 
 export interface CheckpointOptions extends CheckpointTrigger {
   dir: string;
@@ -126,7 +134,7 @@ export class TrainingPipeline {
     let graph = g.step(mode, stepRunner, { maxInFlight, detail: `${workers === 0 ? 'in this thread' : `${workers} worker(s)`}, at most ${maxInFlight} in flight${opts.deterministic ? ', deterministic' : ''}` });
     const named = (list: NamedOperator[] | undefined, kind: 'hook' | 'sink') =>
       (list ?? []).forEach((h, i) => {
-        const { name, op } = typeof h === 'function' ? { name: `${kind}-${i + 1}`, op: h } : h;
+        const { name, op } = typeof h === 'function' ? { name: `${kind}-${i + 1}`, op: h } : 'make' in h ? { name: h.name, op: h.make({ spec, tables, dense }) } : h;
         graph = graph.then(name, op, kind);
       });
     named(opts.hooks, 'hook');
@@ -176,11 +184,20 @@ export interface TrainSummary {
   globalStep: number;
   lastLoss?: number;
   restoredStep?: number;
+  /** Loss and metrics per epoch (`stepsPerEpoch` steps). */
+  history: History;
 }
 
-/** Runs a pipeline to the end of its source, then closes it. */
-export async function train(opts: PipelineOptions): Promise<TrainSummary> {
-  const p = await TrainingPipeline.create(opts);
+export interface TrainOptions extends PipelineOptions, FitCallbacksOptions {
+  /** A progress line on stderr (default: when stderr is a terminal). */
+  progress?: boolean;
+}
+
+/** Runs a pipeline to the end of its source, then closes it; tfjs-style callbacks and History. */
+export async function train(opts: TrainOptions): Promise<TrainSummary> {
+  const fit = fitCallbacks(opts);
+  const progress = (opts.progress ?? Boolean(process.stderr.isTTY)) ? [{ name: 'progress', op: progressLine() }] : [];
+  const p = await TrainingPipeline.create({ ...opts, hooks: [...(opts.hooks ?? []), ...progress, { name: 'callbacks', op: fit }] });
   let steps = 0;
   let examples = 0;
   let lastLoss: number | undefined;
@@ -198,5 +215,5 @@ export async function train(opts: PipelineOptions): Promise<TrainSummary> {
   } finally {
     await p.close();
   }
-  return { steps, examples, globalStep: p.dense.globalStep, lastLoss, restoredStep: p.restoredStep };
+  return { steps, examples, globalStep: p.dense.globalStep, lastLoss, restoredStep: p.restoredStep, history: fit.history };
 }

@@ -4,8 +4,11 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import { createModel } from './fixtures/tiny-model.js';
+import { createModel as createDeepFm } from '../../src/model/models/deepfm.js';
+import { StandaloneExporter } from '../../src/export/exporters.js';
 import { trainModel } from './fixtures/train.js';
 import { DistributedExporter } from '../../src/export/exporters.js';
+import { tmpdir } from 'node:os';
 import { liveParams } from '../../src/export/params-source.js';
 import { renderExportHtml } from '../../src/export/visualizer.js';
 import { writeFileAtomic } from '../../src/io/atomic-file.js';
@@ -47,6 +50,38 @@ const hasChromium = await access(CHROMIUM).then(
     t.true(!!box && box.width > 300 && box.height > 40, JSON.stringify(box));
     t.deepEqual(errors, []);
     t.deepEqual(requests, [pathToFileURL(file).href]);
+  } finally {
+    await browser.close();
+  }
+});
+
+(hasChromium ? test : test.skip)('DeepFM at 1400 px: no sideways scrolling, labels inside their boxes, model names, natural order', async (t) => {
+  const tr = trainModel(createDeepFm({ sparseSlots: 26 }));
+  const base = await tempDir();
+  const dir = await new StandaloneExporter({ spec: tr.spec, exportDirBase: base, params: liveParams(tr.dense, tr.tables), clock: () => 1700000000 }).exportSavedModel();
+  const file = join(base, 'deepfm.html');
+  await writeFileAtomic(file, await renderExportHtml(dir));
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await page.goto(pathToFileURL(file).href);
+    await page.screenshot({ path: join(tmpdir(), 'monolith-ts-visualizer-deepfm.png'), fullPage: true });
+    await page.locator('#dense-graph').screenshot({ path: join(tmpdir(), 'monolith-ts-visualizer-deepfm-graph.png') });
+    t.true(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth'), 'no horizontal scroll');
+    const spills = await page.$$eval('g.layer', (gs) =>
+      gs.flatMap((g) => {
+        const rect = g.querySelector('rect')!.getBBox();
+        return [...g.querySelectorAll('text')].filter((x) => x.getBBox().x + x.getBBox().width > rect.width + 0.5).map((x) => x.textContent);
+      }),
+    );
+    t.deepEqual(spills, [], 'every label fits its box');
+    const labels = await page.$$eval('g.layer text.detail', (xs) => xs.map((x) => x.textContent ?? ''));
+    t.false(labels.some((l) => /[A-Z][a-z]+\d{2,}/.test(l)), labels.join(' | '));
+    const features = await page.$$eval('tr.feature td:first-child', (cs) => cs.map((c) => c.textContent ?? ''));
+    const slots = features.filter((n) => /\d+$/.test(n));
+    t.true(slots.length >= 10, features.join(','));
+    t.deepEqual(slots, [...slots].sort((a, b) => a.localeCompare(b, 'en', { numeric: true })));
+    t.is(await page.locator('path.edge').count(), await page.$$eval('path.edge', (ps) => new Set(ps.map((p) => p.getAttribute('d'))).size), 'no two edges drawn on the same path');
   } finally {
     await browser.close();
   }

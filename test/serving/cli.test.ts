@@ -1,6 +1,6 @@
 import test from 'ava';
 import { execFile, spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { promisify } from 'node:util';
@@ -35,15 +35,20 @@ test('export from a checkpoint, predict, warmup decode, visualize, serve + predi
 
   const entry = join(exportBase, 'entry', '77');
   const dec = await cli('warmup', 'decode', join(entry, 'assets.extra', 'tf_serving_warmup_requests'));
-  t.regex(dec.stdout, /0th model_spec \(predict_log\)/);
+  t.regex(dec.stdout, /request 1 \(predict_log\)/);
   t.regex(dec.stdout, /signature_name: "serving_default"/);
   t.regex(dec.stdout, /string_val: \.\.\./);
 
   const vis = await cli('visualize', exportBase, '--output', join(modelDir, 'm.html'));
   t.regex(vis.stdout, /wrote .*m\.html/);
   t.regex(await readFile(join(modelDir, 'm.html'), 'utf8'), /<title>tiny entry 77<\/title>/);
+  // by default the page goes to the current directory, not into the served export
+  const vis2 = await run(process.execPath, [CLI, 'visualize', exportBase], { cwd: modelDir, env: { ...process.env, MONOLITH_LOG: 'warn' } });
+  t.regex(vis2.stdout, /wrote entry-77\.html/);
+  t.regex(await readFile(join(modelDir, 'entry-77.html'), 'utf8'), /<title>tiny entry 77<\/title>/);
+  t.false((await readdir(entry)).some((f) => f.endsWith('.html')));
 
-  const server = spawn(process.execPath, [CLI, 'serve', '--model-base-path', join(exportBase, 'entry'), '--port', '0', '--poll-interval-ms', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const server = spawn(process.execPath, [CLI, 'serve', `--model_base_path=${join(exportBase, 'entry')}`, '--port=0', '--file_system_poll_wait_seconds', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     let out = '';
     server.stdout.setEncoding('utf8');
