@@ -47,6 +47,8 @@ export function exportCommand(): Command {
         skipZeroEmbedding: o.skipZeroEmbedding,
         globalStepAsTimestamp: o.globalStepAsTimestamp,
         variant: o.variant,
+        // The model module registers any layer classes of its own when imported.
+        layerModules: [pathToFileURL(resolve(o.modelModule)).href],
       };
       const call = { checkpointPath, globalStep: getGlobalStep(checkpointPath) };
       const result =

@@ -51,6 +51,12 @@ export interface ExportManifest {
   dense?: string;
   /** Entry of a distributed export: the parameter-server graphs, relative paths (`../../ps_0/<version>`). */
   ps?: string[];
+  /**
+   * Modules (specifiers or file URLs) that register custom tfjs layer classes
+   * of the dense model; imported before it is loaded. The library's own layers
+   * are always registered.
+   */
+  layerModules?: string[];
   /** Exported with dense_only: the parameter servers of this version were not written. */
   denseOnly?: boolean;
   createdAt: string;
@@ -68,6 +74,9 @@ export async function readManifest(dir: string): Promise<ExportManifest> {
   if (!(m.formatVersion <= EXPORT_FORMAT_VERSION)) throw new FormatError(`format version ${m.formatVersion} is newer than this reader (${EXPORT_FORMAT_VERSION})`, { file, field: 'formatVersion' });
   for (const key of ['features', 'denseInputs', 'heads', 'tables'] as const) {
     if (!Array.isArray(m[key])) throw new FormatError(`${key} must be a list`, { file, field: key });
+  }
+  if (m.layerModules !== undefined && !(Array.isArray(m.layerModules) && m.layerModules.every((x) => typeof x === 'string'))) {
+    throw new FormatError('layerModules must be a list of module specifiers', { file, field: 'layerModules' });
   }
   return m;
 }

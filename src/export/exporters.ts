@@ -50,6 +50,12 @@ export interface ExporterOptions {
   globalStepAsTimestamp?: boolean;
   /** Seconds since the epoch, for version names (default the wall clock). */
   clock?: () => number;
+  /**
+   * Modules that register the dense model's own tfjs layer classes (module
+   * specifiers or file URLs), recorded in the manifest so `serve`/`predict`
+   * import them before loading; the library's layers need none.
+   */
+  layerModules?: string[];
   /** Called in export mode before the signatures are written: may add signatures to the ExportContext. */
   describe?: (ctx: ExportContext) => void | Promise<void>;
 }
@@ -219,6 +225,7 @@ export abstract class BaseExporter {
       denseInputs: spec.denseInputs.map((d) => ({ ...d })),
       heads: spec.heads.map((h) => ({ ...h })),
       tables,
+      ...(this.opts.layerModules?.length ? { layerModules: [...this.opts.layerModules] } : {}),
       createdAt: new Date(this.now() * 1000).toISOString(),
       ...extra,
     };
