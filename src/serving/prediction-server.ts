@@ -28,6 +28,8 @@ export interface PredictionServerOptions extends ServableOptions {
   enableSerializationAsTensorContent?: boolean;
   /** Server-side batching of concurrent small serving_default requests (TF Serving's --enable_batching). */
   batching?: BatchingOptions | false;
+  /** Clock for request deadlines, ms since the epoch (default Date.now). */
+  now?: () => number;
 }
 
 const STATUS: Record<ServingError['code'], grpc.status> = {
@@ -134,7 +136,7 @@ export class PredictionServer {
       Predict: (call: grpc.ServerUnaryCall<tensorflow.serving.PredictRequest, unknown>, cb: grpc.sendUnaryData<tensorflow.serving.PredictResponse.$Properties>) => {
         const deadline = call.getDeadline();
         const end = deadline instanceof Date ? deadline.getTime() : deadline;
-        const abort = () => (call.cancelled ? 'CANCELLED' : Number.isFinite(end) && Date.now() > end ? 'DEADLINE_EXCEEDED' : undefined);
+        const abort = () => (call.cancelled ? 'CANCELLED' : Number.isFinite(end) && (this.opts.now ?? Date.now)() > end ? 'DEADLINE_EXCEEDED' : undefined);
         this.versions.use(call.request.modelSpec, (m) => m.predict(call.request, this.predictOptions(abort))).then(
           (res) => cb(null, res),
           (err) => cb(toStatus(err)),
