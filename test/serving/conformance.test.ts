@@ -135,7 +135,7 @@ test.serial('version is the directory name: a manifest that disagrees is refused
 });
 
 test.serial('tensor_content and server-side batching are options that change the answer and the runs', async (t) => {
-  const s = await PredictionServer.start({ modelBasePath: base, pollIntervalMs: 0, warmup: false, enableSerializationAsTensorContent: true, batching: { maxBatchSize: 4, batchTimeoutMicros: 600e6 } });
+  const s = await PredictionServer.start({ modelBasePath: base, pollIntervalMs: 0, warmup: false, enableSerializationAsTensorContent: true, batching: { maxBatchSize: 4, batchTimeoutMicros: 600e6 }, versionLabels: { stable: 100, canary: 7 } });
   const c = new PredictionClient(s.address);
   t.teardown(async () => {
     c.close();
@@ -152,4 +152,10 @@ test.serial('tensor_content and server-side batching are options that change the
     t.true(Math.abs(tensorToNumbers(a.outputs.ctr!)[0]! - local[i]!) < 1e-6);
   });
   t.is(s.current.version, '100');
+  // version_label from the model config: a known label of the served version answers, others do not.
+  const labelled = await c.predict(req(four.slice(0, 1), { modelSpec: { name: 'default', versionLabel: 'stable' } }));
+  t.is(Number(labelled.modelSpec!.version!.value), 100);
+  t.deepEqual(await failure(c.predict(req(four, { modelSpec: { name: 'default', versionLabel: 'canary' } }))), { code: grpc.status.NOT_FOUND, details: 'Servable not found for request: Label(default, canary)' });
+  t.deepEqual(await failure(c.predict(req(four, { modelSpec: { name: 'default', versionLabel: 'nope' } }))), { code: grpc.status.INVALID_ARGUMENT, details: 'Unrecognized servable version label: nope' });
+  t.is((await failure(client.predict(req(four, { modelSpec: { name: 'default', versionLabel: 'stable' } })))).code, grpc.status.INVALID_ARGUMENT, 'no labels configured');
 });

@@ -17,6 +17,7 @@ import type { ModelSpec } from '../../src/model/model-spec.js';
 import { saveDenseCheckpoint } from '../../src/export/params-source.js';
 import { saveTable } from '../../src/hashtable/checkpoint.js';
 import { ckptAssetDir } from '../../src/hashtable/checkpoint-listeners.js';
+import { runCtrDemo } from '../../src/demo/ctr-demo.js';
 import { ROOT, tempDir } from '../helpers.js';
 
 const run = promisify(execFile);
@@ -94,4 +95,17 @@ test("a user's layer class: the export names its module, serve and predict impor
   await writeFile(join(dir, 'export.json'), JSON.stringify(manifest));
   const err = await t.throwsAsync(cli('predict', '--saved-model-path', base));
   t.regex((err as Error & { stderr: string }).stderr, /layer class TestUserScale is not registered/);
+});
+
+test("the demo's own export: serve → Predict and predict --saved-model-path in fresh processes", async (t) => {
+  const out = await tempDir();
+  await runCtrDemo({ workers: 1, maxSteps: 4, durationSec: 600, batchSize: 32, vocabSize: 50, checkpointEverySteps: 100, holdoutRows: 64, deterministic: true, out, say: () => undefined, progressWrite: () => undefined });
+  const base = join(out, 'export');
+  const slots = Array.from({ length: 26 }, (_, i) => i + 1);
+  const outputs = await serveAndQuery(base, slots);
+  const [head] = Object.keys(outputs);
+  t.deepEqual(outputs[head!]!.shape, [3]);
+  t.true(outputs[head!]!.values.every((p) => p > 0 && p < 1));
+  const pred = JSON.parse((await cli('predict', '--saved-model-path', base, '--batch-size', '2')).stdout) as Record<string, { shape: number[] }>;
+  t.deepEqual(pred[head!]!.shape, [2]);
 });
