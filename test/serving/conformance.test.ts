@@ -153,7 +153,7 @@ test.serial('tensor_content and server-side batching are options that change the
   });
   t.is(s.current.version, '100');
   // version_label from the model config: a known label of the served version answers, others do not.
-  const labelled = await c.predict(req(four.slice(0, 1), { modelSpec: { name: 'default', versionLabel: 'stable' } }));
+  const labelled = await c.predict(req(four, { modelSpec: { name: 'default', versionLabel: 'stable' } }));
   t.is(Number(labelled.modelSpec!.version!.value), 100);
   t.deepEqual(await failure(c.predict(req(four, { modelSpec: { name: 'default', versionLabel: 'canary' } }))), { code: grpc.status.NOT_FOUND, details: 'Servable not found for request: Label(default, canary)' });
   t.deepEqual(await failure(c.predict(req(four, { modelSpec: { name: 'default', versionLabel: 'nope' } }))), { code: grpc.status.INVALID_ARGUMENT, details: 'Unrecognized servable version label: nope' });
