@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import { EventEmitter } from 'node:events';
 import { tensorflow } from '../proto.js';
 import { toSignatureDefMap } from '../export/signature-def.js';
 import { log } from '../util/log.js';
@@ -68,6 +69,8 @@ export class PredictionServer {
   private timer: NodeJS.Timeout | undefined;
   readonly versions: ServableVersions;
   readonly batcher: RequestBatcher | undefined;
+  /** Emits `predict` with the status code name of every gRPC Predict once it is done ('OK', 'CANCELLED', …). */
+  readonly events = new EventEmitter();
   port = 0;
 
   private constructor(readonly opts: PredictionServerOptions) {
@@ -138,8 +141,14 @@ export class PredictionServer {
         const end = deadline instanceof Date ? deadline.getTime() : deadline;
         const abort = () => (call.cancelled ? 'CANCELLED' : Number.isFinite(end) && (this.opts.now ?? Date.now)() > end ? 'DEADLINE_EXCEEDED' : undefined);
         this.versions.use(call.request.modelSpec, (m) => m.predict(call.request, this.predictOptions(abort))).then(
-          (res) => cb(null, res),
-          (err) => cb(toStatus(err)),
+          (res) => {
+            this.events.emit('predict', 'OK');
+            cb(null, res);
+          },
+          (err) => {
+            this.events.emit('predict', statusOf(err).code);
+            cb(toStatus(err));
+          },
         );
       },
       GetModelMetadata: (call: grpc.ServerUnaryCall<tensorflow.serving.GetModelMetadataRequest, unknown>, cb: grpc.sendUnaryData<tensorflow.serving.GetModelMetadataResponse.$Properties>) => {

@@ -70,8 +70,10 @@ export class RestServer {
         return;
       }
       if (req.method !== 'POST' || !verb) throw new ServingError('NOT_FOUND', `Malformed request: ${req.method} ${quoted(req.url ?? '')}`);
+      let gone = false;
+      res.once('close', () => (gone = !res.writableFinished));
       const body = await readJson(req, maxBytes);
-      send(200, await RestServer.infer(owner, spec, verb, body, () => (req.destroyed && !res.writableEnded ? 'CANCELLED' : undefined)));
+      send(200, await RestServer.infer(owner, spec, verb, body, () => (gone ? 'CANCELLED' : undefined)));
     } catch (err) {
       const { code, message } = statusOf(err);
       if (!res.headersSent) send(HTTP[code], { error: message });

@@ -4,6 +4,7 @@
 import test from 'ava';
 import * as grpc from '@grpc/grpc-js';
 import Long from 'long';
+import { once } from 'node:events';
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createModel } from '../export/fixtures/tiny-model.js';
@@ -14,7 +15,7 @@ import { stringTensor } from '../../src/export/warmup.js';
 import { PredictionServer } from '../../src/serving/prediction-server.js';
 import { PredictionClient } from '../../src/serving/prediction-client.js';
 import { tensorToNumbers } from '../../src/serving/tensor-proto.js';
-import type { tensorflow } from '../../src/proto.js';
+import { tensorflow } from '../../src/proto.js';
 import { tempDir } from '../helpers.js';
 
 const tr = trainModel(createModel());
@@ -117,6 +118,29 @@ test.serial('a request whose deadline passes stops being computed', async (t) =>
   deadlineAfterCalls = Infinity;
   t.is(err.code, grpc.status.DEADLINE_EXCEEDED);
   t.true(server.current.denseRuns - before <= 3, `${server.current.denseRuns - before} slices computed of 40`);
+});
+
+test.serial('a request whose client cancelled stops being computed', async (t) => {
+  const rows = encodeInstances(randomRows(tr, 64));
+  const many = Array.from({ length: 64 * 40 }, (_, i) => rows[i % rows.length]!);
+  const before = server.current.denseRuns;
+  const done = once(server.events, 'predict');
+  const raw = new grpc.Client(server.address, grpc.credentials.createInsecure());
+  t.teardown(() => raw.close());
+  let cancelledCode: number | undefined;
+  const call = raw.makeUnaryRequest(
+    '/tensorflow.serving.PredictionService/Predict',
+    (m: tensorflow.serving.IPredictRequest) => Buffer.from(tensorflow.serving.PredictRequest.encode(m).finish()),
+    (b: Buffer) => b,
+    req(many),
+    (err) => (cancelledCode = err?.code),
+  );
+  // Cancel once the server has computed the first slice.
+  while (server.current.denseRuns === before) await new Promise((r) => setImmediate(r));
+  call.cancel();
+  t.deepEqual(await done, ['CANCELLED']);
+  t.true(server.current.denseRuns - before < 40, `${server.current.denseRuns - before} slices computed of 40`);
+  t.is(cancelledCode, grpc.status.CANCELLED);
 });
 
 test.serial('version is the directory name: a manifest that disagrees is refused once, the served version stays', async (t) => {

@@ -72,3 +72,13 @@ test('errors are {"error": …} with TF Serving HTTP statuses', async (t) => {
   // Still serving.
   t.is((await post('/v1/models/default:predict', { instances: b64 })).status, 200);
 });
+
+test('a request larger than one slice is computed whole (in slices) and equals in-process predict', async (t) => {
+  const many = Array.from({ length: 700 }, (_, i) => records[i % records.length]!);
+  const res = await post('/v1/models/default:predict', { inputs: { instances: many.map((r) => ({ b64: Buffer.from(r).toString('base64') })) } });
+  t.is(res.status, 200);
+  const { outputs } = (await res.json()) as { outputs: { ctr: number[] } };
+  const local = server.current.predictRecords(many).ctr!;
+  t.is(outputs.ctr.length, 700);
+  t.true(outputs.ctr.every((v, i) => Math.abs(v - local[i]!) < 1e-6));
+});
