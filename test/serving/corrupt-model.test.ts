@@ -7,14 +7,7 @@ import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createModel } from '../export/fixtures/tiny-model.js';
 import { encodeInstances, randomRows, trainModel } from '../export/fixtures/train.js';
-import { StandaloneExporter } from '../../src/export/exporters.js';
-import { liveParams } from '../../src/export/params-source.js';
-import { stringTensor } from '../../src/export/warmup.js';
-import { FormatError } from '../../src/errors.js';
-import { loadExport } from '../../src/serving/load-export.js';
-import { trialLoad } from '../../src/serving/dense-loader.js';
-import { PredictionServer } from '../../src/serving/prediction-server.js';
-import { PredictionClient } from '../../src/serving/prediction-client.js';
+import { FormatError, liveParams, loadExport, PredictionClient, PredictionServer, StandaloneExporter, stringTensor, trialLoad } from 'monolith-ts';
 import { tempDir } from '../helpers.js';
 
 const tr = trainModel(createModel());
