@@ -34,6 +34,8 @@ export class ExportedModel {
   readonly inputName: string;
   private readonly sigs: Map<string, SavedModelSignature>;
   readonly tableOrder: string[];
+  /** Width of each dense-model input: pooled features, then dense inputs. */
+  private readonly widths: number[];
   /** Runs of the dense model so far (server-side batching makes fewer, larger runs). */
   denseRuns = 0;
 
@@ -51,6 +53,7 @@ export class ExportedModel {
     this.parser = new InputParser(manifest.variant, manifest.features, manifest.denseInputs);
     this.inputName = warmupInputName(manifest.variant);
     this.tableOrder = [...tables.keys()].sort();
+    this.widths = [...manifest.features.map(outputDim), ...manifest.denseInputs.map((d) => d.width)];
   }
 
   get signatures(): SavedModelSignature[] {
@@ -81,7 +84,7 @@ export class ExportedModel {
     if (!this.dense) throw new ServingError('FAILED_PRECONDITION', `export ${this.dir} (${this.manifest.graph}) has no dense model`);
     const rows = parsed.rows;
     const inputs = this.modelInputs(parsed);
-    const widths = [...this.manifest.features.map(outputDim), ...this.manifest.denseInputs.map((d) => d.width)];
+    const widths = this.widths;
     const out: HeadOutputs = {};
     if (rows === 0) {
       for (const h of this.manifest.heads) if (!heads || heads.includes(h.name)) out[h.name] = new Float32Array(0);

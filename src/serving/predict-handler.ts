@@ -12,7 +12,7 @@ type TensorProto = tensorflow.TensorProto.$Properties;
 
 /** Runs parsed rows of serving_default; a server-side batcher merges concurrent requests. */
 export interface RowRunner {
-  run(model: ExportedModel, parsed: ParsedRows, heads: readonly string[] | undefined): Promise<HeadOutputs>;
+  run(model: ExportedModel, parsed: ParsedRows, heads: readonly string[] | undefined, abort?: PredictOptions['abort']): Promise<HeadOutputs>;
 }
 
 export interface PredictOptions {
@@ -26,7 +26,7 @@ export interface PredictOptions {
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-function checkAbort(opts: PredictOptions): void {
+export function checkAbort(opts: Pick<PredictOptions, 'abort'>): void {
   const why = opts.abort?.();
   if (why) throw new ServingError(why, why === 'CANCELLED' ? 'the client cancelled the request' : 'the request deadline passed before it was computed');
 }
@@ -73,7 +73,7 @@ function outputFilter(sig: SavedModelSignature, req: PredictRequest): string[] |
 /** Predictions for serialized records, a slice at a time, yielding to the event loop between slices. */
 async function predictSliced(model: ExportedModel, records: Uint8Array[], heads: readonly string[] | undefined, opts: PredictOptions): Promise<HeadOutputs> {
   const step = model.sliceRows;
-  const run = (parsed: ParsedRows) => (opts.runner ? opts.runner.run(model, parsed, heads) : Promise.resolve(model.predictParsed(parsed, heads)));
+  const run = (parsed: ParsedRows) => (opts.runner ? opts.runner.run(model, parsed, heads, opts.abort) : Promise.resolve(model.predictParsed(parsed, heads)));
   if (records.length <= step) return run(model.parser.parse(records));
   const out: HeadOutputs = {};
   for (let at = 0; at < records.length; at += step) {

@@ -1,6 +1,6 @@
 import type { ExportedModel, HeadOutputs } from './exported-model.js';
 import type { ParsedRows } from './parse-inputs.js';
-import type { RowRunner } from './predict-handler.js';
+import { checkAbort, type PredictOptions, type RowRunner } from './predict-handler.js';
 
 export interface BatchingOptions {
   /** Rows of one merged run (TF Serving's max_batch_size; default 128). */
@@ -12,6 +12,7 @@ export interface BatchingOptions {
 interface Pending {
   parsed: ParsedRows;
   heads: readonly string[] | undefined;
+  abort: PredictOptions['abort'];
   resolve(out: HeadOutputs): void;
   reject(err: unknown): void;
 }
@@ -62,7 +63,7 @@ export class RequestBatcher implements RowRunner {
     this.timeoutMs = Math.max(0, opts.batchTimeoutMicros ?? 1000) / 1000;
   }
 
-  run(model: ExportedModel, parsed: ParsedRows, heads: readonly string[] | undefined): Promise<HeadOutputs> {
+  run(model: ExportedModel, parsed: ParsedRows, heads: readonly string[] | undefined, abort?: PredictOptions['abort']): Promise<HeadOutputs> {
     if (parsed.rows >= this.maxBatchSize) return Promise.resolve(model.predictParsed(parsed, heads));
     return new Promise<HeadOutputs>((resolve, reject) => {
       let q = this.queues.get(model);
@@ -73,7 +74,7 @@ export class RequestBatcher implements RowRunner {
         this.queues.set(model, q);
         q.timer = setTimeout(() => this.flush(model), this.timeoutMs);
       }
-      q.items.push({ parsed, heads, resolve, reject });
+      q.items.push({ parsed, heads, abort, resolve, reject });
       q.rows += parsed.rows;
       if (q.rows >= this.maxBatchSize) this.flush(model);
     });
@@ -84,6 +85,17 @@ export class RequestBatcher implements RowRunner {
     if (!q) return;
     this.queues.delete(model);
     clearTimeout(q.timer);
+    // Requests whose client went away or whose deadline passed while queued are not computed.
+    q.items = q.items.filter((p) => {
+      try {
+        checkAbort(p);
+        return true;
+      } catch (err) {
+        p.reject(err);
+        return false;
+      }
+    });
+    if (!q.items.length) return;
     try {
       // Every head is computed when requests filter differently; each request keeps its own.
       const all = q.items.every((p) => p.heads === undefined) ? undefined : [...new Set(q.items.flatMap((p) => p.heads ?? model.manifest.heads.map((h) => h.name)))];
