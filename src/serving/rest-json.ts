@@ -54,7 +54,8 @@ export function jsonToTensor(v: Json, spec: TensorSpec, what: string): TensorPro
     case 'float32':
       return { dtype: DT.DT_FLOAT, tensorShape, floatVal: values.map((x) => numberValue(x, what, false)) };
     case 'int64':
-      return { dtype: DT.DT_INT64, tensorShape, int64Val: values.map((x) => Long.fromNumber(numberValue(x, what, true))) };
+      // 64-bit ids beyond 2^53 come as decimal strings (JSON numbers cannot hold them exactly).
+      return { dtype: DT.DT_INT64, tensorShape, int64Val: values.map((x) => (typeof x === 'string' && /^-?\d{1,20}$/.test(x) ? Long.fromString(x) : Long.fromNumber(numberValue(x, what, true)))) };
     default:
       throw invalidArgument(`${what}: dtype ${spec.dtype} is not accepted over REST`);
   }

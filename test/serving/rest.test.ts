@@ -82,3 +82,13 @@ test('a request larger than one slice is computed whole (in slices) and equals i
   t.is(outputs.ctr.length, 700);
   t.true(outputs.ctr.every((v, i) => Math.abs(v - local[i]!) < 1e-6));
 });
+
+test('int64 inputs beyond 2^53 as decimal strings: a table lookup over REST', async (t) => {
+  const ids = tr.vocab.get(2)!.slice(0, 2);
+  t.true(ids[0]! > 2n ** 53n);
+  const res = await post('/v1/models/default:predict', { signature_name: 'item/lookup', inputs: { id: ids.map(String) } });
+  t.is(res.status, 200);
+  const { outputs } = (await res.json()) as { outputs: number[][] };
+  const want = tr.tables.get('item')!.lookupOnly(ids);
+  t.deepEqual(outputs.flat(), Array.from(want));
+});
