@@ -1,7 +1,8 @@
 /**
- * Serving benchmark: Predict over gRPC on loopback (our PredictionServer and
- * PredictionClient in one process) next to in-process predict on the same
- * loaded export, at batch 1 and 128, in the same run.
+ * Serving benchmark: Predict over gRPC and REST on loopback (our
+ * PredictionServer, PredictionClient and fetch in one process) next to
+ * in-process predict on the same loaded export, at batch 1, 8 and 128, with
+ * 1 and 4 concurrent clients, and with server-side batching, in the same run.
  *
  *   node dist/bench/serving.js [--seconds 3] [--out bench/RESULTS-serving.md]
  */
@@ -30,7 +31,7 @@ const outPath = args.includes('--out') ? args[args.indexOf('--out') + 1] : undef
 const SLOTS = 8;
 const DIM = 16;
 const VOCAB = 10000;
-const CONCURRENCY = 8;
+const CONCURRENCY = 4;
 
 function spec(): ModelSpec {
   const entry = { segments: [{ dimSize: DIM, optConfig: { adagrad: {} }, initConfig: { zeros: {} } }] };
@@ -63,6 +64,7 @@ interface Stats {
   qps: number;
   rowsPerSec: number;
   p50: number;
+  p90: number;
   p99: number;
   calls: number;
 }
@@ -85,7 +87,7 @@ async function measure(rows: number, call: () => unknown | Promise<unknown>, con
   );
   const elapsed = (performance.now() - t0) / 1000;
   lat.sort((a, b) => a - b);
-  return { qps: lat.length / elapsed, rowsPerSec: (lat.length * rows) / elapsed, p50: pct(lat, 0.5), p99: pct(lat, 0.99), calls: lat.length };
+  return { qps: lat.length / elapsed, rowsPerSec: (lat.length * rows) / elapsed, p50: pct(lat, 0.5), p90: pct(lat, 0.9), p99: pct(lat, 0.99), calls: lat.length };
 }
 
 const backend = await ensureTfBackend();
@@ -99,36 +101,52 @@ for (const [name, t] of tables) {
 }
 const base = mkdtempSync(join(tmpdir(), 'monolith-ts-bench-serving-'));
 await new StandaloneExporter({ spec: s, exportDirBase: base, params: liveParams(s.buildDense(), tables), clock: () => 1700000000 }).exportSavedModel();
-const server = await PredictionServer.start({ modelBasePath: base, pollIntervalMs: 0 });
+const server = await PredictionServer.start({ modelBasePath: base, pollIntervalMs: 0, restPort: 0 });
+const batched = await PredictionServer.start({ modelBasePath: base, pollIntervalMs: 0, batching: { maxBatchSize: 128, batchTimeoutMicros: 500 } });
 const client = new PredictionClient(server.address);
+const batchedClient = new PredictionClient(batched.address);
 const started = new Date();
 const lines: string[] = [];
+const restPredict = async (body: string) => {
+  const res = await fetch(`http://${server.restAddress}/v1/models/default:predict`, { method: 'POST', body });
+  if (res.status !== 200) throw new Error(`REST ${res.status}: ${await res.text()}`);
+  await res.arrayBuffer();
+};
 try {
-  for (const batch of [1, 128]) {
+  for (const batch of [1, 8, 128]) {
     const recs = records(rng, batch);
     const req = { modelSpec: { name: 'default', signatureName: 'serving_default' }, inputs: { instances: stringTensor(recs) } };
+    const body = JSON.stringify({ instances: recs.map((r) => ({ b64: Buffer.from(r).toString('base64') })) });
     const local = await measure(batch, () => server.current.predictRecords(recs));
-    const grpcSeq = await measure(batch, () => client.predict(req));
-    const grpcPar = await measure(batch, () => client.predict(req), CONCURRENCY);
-    const row = (name: string, st: Stats) =>
-      `| ${batch} | ${name} | ${st.qps.toFixed(0)} | ${st.rowsPerSec.toFixed(0)} | ${st.p50.toFixed(2)} | ${st.p99.toFixed(2)} | ${(st.qps / local.qps).toFixed(2)} |`;
-    lines.push(row('in-process predictRecords', local), row('gRPC Predict, 1 in flight', grpcSeq), row(`gRPC Predict, ${CONCURRENCY} in flight`, grpcPar));
+    const local4 = await measure(batch, () => server.current.predictRecords(recs), CONCURRENCY);
+    const row = (name: string, st: Stats, ref: Stats) =>
+      `| ${batch} | ${name} | ${st.qps.toFixed(0)} | ${st.rowsPerSec.toFixed(0)} | ${st.p50.toFixed(2)} | ${st.p90.toFixed(2)} | ${st.p99.toFixed(2)} | ${(st.qps / ref.qps).toFixed(2)} |`;
+    lines.push(
+      row('in-process predictRecords', local, local),
+      row('gRPC Predict, 1 client', await measure(batch, () => client.predict(req)), local),
+      row('REST :predict, 1 client', await measure(batch, () => restPredict(body)), local),
+      row(`gRPC Predict, ${CONCURRENCY} clients`, await measure(batch, () => client.predict(req), CONCURRENCY), local4),
+      row(`REST :predict, ${CONCURRENCY} clients`, await measure(batch, () => restPredict(body), CONCURRENCY), local4),
+      row(`gRPC Predict, ${CONCURRENCY} clients, --enable_batching`, await measure(batch, () => batchedClient.predict(req), CONCURRENCY), local4),
+    );
     process.stderr.write(`batch ${batch} done\n`);
   }
 } finally {
   client.close();
+  batchedClient.close();
   await server.stop();
+  await batched.stop();
 }
 const md = `# Serving benchmark (bench/serving.ts)
 
-Command: \`node dist/bench/serving.js --seconds ${seconds}\` — ${started.toISOString()}, tfjs ${backend} backend, Node ${process.version}.
+Command: \`npm run build && node dist/bench/serving.js --seconds ${seconds} --out bench/RESULTS-serving.md\` — ${started.toISOString()}, tfjs ${backend} backend, Node ${process.version}.
 Model: ${SLOTS} fid-v1 features (3 fids each, reduce_sum) over ${SLOTS} tables of ${VOCAB} x ${DIM}, dense tower ${SLOTS * DIM}→128→64→1.
-Requests: serialized Instances under \`instances\` (serving_default). Server and client in one process on 127.0.0.1 (real gRPC, HTTP/2).
-Each line runs ${seconds} s after 20 warm calls; latency in ms per call; "x in-process" = calls/s over in-process predict at the same batch, same run.
-The machine is shared (2 cores, other jobs running): compare ratios, not absolute figures.
+Requests: serialized Instances under \`instances\` (serving_default); REST sends them as \`{"b64": …}\` in row form. Server and client in one process on 127.0.0.1 (real gRPC over HTTP/2, real HTTP/1.1 with fetch).
+Each line runs ${seconds} s after 20 warm calls; latency in ms per call; "x in-process" = calls/s over in-process predictRecords at the same batch and the same number of concurrent callers, same run.
+The --enable_batching server uses max_batch_size 128, batch_timeout_micros 500.
 
-| batch | path | calls/s | rows/s | p50 ms | p99 ms | x in-process |
-| --- | --- | --- | --- | --- | --- | --- |
+| batch | path | calls/s | rows/s | p50 ms | p90 ms | p99 ms | x in-process |
+| --- | --- | --- | --- | --- | --- | --- | --- |
 ${lines.join('\n')}
 `;
 process.stdout.write(md);

@@ -42,6 +42,8 @@ export function exportCommand(): Command {
         skipZeroEmbedding: o.skipZeroEmbedding,
         globalStepAsTimestamp: o.globalStepAsTimestamp,
         variant: o.variant,
+        // The model module registers any layer classes of its own when imported.
+        layerModules: [model.url],
       };
       const call = { checkpointPath, globalStep: getGlobalStep(checkpointPath) };
       let result: Record<string, string>;

@@ -17,9 +17,15 @@ function printOutputs(outputs: Record<string, tensorflow.ITensorProto>): void {
   process.stdout.write(`${JSON.stringify(o)}\n`);
 }
 
+function versionLabel(v: string, acc: Record<string, number>): Record<string, number> {
+  const m = /^([^=]+)=(\d+)$/.exec(v);
+  if (!m) throw new ConfigError(`--version-label ${v}: expected <label>=<version>`);
+  return { ...acc, [m[1]!]: Number(m[2]) };
+}
+
 export function serveCommand(): Command {
   return new Command('serve')
-    .description('serve the newest export of a model over the TF Serving gRPC API (Predict, GetModelMetadata); picks up newer versions')
+    .description('serve the newest export of a model over the TF Serving gRPC API (Predict, GetModelMetadata) and REST API; picks up newer versions')
     .requiredOption('--model-base-path <dir>', 'directory of export versions (for a distributed export: <base>/entry)', existingDir)
     .option('--model-name <name>', 'model_spec.name clients use', 'default')
     .option('--host <host>', 'address to bind (127.0.0.1: this machine only)', '127.0.0.1')
@@ -27,18 +33,31 @@ export function serveCommand(): Command {
     .option('--poll-interval-ms <ms>', 'how often to look for a newer version (0: never)', nonNegativeInt, 30000)
     .option('--file-system-poll-wait-seconds <s>', 'TF Serving spelling of the poll interval, in seconds (0: never)', nonNegativeInt)
     .option('--no-warmup', 'do not run assets.extra/tf_serving_warmup_requests before serving')
-    .option('--max-batch-rows <n>', 'rows one request may carry', positiveInt, 65536)
+    .option('--rest-api-port <n>', 'port of the REST API (0: any free port; default: no REST API)', portArg)
+    .option('--max-batch-rows <n>', 'rows one request may carry (more: INVALID_ARGUMENT)', positiveInt, 8192)
+    .option('--max-message-bytes <n>', 'largest request, bytes', positiveInt, 16 << 20)
+    .option('--enable-serialization-as-tensor-content', 'float outputs in tensor_content instead of float_val', false)
+    .option('--enable-batching', 'batch concurrent small serving_default requests into one model run', false)
+    .option('--max-batch-size <n>', 'with --enable-batching: rows per merged run', positiveInt, 128)
+    .option('--batch-timeout-micros <n>', 'with --enable-batching: how long a request waits for others', nonNegativeInt, 1000)
+    .option('--version-label <label=version>', 'a version_label clients may name (repeatable)', (v: string, acc: Record<string, number>) => versionLabel(v, acc), {})
     .action(async (o) => {
       const server = await PredictionServer.start({
         modelBasePath: o.modelBasePath,
         modelName: o.modelName,
         host: o.host,
         port: o.port,
+        ...(o.restApiPort !== undefined ? { restPort: o.restApiPort } : {}),
         pollIntervalMs: o.fileSystemPollWaitSeconds !== undefined ? o.fileSystemPollWaitSeconds * 1000 : o.pollIntervalMs,
         warmup: o.warmup,
         maxBatchRows: o.maxBatchRows,
+        maxMessageBytes: o.maxMessageBytes,
+        enableSerializationAsTensorContent: o.enableSerializationAsTensorContent,
+        batching: o.enableBatching ? { maxBatchSize: o.maxBatchSize, batchTimeoutMicros: o.batchTimeoutMicros } : false,
+        versionLabels: o.versionLabel,
       });
       process.stdout.write(`serving ${server.modelName} version ${server.current.version} on ${server.address}\n`);
+      if (server.restAddress) process.stdout.write(`REST API on http://${server.restAddress}\n`);
       await new Promise<void>((resolve) => {
         const stop = () => void server.stop().then(resolve);
         process.once('SIGINT', stop);
@@ -63,7 +82,7 @@ export function predictCommand(): Command {
       const slots = [...new Set(model.manifest.features.map((f) => f.slot))];
       const featureNames = new Map(model.manifest.features.map((f) => [f.slot, f.name]));
       const inputs = demoInputs(sig, { batchSize: o.batchSize, rng: new Rng(o.seed), slots, featureNames, maxVocab: 100 });
-      const res = model.predict({ modelSpec: { name: model.manifest.modelName, signatureName: sig.name }, inputs });
+      const res = await model.predict({ modelSpec: { name: model.manifest.modelName, signatureName: sig.name }, inputs });
       printOutputs(res.outputs as Record<string, tensorflow.ITensorProto>);
     });
 }

@@ -51,6 +51,12 @@ export interface ExportManifest {
   dense?: string;
   /** Entry of a distributed export: the parameter-server graphs, relative paths (`../../ps_0/<version>`). */
   ps?: string[];
+  /**
+   * Modules (specifiers or file URLs) that register custom tfjs layer classes
+   * of the dense model; imported before it is loaded. The library's own layers
+   * are always registered.
+   */
+  layerModules?: string[];
   /** Exported with dense_only: the parameter servers of this version were not written. */
   denseOnly?: boolean;
   createdAt: string;
@@ -74,5 +80,8 @@ export async function readManifest(dir: string): Promise<ExportManifest> {
     const ok = typeof t === 'object' && t !== null && typeof t.name === 'string' && typeof t.basename === 'string' && Number.isSafeInteger(t.dim) && t.dim > 0 && (t.entries === undefined || (Number.isSafeInteger(t.entries) && t.entries >= 0));
     if (!ok) throw new FormatError(`tables[${i}] is not {name, dim, basename, entries?}`, { file, field: `tables[${i}]` });
   });
+  if (m.layerModules !== undefined && !(Array.isArray(m.layerModules) && m.layerModules.every((x) => typeof x === 'string'))) {
+    throw new FormatError('layerModules must be a list of module specifiers', { file, field: 'layerModules' });
+  }
   return m;
 }

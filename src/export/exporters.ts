@@ -53,6 +53,12 @@ export interface ExporterOptions {
   clock?: () => number;
   /** Written into each entry / standalone export as `assets.extra/model_dump`, with the export's signatures. */
   modelDump?: DumpUtils;
+  /**
+   * Modules that register the dense model's own tfjs layer classes (module
+   * specifiers or file URLs), recorded in the manifest so `serve`/`predict`
+   * import them before loading; the library's layers need none.
+   */
+  layerModules?: string[];
   /** Called in export mode before the signatures are written: may add signatures to the ExportContext. */
   describe?: (ctx: ExportContext) => void | Promise<void>;
 }
@@ -223,6 +229,7 @@ export abstract class BaseExporter {
       denseInputs: spec.denseInputs.map((d) => ({ ...d })),
       heads: spec.heads.map((h) => ({ ...h })),
       tables,
+      ...(this.opts.layerModules?.length ? { layerModules: [...this.opts.layerModules] } : {}),
       createdAt: new Date(this.now() * 1000).toISOString(),
       ...extra,
     };

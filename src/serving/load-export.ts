@@ -4,14 +4,12 @@ import { ConfigError, FormatError } from '../errors.js';
 import type { EmbeddingHashTable } from '../hashtable/embedding-hash-table.js';
 import { ENTRY_GRAPH } from '../export/export-context.js';
 import { EXPORT_MANIFEST, readManifest, type ExportManifest } from '../export/export-manifest.js';
-import { loadLayersModelFromDir } from '../export/fs-model-io.js';
 import { decodeSavedModel, SAVED_MODEL_FILE } from '../export/signature-def.js';
 import { createServingTable, loadServingDump } from '../export/table-export.js';
 import { log } from '../util/log.js';
-// Registers the custom layers exported dense models use (EmbeddingSlice, FmInteraction, …) before any model is loaded.
-import '../model/layers/embedding-layers.js';
 import { ExportedModel, type ServingLimits } from './exported-model.js';
 import { ensureTfBackend } from './tf-backend.js';
+import { loadDenseModel, type DenseLoadOptions } from './dense-loader.js';
 
 const exists = (p: string) =>
   access(p).then(
@@ -74,12 +72,18 @@ async function resolvePs(entryDir: string, rel: string): Promise<string> {
   return join(dirname(dir), v);
 }
 
-export interface LoadExportOptions extends ServingLimits {}
+export interface LoadExportOptions extends ServingLimits, Pick<DenseLoadOptions, 'trialLoadTimeoutMs'> {
+  /** The version this export serves as (a server passes the version directory's name; default the manifest's). */
+  version?: string;
+}
 
 /**
  * Loads an export for serving, without the model's training code: the
  * manifest, the signatures, the tfjs dense model and the tables (for a
- * distributed entry, the tables of all its parameter servers).
+ * distributed entry, the tables of all its parameter servers). The dense
+ * model's layer classes come from the library and from the modules the
+ * manifest names (`layerModules`); its model.json is checked and trial-loaded
+ * in a worker thread first, so a broken one is an error, not a hang.
  */
 export async function loadExport(path: string, opts: LoadExportOptions = {}): Promise<ExportedModel> {
   await ensureTfBackend();
@@ -91,7 +95,9 @@ export async function loadExport(path: string, opts: LoadExportOptions = {}): Pr
     const psDir = await resolvePs(dir, rel);
     graphs.push({ dir: psDir, manifest: await readManifest(psDir) });
   }
+  const dense = manifest.dense
+    ? await loadDenseModel(resolve(dir, manifest.dense), { layerModules: manifest.layerModules ?? [], ...(opts.trialLoadTimeoutMs !== undefined ? { trialLoadTimeoutMs: opts.trialLoadTimeoutMs } : {}) })
+    : undefined;
   const tables = await loadTables(graphs);
-  const dense = manifest.dense ? await loadLayersModelFromDir(resolve(dir, manifest.dense)) : undefined;
-  return new ExportedModel(dir, manifest, signatures, tables, dense, opts);
+  return new ExportedModel(dir, manifest, signatures, tables, dense, opts, opts.version ?? manifest.version);
 }

@@ -69,9 +69,15 @@ export function readFloats(name: string, t: TensorProto): Float32Array {
   return out;
 }
 
-/** A DT_FLOAT tensor (tensor_content bytes, as TF's make_tensor_proto writes numpy arrays). */
-export function floatTensor(values: Float32Array, shape: number[]): tensorflow.TensorProto.$Properties {
-  return { dtype: DT.DT_FLOAT, tensorShape: { dim: shape.map((size) => ({ size })) }, tensorContent: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) };
+/**
+ * A DT_FLOAT tensor: values in `tensor_content` bytes (as TF's make_tensor_proto
+ * writes numpy arrays; the default here) or in the typed `float_val` field (as
+ * TF Serving answers unless --enable_serialization_as_tensor_content).
+ */
+export function floatTensor(values: Float32Array, shape: number[], tensorContent = true): tensorflow.TensorProto.$Properties {
+  const tensorShape = { dim: shape.map((size) => ({ size })) };
+  if (!tensorContent) return { dtype: DT.DT_FLOAT, tensorShape, floatVal: values as unknown as number[] };
+  return { dtype: DT.DT_FLOAT, tensorShape, tensorContent: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) };
 }
 
 export function int64Tensor(values: readonly (number | bigint)[], shape: number[]): tensorflow.TensorProto.$Properties {

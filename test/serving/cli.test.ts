@@ -48,17 +48,21 @@ test('export from a checkpoint, predict, warmup decode, visualize, serve + predi
   t.regex(await readFile(join(modelDir, 'entry-77.html'), 'utf8'), /<title>tiny entry 77<\/title>/);
   t.false((await readdir(entry)).some((f) => f.endsWith('.html')));
 
-  const server = spawn(process.execPath, [CLI, 'serve', `--model_base_path=${join(exportBase, 'entry')}`, '--port=0', '--file_system_poll_wait_seconds', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const server = spawn(process.execPath, [CLI, 'serve', `--model_base_path=${join(exportBase, 'entry')}`, '--port=0', '--rest_api_port', '0', '--file_system_poll_wait_seconds', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     let out = '';
     server.stdout.setEncoding('utf8');
-    while (!/on (\S+)\n/.test(out)) {
+    while (!/REST API on (\S+)\n/.test(out)) {
       const [chunk] = (await Promise.race([once(server.stdout, 'data'), once(server, 'exit').then(() => ['EXIT'])])) as string[];
       if (chunk === 'EXIT') throw new Error(`serve exited: ${out}`);
       out += chunk;
     }
     t.regex(out, /serving default version 77 on 127\.0\.0\.1:\d+/);
-    const addr = /on (\S+)\n/.exec(out)![1]!;
+    const addr = / on (\S+)\n/.exec(out)![1]!;
+    const rest = /REST API on (\S+)\n/.exec(out)![1]!;
+    t.regex(rest, /^http:\/\/127\.0\.0\.1:\d+$/);
+    const status = (await (await fetch(`${rest}/v1/models/default`)).json()) as { model_version_status: { version: string; state: string }[] };
+    t.deepEqual(status.model_version_status.map((s) => [s.version, s.state]), [['77', 'AVAILABLE']]);
     const res = await cli('predict-client', '--server', addr, '--batch-size', '3', '--slots', '1,2,3');
     const o = JSON.parse(res.stdout);
     t.deepEqual(o.ctr.shape, [3]);

@@ -75,7 +75,7 @@ test('bad requests get INVALID_ARGUMENT / NOT_FOUND and the server keeps serving
     return (err as unknown as grpc.ServiceError).code;
   };
   t.is(await code(predictReq(records, { modelSpec: { name: 'nope' } })), grpc.status.NOT_FOUND);
-  t.is(await code(predictReq(records, { modelSpec: { name: 'default', signatureName: 'nope' } })), grpc.status.NOT_FOUND);
+  t.is(await code(predictReq(records, { modelSpec: { name: 'default', signatureName: 'nope' } })), grpc.status.FAILED_PRECONDITION);
   t.is(await code(predictReq(records, { modelSpec: { name: 'default', version: { value: Long.fromNumber(5) } } })), grpc.status.NOT_FOUND);
   t.is(await code({ modelSpec: { name: 'default' }, inputs: { instances: floatTensor(new Float32Array(3), [3]) } }), grpc.status.INVALID_ARGUMENT);
   t.is(await code({ modelSpec: { name: 'default' }, inputs: { other: stringTensor(records) } }), grpc.status.INVALID_ARGUMENT);
