@@ -1,8 +1,10 @@
 import { availableParallelism } from 'node:os';
+import type { ResourceLimits } from 'node:worker_threads';
 import { defer, from, lastValueFrom, tap, type Observable, type OperatorFunction } from 'rxjs';
 import type { Batch, SourceBatch } from '../batch/batch.js';
 import { ConfigError } from '../errors.js';
 import type { EmbeddingHashTable } from '../hashtable/embedding-hash-table.js';
+import { LockHolderDiedError } from '../hashtable/shard-lock.js';
 import type { ModelSpec } from '../model/model-spec.js';
 import { log } from '../util/log.js';
 import { loadModel, type ModelRef } from '../workers/load-model.js';
@@ -43,6 +45,13 @@ export interface PipelineOptions {
   /** Worker threads; 0 runs the steps in this thread. Default: the machine's cores. */
   workers?: number;
   backend?: BackendName;
+  /**
+   * A step running longer than this (ms) fails the pipeline with a StepTimeoutError
+   * (its worker thread is terminated). Default 300000; 0: no limit. Worker threads only.
+   */
+  stepTimeoutMs?: number;
+  /** Heap limits of each worker thread; a thread over them fails the pipeline with a WorkerCrashError. */
+  workerResourceLimits?: ResourceLimits;
   /** Batches between the source and the end of their step (default 2 per worker). */
   maxInFlight?: number;
   /** One batch at a time: bit-reproducible training with any worker count. */
@@ -106,7 +115,7 @@ export class TrainingPipeline {
       const local = new TrainStep({ spec, tables, dense, worker: 0 });
       run = async (batch, m, o) => local.run(batch, m, o);
     } else {
-      pool = new StepWorkerPool({ model: opts.model, tables, dense, size: workers, backend: opts.backend });
+      pool = new StepWorkerPool({ model: opts.model, tables, dense, size: workers, backend: opts.backend, stepTimeoutMs: opts.stepTimeoutMs, resourceLimits: opts.workerResourceLimits });
       run = (batch, m, o) => pool!.run(batch, m, o);
     }
     const gate = new StepGate();
@@ -119,7 +128,14 @@ export class TrainingPipeline {
       gate.shared(async () => {
         const sb = item as SourceBatch | Batch;
         const src = isSourceBatch(sb) ? sb : { batch: sb };
-        const res = await run(src.batch, mode, { batchIndex: index + 1, parseMs: parseTimeOf(src.batch), keepBatch: opts.keepBatch });
+        let res: StepResult;
+        try {
+          res = await run(src.batch, mode, { batchIndex: index + 1, parseMs: parseTimeOf(src.batch), keepBatch: opts.keepBatch });
+        } catch (err) {
+          // No step starts after a failure, and a waiting checkpoint is not written.
+          gate.fail(err);
+          throw err;
+        }
         src.ack?.();
         return res;
       });
@@ -132,6 +148,8 @@ export class TrainingPipeline {
     named(opts.hooks, 'hook');
     if (saver && mode === 'train' && (ck!.everySteps !== undefined || ck!.everySeconds !== undefined)) {
       const save = () => from(gate.exclusive(async () => {
+        // No step is running: a lock still held belongs to a thread that died holding it.
+        assertNoLockHeld(tables);
         const step = dense.globalStep;
         await saver.save(step);
         return step;
@@ -162,10 +180,18 @@ export class TrainingPipeline {
    */
   close(): Promise<void> {
     this.closed ??= (async () => {
-      if (!this.failed) await this.gate.exclusive(async () => undefined);
+      if (!this.failed && !this.gate.failed) await this.gate.exclusive(async () => undefined).catch(() => undefined);
       await this.pool?.destroy();
     })();
     return this.closed;
+  }
+}
+
+/** Throws when a shard lock of `tables` is held: called when no step runs, so its holder is dead. */
+function assertNoLockHeld(tables: Record<string, EmbeddingHashTable>): void {
+  for (const t of Object.values(tables)) {
+    const held = t.heldLocks();
+    if (held.length) throw new LockHolderDiedError(held[0]!.thread, `table ${t.name} shard ${held[0]!.shard} (checkpoint not written)`);
   }
 }
 
