@@ -1,5 +1,4 @@
 import { availableParallelism } from 'node:os';
-import { once } from 'node:events';
 import type { ResourceLimits, Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { Batch } from '../batch/batch.js';
@@ -116,14 +115,15 @@ export class StepWorkerPool {
   private watch(w: Worker): void {
     const id = w.threadId;
     if (this.workers.has(id) || id < 0) return;
-    const exited = once(w, 'exit').then(([code]) => {
-      this.exited.set(id, code as number);
+    // (Not events.once: it rejects when the worker emits 'error' first, as a crashing one does.)
+    const exited = new Promise<number>((r) => w.once('exit', r)).then((code) => {
+      this.exited.set(id, code);
       // The thread is gone: whatever shard lock it held will never be released.
       for (const t of this.tables) {
         const broken = t.breakLocksOf(id);
         if (broken.length) log.warn(`table ${t.name}: thread ${id} exited holding the lock of shard(s) ${broken.join(', ')}`);
       }
-    }, () => undefined);
+    });
     this.workers.set(id, { worker: w, exited });
   }
 
@@ -136,12 +136,17 @@ export class StepWorkerPool {
     return err;
   }
 
-  /** Waits (bounded) until thread `id` has exited and its locks are broken. */
+  /**
+   * Waits (bounded) until thread `id` has exited and its locks are broken; when
+   * the thread is not known, until some thread has exited.
+   */
   private async afterExitOf(id: number | undefined): Promise<void> {
-    const w = id === undefined ? undefined : this.workers.get(id);
-    if (!w) return;
+    const waits = id !== undefined
+      ? [this.workers.get(id)?.exited].filter((p) => p !== undefined)
+      : this.exited.size > 0 ? [] : [...this.workers.values()].map((w) => w.exited);
+    if (waits.length === 0) return;
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([w.exited, new Promise((r) => (timer = setTimeout(r, 5_000)))]);
+    await Promise.race([...waits, new Promise((r) => (timer = setTimeout(r, 5_000)))]);
     clearTimeout(timer);
   }
 

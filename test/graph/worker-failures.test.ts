@@ -102,3 +102,13 @@ test.serial('a model module that throws while a worker imports it is a WorkerCra
   await new Promise((r) => setImmediate(r));
   t.deepEqual(uncaught, []);
 });
+
+test.serial('a worker thread throwing outside a task (Piscina emits an error event) fails the pipeline with a WorkerCrashError naming it, not an uncaught exception', async (t) => {
+  t.timeout(60_000);
+  const { err } = await failingRun('throw-later');
+  const original = (err as PipelineError).original as WorkerCrashError;
+  t.true(original instanceof WorkerCrashError, String(err));
+  t.regex(original.message, /worker thread \d+ died during a train step: a callback of the model threw/);
+  await new Promise((r) => setImmediate(r));
+  t.deepEqual(uncaught, []);
+});
