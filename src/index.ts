@@ -27,6 +27,7 @@ export * from './graph/step-result.js';
 export { train, TrainingPipeline, type PipelineOptions, type CheckpointOptions, type TrainSummary, type NamedOperator } from './graph/training-pipeline.js';
 export { StreamGraph, type GraphNode, type NodeKind, type StepRunner } from './graph/stream-graph.js';
 export { PipelineError } from './graph/pipeline-error.js';
+export { SourcePositions, type PositionValue } from './graph/source-positions.js';
 export { checkpointOperator, type CheckpointTrigger } from './graph/checkpoint-operator.js';
 export { CheckpointSaver, readIndex, type CheckpointListener } from './graph/checkpoint-saver.js';
 export { saveDenseParams, restoreDenseParams } from './graph/dense-checkpoint.js';

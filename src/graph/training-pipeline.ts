@@ -16,6 +16,8 @@ import { createSharedDenseParams, TrainStep } from '../workers/train-step.js';
 import { checkpointOperator, type CheckpointTrigger } from './checkpoint-operator.js';
 import { CheckpointSaver, type CheckpointListener } from './checkpoint-saver.js';
 import { parseTimeOf } from './parse-timing.js';
+import { SourcePositions } from './source-positions.js';
+import { readIndex } from './checkpoint-saver.js';
 import type { SourceLike } from './pull-source.js';
 import type { RunMode, StepResult } from './step-result.js';
 import { StepGate } from './step-gate.js';
@@ -32,6 +34,12 @@ export interface CheckpointOptions extends CheckpointTrigger {
   keep?: number;
   /** Called after each checkpoint (exporters). */
   listeners?: CheckpointListener[];
+  /**
+   * The sources' read positions, saved with every checkpoint and loaded from
+   * the restored one (pass the same object to the source): after a restart the
+   * source continues exactly where the restored model's data ends.
+   */
+  positions?: SourcePositions;
 }
 
 export interface PipelineOptions {
@@ -106,7 +114,10 @@ export class TrainingPipeline {
     let restoredStep: number | undefined;
     if (saver && (ck!.restore ?? true)) {
       restoredStep = await saver.restore();
-      if (restoredStep !== undefined) log.info(`restored checkpoint step ${restoredStep} from ${ck!.dir}`);
+      if (restoredStep !== undefined) {
+        await ck!.positions?.load(ck!.dir, restoredStep);
+        log.info(`restored checkpoint step ${restoredStep} from ${ck!.dir}`);
+      }
     }
 
     let run: Runner;
@@ -151,7 +162,13 @@ export class TrainingPipeline {
         // No step is running: a lock still held belongs to a thread that died holding it.
         assertNoLockHeld(tables);
         const step = dense.globalStep;
+        // The positions go first: the checkpoint's index, written last, makes both current at once.
+        const positions = await ck!.positions?.write(ck!.dir, step);
         await saver.save(step);
+        if (positions) {
+          await SourcePositions.prune(ck!.dir, (await readIndex(ck!.dir))?.all ?? [step]);
+          ck!.positions!.committed(positions);
+        }
         return step;
       }));
       graph = graph.then('checkpoint', checkpointOperator(save, ck!, restoredStep ?? 0), 'checkpoint', `every ${[ck!.everySteps && `${ck!.everySteps} steps`, ck!.everySeconds && `${ck!.everySeconds} s`].filter(Boolean).join(' or ')} to ${ck!.dir}`);

@@ -3,6 +3,7 @@ import Kafka from 'node-rdkafka';
 import type { Observable } from 'rxjs';
 import type { SourceBatch } from '../../batch/batch.js';
 import { ConfigError } from '../../errors.js';
+import type { PositionValue, SourcePositions } from '../../graph/source-positions.js';
 import { readRecordFile, type RecordLayout } from '../../io/record-file.js';
 import { log } from '../../util/log.js';
 import type { ParseConfig, RecordVariant } from '../parse/parse-config.js';
@@ -37,6 +38,16 @@ export interface KafkaSourceOptions extends PacingOptions {
   now?: () => number;
   /** Called after the consumer has disconnected (on completion, error or unsubscribe). */
   onClosed?: () => void;
+  /**
+   * Exactly-once into the model: the pipeline's `checkpoint.positions`. Acked
+   * offsets are then kept with each checkpoint and committed to the broker only
+   * once that checkpoint is written; when a checkpoint was restored, every
+   * assigned partition starts at the restored offset (others at the group's
+   * committed offset, i.e. none yet: auto.offset.reset).
+   */
+  positions?: SourcePositions;
+  /** Name of this source in `positions` (default 'kafka'). */
+  positionsName?: string;
 }
 
 type Message = Kafka.Message;
@@ -66,9 +77,23 @@ export function kafkaSource(opts: KafkaSourceOptions): Observable<SourceBatch> {
   const now = opts.now ?? Date.now;
 
   return pacedSource(async function* () {
+    const store = opts.positions;
+    const storeName = opts.positionsName ?? 'kafka';
+    const restored = ((store?.restored(storeName) ?? []) as unknown as CommitPosition[]).map((p) => ({ topic: p.topic, partition: p.partition, offset: p.offset }));
+    // Offsets applied to the model, per partition (starting from the restored checkpoint's).
+    const applied = new Map(restored.map((p) => [`${p.topic}\u0000${p.partition}`, p]));
+    const seekOnAssign = function (this: Kafka.KafkaConsumer, err: Kafka.LibrdKafkaError, assignment: Kafka.Assignment[]) {
+      if (err.code === Kafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS) {
+        this.assign(assignment.map((a) => {
+          const at = applied.get(`${a.topic}\u0000${a.partition}`);
+          return at ? { topic: a.topic, partition: a.partition, offset: at.offset } : a;
+        }));
+      } else if (err.code === Kafka.CODES.ERRORS.ERR__REVOKE_PARTITIONS) this.unassign();
+    };
     const consumer = new Kafka.KafkaConsumer(
       {
         ...opts.consumerConfig,
+        ...(store ? { rebalance_cb: seekOnAssign } : {}),
         'bootstrap.servers': opts.brokers,
         'group.id': opts.groupId,
         'enable.auto.commit': false,
@@ -91,6 +116,11 @@ export function kafkaSource(opts: KafkaSourceOptions): Observable<SourceBatch> {
         batch,
         ack: () => {
           const ready = tracker.ack(id);
+          if (store) {
+            for (const p of ready) applied.set(`${p.topic}\u0000${p.partition}`, p);
+            if (ready.length) store.applied(storeName, [...applied.values()] as unknown as PositionValue);
+            return;
+          }
           if (ready.length === 0 || !connected) return;
           try {
             consumer.commitSync(ready);
@@ -107,6 +137,17 @@ export function kafkaSource(opts: KafkaSourceOptions): Observable<SourceBatch> {
       if (framing === 'message') yield m.value;
       else for await (const rec of readRecordFile(Readable.from([m.value]), opts.layout ?? { sortId: true })) yield rec.payload;
     };
+
+    // With positions, the broker learns an offset only once a checkpoint holding its effects is written.
+    const unlisten = store?.onSaved((saved) => {
+      const at = saved[storeName] as unknown as CommitPosition[] | undefined;
+      if (!at?.length || !connected) return;
+      try {
+        consumer.commitSync(at);
+      } catch (err) {
+        log.warn(`kafkaSource: commit of the checkpoint's offsets failed: ${(err as Error).message}`);
+      }
+    });
 
     try {
       await promisify<unknown>((cb) => consumer.connect({}, cb));
@@ -144,6 +185,7 @@ export function kafkaSource(opts: KafkaSourceOptions): Observable<SourceBatch> {
         }
       }
     } finally {
+      unlisten?.();
       const wasConnected = connected;
       connected = false;
       if (wasConnected) {
