@@ -63,7 +63,9 @@ function promisify<T>(fn: (cb: (err: unknown, v: T) => void) => void): Promise<T
  * read again by the next consumer of the group (at-least-once). Messages are
  * polled only while fewer than `maxUnacked` batches are un-acked.
  * Unsubscribing closes the consumer; client and parse errors become
- * Observable errors.
+ * Observable errors. With `positions` (and the same object as the pipeline's
+ * `checkpoint.positions`) it is exactly-once into the model instead: offsets
+ * travel with the checkpoints (see KafkaSourceOptions.positions).
  */
 export function kafkaSource(opts: KafkaSourceOptions): Observable<SourceBatch> {
   const topics = typeof opts.topics === 'string' ? [opts.topics] : opts.topics;
