@@ -1,5 +1,4 @@
 import test from 'ava';
-import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { lastValueFrom } from 'rxjs';
 import { LockHolderDiedError, PipelineError, StepTimeoutError, TrainingPipeline, WorkerCrashError, type PipelineOptions } from 'monolith-ts';
@@ -29,22 +28,24 @@ test.beforeEach(() => {
   uncaught = [];
 });
 
-async function failingRun(failure: FailingModelOptions['failure'], extra: Partial<PipelineOptions> = {}) {
+async function failingRun(failure: FailingModelOptions['failure'], extra: Partial<PipelineOptions> = {}, atError: () => number = () => 0) {
   const dir = await tempDir();
   const options: FailingModelOptions = { seed: 1, failure, claimDir: join(dir, 'claim') };
   const p = await TrainingPipeline.create({ model: { url: FAILING, options: options as unknown as Record<string, unknown> }, source: endless, workers: 2, ...extra });
+  let savedAtError = -1;
   const err = await lastValueFrom(p.run()).then(
     () => undefined,
-    (e: unknown) => e,
+    (e: unknown) => ((savedAtError = atError()), e),
   );
   await p.close();
-  return { err, p, dir };
+  return { err, p, dir, savedAtError };
 }
 
 test.serial('a worker that dies holding a shard lock (terminated after a step timeout): the other worker, the waiting checkpoint and close() all end; the lock names its dead holder', async (t) => {
   t.timeout(60_000);
   const ckpt = await tempDir();
-  const { err, p } = await failingRun('hold-lock-and-hang', { stepTimeoutMs: 3_000, checkpoint: { dir: ckpt, everySteps: 1 } });
+  const saved: number[] = [];
+  const { err, p, savedAtError } = await failingRun('hold-lock-and-hang', { stepTimeoutMs: 3_000, checkpoint: { dir: ckpt, everySteps: 1, listeners: [{ afterSave: (_p, step) => void saved.push(step) }] } }, () => saved.length);
   t.true(err instanceof PipelineError, String(err));
   const original = (err as PipelineError).original;
   t.true(original instanceof StepTimeoutError || original instanceof LockHolderDiedError || /died holding it/.test(String((original as Error).message)), String(original));
@@ -53,7 +54,7 @@ test.serial('a worker that dies holding a shard lock (terminated after a step ti
   t.throws(() => p.tables.even!.forEachEntry(holder!.shard, () => undefined), { instanceOf: LockHolderDiedError, message: new RegExp(`thread ${holder!.thread}, which died holding it`) });
   // The step already running when the failure came ended without starting another one.
   t.is(p.gate.inside, 0);
-  t.false((await readdir(ckpt)).some((f) => f.startsWith('model.ckpt-') && !/^model\.ckpt-\d+\./.test(f)));
+  t.is(saved.length, savedAtError, 'no checkpoint was written after the failure');
   t.deepEqual(uncaught, []);
 });
 
