@@ -104,7 +104,7 @@ test.serial('a model module that throws while a worker imports it is a WorkerCra
   t.deepEqual(uncaught, []);
 });
 
-test.serial('a worker thread throwing outside a task (Piscina emits an error event) fails the pipeline with a WorkerCrashError naming it, not an uncaught exception', async (t) => {
+test.serial('an uncaught error inside a worker thread (thrown from a queued callback of the model) fails the pipeline with a WorkerCrashError naming the thread, not an uncaught exception', async (t) => {
   t.timeout(60_000);
   const { err } = await failingRun('throw-later');
   const original = (err as PipelineError).original as WorkerCrashError;
