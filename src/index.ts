@@ -28,6 +28,7 @@ export { train, TrainingPipeline, type PipelineOptions, type TrainOptions, type 
 export { fitCallbacks, type TrainCallbacks, type History, type Logs, type FitCallbacksOptions } from './graph/fit-callbacks.js';
 export { StreamGraph, type GraphNode, type NodeKind, type StepRunner } from './graph/stream-graph.js';
 export { PipelineError } from './graph/pipeline-error.js';
+export { SourcePositions, type PositionValue } from './graph/source-positions.js';
 export { checkpointOperator, type CheckpointTrigger } from './graph/checkpoint-operator.js';
 export { CheckpointSaver, readIndex, keptSteps, type CheckpointListener } from './graph/checkpoint-saver.js';
 export { saveDenseParams, restoreDenseParams, loadDenseParams } from './graph/dense-checkpoint.js';
@@ -36,7 +37,8 @@ export { pullSource, type SourceLike } from './graph/pull-source.js';
 export { StepGate } from './graph/step-gate.js';
 export { TrainStep, createSharedDenseParams, denseParamsOf } from './workers/train-step.js';
 export { StepWorkerPool, type StepPoolOptions } from './workers/step-pool.js';
-export { WorkerCrashError } from './workers/worker-errors.js';
+export { StepTimeoutError, WorkerCrashError } from './workers/worker-errors.js';
+export { LockHolderDiedError } from './hashtable/shard-lock.js';
 export { SharedDenseParams, type SharedDenseParamsHandle } from './workers/shared-dense-params.js';
 export type { DenseOptimizerConfig } from './workers/dense-optimizer.js';
 export { poolEmbeddings, scatterPooledGradient } from './workers/embedding-pooling.js';

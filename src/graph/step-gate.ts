@@ -3,13 +3,31 @@
  * enters exclusive — it waits for the steps in flight to finish and holds
  * new ones back, so the tables, dense weights and global step it saves
  * belong to one moment. Writers are preferred (a waiting checkpoint is not
- * starved by a stream of steps).
+ * starved by a stream of steps). Once `fail(err)` is called, nothing enters
+ * any more: waiting and later callers get `err` (no step runs after a
+ * failure, and a checkpoint waiting for the steps is not written).
  */
 export class StepGate {
   private readers = 0;
   private writer = false;
   private writersWaiting = 0;
   private waiters: Array<() => void> = [];
+  private failure: { err: unknown } | undefined;
+
+  /** Closes the gate for good: everyone waiting, and everyone coming later, gets `err`. */
+  fail(err: unknown): void {
+    this.failure ??= { err };
+    this.wake();
+  }
+
+  /** The error the gate was failed with, if any. */
+  get failed(): { err: unknown } | undefined {
+    return this.failure;
+  }
+
+  private check(): void {
+    if (this.failure) throw this.failure.err;
+  }
 
   private wake(): void {
     const ws = this.waiters;
@@ -23,7 +41,11 @@ export class StepGate {
 
   async shared<T>(fn: () => Promise<T>): Promise<T> {
     // Check and enter in the same synchronous run (no await between them).
-    while (this.writer || this.writersWaiting > 0) await this.next();
+    this.check();
+    while (this.writer || this.writersWaiting > 0) {
+      await this.next();
+      this.check();
+    }
     this.readers++;
     try {
       return await fn();
@@ -36,7 +58,11 @@ export class StepGate {
   async exclusive<T>(fn: () => Promise<T>): Promise<T> {
     this.writersWaiting++;
     try {
-      while (this.writer || this.readers > 0) await this.next();
+      this.check();
+      while (this.writer || this.readers > 0) {
+        await this.next();
+        this.check();
+      }
     } finally {
       this.writersWaiting--;
     }

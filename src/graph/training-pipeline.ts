@@ -1,8 +1,10 @@
 import { availableParallelism } from 'node:os';
+import type { ResourceLimits } from 'node:worker_threads';
 import { defer, from, lastValueFrom, tap, type Observable, type OperatorFunction } from 'rxjs';
 import type { Batch, SourceBatch } from '../batch/batch.js';
 import { ConfigError } from '../errors.js';
 import type { EmbeddingHashTable } from '../hashtable/embedding-hash-table.js';
+import { LockHolderDiedError } from '../hashtable/shard-lock.js';
 import type { ModelSpec } from '../model/model-spec.js';
 import { log } from '../util/log.js';
 import { loadModel, type ModelRef } from '../workers/load-model.js';
@@ -16,6 +18,8 @@ import { fitCallbacks, type FitCallbacksOptions, type History } from './fit-call
 import { progressLine } from './progress-line.js';
 import { CheckpointSaver, type CheckpointListener } from './checkpoint-saver.js';
 import { parseTimeOf } from './parse-timing.js';
+import { SourcePositions } from './source-positions.js';
+import { readIndex } from './checkpoint-saver.js';
 import type { SourceLike } from './pull-source.js';
 import type { RunMode, StepResult } from './step-result.js';
 import { StepGate } from './step-gate.js';
@@ -38,6 +42,12 @@ export interface CheckpointOptions extends CheckpointTrigger {
   keep?: number;
   /** Called after each checkpoint (exporters). */
   listeners?: CheckpointListener[];
+  /**
+   * The sources' read positions, saved with every checkpoint and loaded from
+   * the restored one (pass the same object to the source): after a restart the
+   * source continues exactly where the restored model's data ends.
+   */
+  positions?: SourcePositions;
 }
 
 export interface PipelineOptions {
@@ -51,6 +61,13 @@ export interface PipelineOptions {
   /** Worker threads; 0 runs the steps in this thread. Default: the machine's cores. */
   workers?: number;
   backend?: BackendName;
+  /**
+   * A step running longer than this (ms) fails the pipeline with a StepTimeoutError
+   * (its worker thread is terminated). Default 300000; 0: no limit. Worker threads only.
+   */
+  stepTimeoutMs?: number;
+  /** Heap limits of each worker thread; a thread over them fails the pipeline with a WorkerCrashError. */
+  workerResourceLimits?: ResourceLimits;
   /** Batches between the source and the end of their step (default 2 per worker). */
   maxInFlight?: number;
   /** One batch at a time: bit-reproducible training with any worker count. */
@@ -105,7 +122,10 @@ export class TrainingPipeline {
     let restoredStep: number | undefined;
     if (saver && (ck!.restore ?? true)) {
       restoredStep = await saver.restore();
-      if (restoredStep !== undefined) log.info(`restored checkpoint step ${restoredStep} from ${ck!.dir}`);
+      if (restoredStep !== undefined) {
+        await ck!.positions?.load(ck!.dir, restoredStep);
+        log.info(`restored checkpoint step ${restoredStep} from ${ck!.dir}`);
+      }
     }
 
     let run: Runner;
@@ -114,7 +134,7 @@ export class TrainingPipeline {
       const local = new TrainStep({ spec, tables, dense, worker: 0 });
       run = async (batch, m, o) => local.run(batch, m, o);
     } else {
-      pool = new StepWorkerPool({ model: opts.model, tables, dense, size: workers, backend: opts.backend });
+      pool = new StepWorkerPool({ model: opts.model, tables, dense, size: workers, backend: opts.backend, stepTimeoutMs: opts.stepTimeoutMs, resourceLimits: opts.workerResourceLimits });
       run = (batch, m, o) => pool!.run(batch, m, o);
     }
     const gate = new StepGate();
@@ -127,7 +147,14 @@ export class TrainingPipeline {
       gate.shared(async () => {
         const sb = item as SourceBatch | Batch;
         const src = isSourceBatch(sb) ? sb : { batch: sb };
-        const res = await run(src.batch, mode, { batchIndex: index + 1, parseMs: parseTimeOf(src.batch), keepBatch: opts.keepBatch });
+        let res: StepResult;
+        try {
+          res = await run(src.batch, mode, { batchIndex: index + 1, parseMs: parseTimeOf(src.batch), keepBatch: opts.keepBatch });
+        } catch (err) {
+          // No step starts after a failure, and a waiting checkpoint is not written.
+          gate.fail(err);
+          throw err;
+        }
         src.ack?.();
         return res;
       });
@@ -140,8 +167,16 @@ export class TrainingPipeline {
     named(opts.hooks, 'hook');
     if (saver && mode === 'train' && (ck!.everySteps !== undefined || ck!.everySeconds !== undefined)) {
       const save = () => from(gate.exclusive(async () => {
+        // No step is running: a lock still held belongs to a thread that died holding it.
+        assertNoLockHeld(tables);
         const step = dense.globalStep;
+        // The positions go first: the checkpoint's index, written last, makes both current at once.
+        const positions = await ck!.positions?.write(ck!.dir, step);
         await saver.save(step);
+        if (positions) {
+          await SourcePositions.prune(ck!.dir, (await readIndex(ck!.dir))?.all ?? [step]);
+          ck!.positions!.committed(positions);
+        }
         return step;
       }));
       graph = graph.then('checkpoint', checkpointOperator(save, ck!, restoredStep ?? 0), 'checkpoint', `every ${[ck!.everySteps && `${ck!.everySteps} steps`, ck!.everySeconds && `${ck!.everySeconds} s`].filter(Boolean).join(' or ')} to ${ck!.dir}`);
@@ -170,10 +205,18 @@ export class TrainingPipeline {
    */
   close(): Promise<void> {
     this.closed ??= (async () => {
-      if (!this.failed) await this.gate.exclusive(async () => undefined);
+      if (!this.failed && !this.gate.failed) await this.gate.exclusive(async () => undefined).catch(() => undefined);
       await this.pool?.destroy();
     })();
     return this.closed;
+  }
+}
+
+/** Throws when a shard lock of `tables` is held: called when no step runs, so its holder is dead. */
+function assertNoLockHeld(tables: Record<string, EmbeddingHashTable>): void {
+  for (const t of Object.values(tables)) {
+    const held = t.heldLocks();
+    if (held.length) throw new LockHolderDiedError(held[0]!.thread, `table ${t.name} shard ${held[0]!.shard} (checkpoint not written)`);
   }
 }
 

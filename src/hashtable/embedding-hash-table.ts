@@ -765,6 +765,27 @@ export class EmbeddingHashTable {
   }
 
   /**
+   * Declares broken the shard locks the exited thread `threadId` died holding:
+   * threads waiting for them, and every later operation on those shards, throw
+   * `LockHolderDiedError` instead of waiting forever. Returns those shards.
+   */
+  breakLocksOf(threadId: number): number[] {
+    const broken: number[] = [];
+    this.shards.forEach((sh, s) => sh.breakLockOf(threadId) && broken.push(s));
+    return broken;
+  }
+
+  /** Shards whose lock is held right now (or was held by a thread that died), with the holder's thread id. */
+  heldLocks(): Array<{ shard: number; thread: number }> {
+    const held: Array<{ shard: number; thread: number }> = [];
+    this.shards.forEach((sh, s) => {
+      const t = sh.lockHolder;
+      if (t !== undefined) held.push({ shard: s, thread: t });
+    });
+    return held;
+  }
+
+  /**
    * Visits every entry of shard `s` under its lock: `fn(lo, hi, row)`; the
    * row's words are at `row * stride` in the shard's views.
    */

@@ -1,5 +1,5 @@
 import { HashTableError } from './errors.js';
-import { lockWord, unlockWord } from './shard-lock.js';
+import { breakLockOf, lockOwner, lockWord, tryLockWord, unlockWord } from './shard-lock.js';
 import { mixFid } from './fid-hash.js';
 
 /**
@@ -96,15 +96,24 @@ export class TableShard {
     return new TableShard({ control, index, rows, strideWords });
   }
 
-  lock(): void {
-    lockWord(this.ctl, C_LOCK);
+  /** Takes the lock; throws `LockHolderDiedError` when its holder died holding it (see `breakLockOf`). */
+  lock(what?: string): void {
+    lockWord(this.ctl, C_LOCK, what);
     this.afterLock();
   }
   /** Takes the lock only if it is free right now (no spin, no wait). */
-  tryLock(): boolean {
-    if (Atomics.compareExchange(this.ctl, C_LOCK, 0, 1) !== 0) return false;
+  tryLock(what?: string): boolean {
+    if (!tryLockWord(this.ctl, C_LOCK, what)) return false;
     this.afterLock();
     return true;
+  }
+  /** The thread holding the lock (or that died holding it), undefined when free. */
+  get lockHolder(): number | undefined {
+    return lockOwner(this.ctl, C_LOCK);
+  }
+  /** Declares the lock broken if the exited thread `threadId` held it (its waiters then throw). */
+  breakLockOf(threadId: number): boolean {
+    return breakLockOf(this.ctl, C_LOCK, threadId);
   }
   private afterLock(): void {
     // Another thread may have grown a buffer since this thread last looked.

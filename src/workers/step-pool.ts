@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import type { Worker } from 'node:worker_threads';
+import type { ResourceLimits, Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { Batch } from '../batch/batch.js';
 import { toSharedBatch } from '../batch/shared-batch.js';
@@ -10,9 +10,9 @@ import { log } from '../util/log.js';
 import type { ModelRef } from './load-model.js';
 import { tableHandles } from './model-tables.js';
 import type { SharedDenseParams } from './shared-dense-params.js';
-import type { StepTask, StepTaskResult, StepWorkerData } from './step-worker.js';
+import type { StepTask, StepTaskOutcome, StepWorkerData } from './step-worker.js';
 import type { BackendName } from './tf-backend.js';
-import { WorkerCrashError } from './worker-errors.js';
+import { StepTimeoutError, WorkerCrashError } from './worker-errors.js';
 
 export interface StepPoolOptions {
   model: ModelRef;
@@ -22,6 +22,14 @@ export interface StepPoolOptions {
   size?: number;
   /** Preferred tfjs backend of the workers (default: the best available). */
   backend?: BackendName;
+  /**
+   * A step running longer than this (ms) is stopped: its thread is terminated
+   * and the step fails with a StepTimeoutError. Default 300000 (5 minutes; the
+   * first step of a thread also loads the model). 0 or Infinity: no limit.
+   */
+  stepTimeoutMs?: number;
+  /** Heap limits of each worker thread (Node's Worker resourceLimits). */
+  resourceLimits?: ResourceLimits;
 }
 
 export interface PoolStepOptions {
@@ -32,23 +40,42 @@ export interface PoolStepOptions {
   signal?: AbortSignal;
 }
 
+export const DEFAULT_STEP_TIMEOUT_MS = 300_000;
+
+const describeError = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
 /**
  * A Piscina pool of step workers. Every worker attaches to the same shared
  * tables and dense parameters; a batch crosses to a worker as one
- * SharedArrayBuffer (no structured-clone copy of its columns). A worker that
- * dies turns the step into a WorkerCrashError naming the thread.
+ * SharedArrayBuffer (no structured-clone copy of its columns).
+ *
+ * Every failure of a worker thread — it died, exited, ran out of heap, could
+ * not load the model module, or overran `stepTimeoutMs` — becomes a
+ * WorkerCrashError naming the thread, and the pool is broken from then on
+ * (every later step fails with the same error). When a thread exits, the table
+ * shard locks it held are declared broken, so no other thread waits for them.
+ * Errors Piscina reports outside a task are kept as the pool's failure, never
+ * thrown as uncaught exceptions.
  */
 export class StepWorkerPool {
-  private readonly pool: Piscina<StepTask, StepTaskResult>;
-  private readonly watched = new WeakSet<Worker>();
+  private readonly pool: Piscina<StepTask, StepTaskOutcome>;
+  private readonly workers = new Map<number, { worker: Worker; exited: Promise<unknown> }>();
   private readonly exited = new Map<number, number>();
+  private readonly tables: EmbeddingHashTable[];
+  private readonly stepTimeoutMs: number;
+  private failure: WorkerCrashError | undefined;
+  private destroyed = false;
   private backendLogged = false;
   readonly size: number;
 
   constructor(opts: StepPoolOptions) {
     const size = opts.size ?? availableParallelism();
     if (!Number.isInteger(size) || size < 1) throw new ConfigError(`worker pool: size must be a positive integer, got ${size}`);
+    const timeout = opts.stepTimeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
+    if (!(timeout >= 0)) throw new ConfigError(`worker pool: stepTimeoutMs must be a non-negative number of ms, got ${timeout}`);
+    this.stepTimeoutMs = timeout === 0 ? Number.POSITIVE_INFINITY : timeout;
     this.size = size;
+    this.tables = Object.values(opts.tables);
     const workerData: StepWorkerData = { model: opts.model, tables: tableHandles(opts.tables), dense: opts.dense.handle, backend: opts.backend };
     this.pool = new Piscina({
       filename: new URL('./step-worker.js', import.meta.url).href,
@@ -60,7 +87,19 @@ export class StepWorkerPool {
       // Idle workers wait with Atomics.waitAsync, so their event loop (and inspector: profiling) keeps running.
       atomics: 'async',
       workerData,
+      resourceLimits: opts.resourceLimits,
     });
+    // Piscina emits 'error' for a worker failing while it runs no task of ours and for a
+    // result arriving from a worker it already gave up on ("Unexpected message from Worker").
+    // Without a listener either would be an uncaught exception.
+    this.pool.on('error', (err: unknown) => {
+      if (this.destroyed) return;
+      void this.threads;
+      const dead = [...this.exited.keys()];
+      this.fail(new WorkerCrashError(dead, `${this.which(dead)} failed outside a step: ${describeError(err)}`, { cause: err }));
+    });
+    this.pool.on('workerCreate', () => void this.threads);
+    void this.threads;
   }
 
   /** The live worker threads (tests kill one of them). */
@@ -70,30 +109,97 @@ export class StepWorkerPool {
     return ts;
   }
 
+  /** The first failure of a worker thread, once there was one. */
+  get failed(): WorkerCrashError | undefined {
+    return this.failure;
+  }
+
   private watch(w: Worker): void {
-    if (this.watched.has(w)) return;
-    this.watched.add(w);
     const id = w.threadId;
-    w.once('exit', (code) => this.exited.set(id, code));
+    if (this.workers.has(id) || id < 0) return;
+    // (Not events.once: it rejects when the worker emits 'error' first, as a crashing one does.)
+    const exited = new Promise<number>((r) => w.once('exit', r)).then((code) => {
+      this.exited.set(id, code);
+      // The thread is gone: whatever shard lock it held will never be released.
+      for (const t of this.tables) {
+        const broken = t.breakLocksOf(id);
+        if (broken.length) log.warn(`table ${t.name}: thread ${id} exited holding the lock of shard(s) ${broken.join(', ')}`);
+      }
+    });
+    this.workers.set(id, { worker: w, exited });
+  }
+
+  private which(ids: number[]): string {
+    return ids.length ? `worker thread${ids.length > 1 ? 's' : ''} ${ids.join(', ')}` : 'a worker thread';
+  }
+
+  private fail(err: WorkerCrashError): WorkerCrashError {
+    this.failure ??= err;
+    return err;
+  }
+
+  /**
+   * Waits (bounded) until thread `id` has exited and its locks are broken; when
+   * the thread is not known, until some thread has exited.
+   */
+  private async afterExitOf(id: number | undefined): Promise<void> {
+    const waits = id !== undefined
+      ? [this.workers.get(id)?.exited].filter((p) => p !== undefined)
+      : this.exited.size > 0 ? [] : [...this.workers.values()].map((w) => w.exited);
+    if (waits.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([...waits, new Promise((r) => (timer = setTimeout(r, 5_000)))]);
+    clearTimeout(timer);
   }
 
   /** Runs one step in a worker. */
   async run(batch: Batch | SharedArrayBuffer, mode: RunMode, opts: PoolStepOptions = {}): Promise<StepResult> {
+    if (this.failure) throw this.failure;
     void this.threads; // start watching threads created since the last call
     const buffer = batch instanceof SharedArrayBuffer ? batch : toSharedBatch(batch);
-    let res: StepTaskResult;
+    const runner = new SharedArrayBuffer(16);
+    const ran = new Float64Array(runner);
+    ran[0] = -1;
+    const timeout = new AbortController();
+    let timedOut = false;
+    let timer: NodeJS.Timeout | undefined;
+    // The step's time counts from when a worker started it, not from when it was queued.
+    const arm = (ms: number) => {
+      timer = setTimeout(() => {
+        const elapsed = ran[0]! >= 0 ? Date.now() - ran[1]! : 0;
+        if (elapsed < this.stepTimeoutMs) return arm(this.stepTimeoutMs - elapsed);
+        timedOut = true;
+        timeout.abort(new Error(`step timeout of ${this.stepTimeoutMs} ms`));
+      }, ms);
+    };
+    if (Number.isFinite(this.stepTimeoutMs)) arm(this.stepTimeoutMs);
+    const signal = opts.signal ? AbortSignal.any([opts.signal, timeout.signal]) : timeout.signal;
+    let out: StepTaskOutcome;
     try {
-      res = await this.pool.run({ buffer, mode, batchIndex: opts.batchIndex, parseMs: opts.parseMs }, { signal: opts.signal ?? null });
+      out = await this.pool.run({ buffer, mode, batchIndex: opts.batchIndex, parseMs: opts.parseMs, runner }, { signal });
     } catch (err) {
-      const msg = (err as Error).message ?? String(err);
-      if (/worker exited|Terminating worker thread/i.test(msg)) {
-        void this.threads;
-        const dead = [...this.exited.keys()];
-        const which = dead.length ? `worker thread${dead.length > 1 ? 's' : ''} ${dead.join(', ')}` : 'a worker thread';
-        throw new WorkerCrashError(dead, `${which} died during a ${mode} step: ${msg}`, { cause: err });
+      const thread = ran[0]! >= 0 ? ran[0]! : undefined;
+      void this.threads;
+      // The thread is being terminated; its locks are broken once it is gone.
+      await this.afterExitOf(thread);
+      if (this.failure) throw this.failure;
+      if (timedOut) {
+        const ids = thread === undefined ? [] : [thread];
+        throw this.fail(new StepTimeoutError(ids, this.stepTimeoutMs, `${this.which(ids)} ran a ${mode} step for more than ${this.stepTimeoutMs} ms and was terminated`));
       }
-      throw err;
+      if (opts.signal?.aborted) throw err;
+      const dead = thread !== undefined ? [thread] : [...this.exited.keys()];
+      throw this.fail(new WorkerCrashError(dead, `${this.which(dead)} died during a ${mode} step: ${describeError(err)}`, { cause: err }));
+    } finally {
+      clearTimeout(timer);
     }
+    if ('failed' in out) {
+      if (out.failed === 'init') {
+        throw this.fail(new WorkerCrashError([out.thread], `worker thread ${out.thread} could not load the model: ${describeError(out.error)}`, { cause: out.error }));
+      }
+      throw out.error;
+    }
+    const res = out.ok;
     if (!this.backendLogged) {
       this.backendLogged = true;
       log.info(`step workers: ${this.size} thread(s), tfjs backend ${res.backend}`);
@@ -103,7 +209,11 @@ export class StepWorkerPool {
     return result;
   }
 
+  /** Terminates the threads (steps still running are stopped); their shard locks are broken. */
   async destroy(): Promise<void> {
+    this.destroyed = true;
+    void this.threads;
     await this.pool.destroy();
+    await Promise.all([...this.workers.keys()].map((id) => this.afterExitOf(id)));
   }
 }

@@ -26,9 +26,18 @@ export interface StepTask {
   mode: RunMode;
   batchIndex?: number;
   parseMs?: number;
+  /** Two Float64s: the worker stores its threadId and the wall-clock ms when it starts the task (who ran it, for how long). */
+  runner: SharedArrayBuffer;
 }
 
 export type StepTaskResult = StepResult & { backend: BackendName };
+
+/**
+ * What a task answers: its result, or the error of its thread's set-up (model
+ * module import, backend) or of its step. Errors travel as values, so any
+ * rejection of a task means its thread died (or was stopped).
+ */
+export type StepTaskOutcome = { ok: StepTaskResult } | { failed: 'init' | 'step'; error: unknown; thread: number };
 
 let ready: Promise<{ step: TrainStep; backend: BackendName }> | undefined;
 
@@ -43,8 +52,20 @@ function init(): Promise<{ step: TrainStep; backend: BackendName }> {
   return ready;
 }
 
-export default async function runStepTask(task: StepTask): Promise<StepTaskResult> {
-  const { step, backend } = await init();
-  const res = step.run(fromSharedBatch(task.buffer), task.mode, { batchIndex: task.batchIndex, parseMs: task.parseMs });
-  return { ...res, backend };
+export default async function runStepTask(task: StepTask): Promise<StepTaskOutcome> {
+  const runner = new Float64Array(task.runner);
+  runner[1] = Date.now();
+  runner[0] = threadId;
+  let ctx: { step: TrainStep; backend: BackendName };
+  try {
+    ctx = await init();
+  } catch (error) {
+    return { failed: 'init', error, thread: threadId };
+  }
+  try {
+    const res = ctx.step.run(fromSharedBatch(task.buffer), task.mode, { batchIndex: task.batchIndex, parseMs: task.parseMs });
+    return { ok: { ...res, backend: ctx.backend } };
+  } catch (error) {
+    return { failed: 'step', error, thread: threadId };
+  }
 }

@@ -3,6 +3,7 @@ import type Kafka from 'node-rdkafka';
 import type { Observable } from 'rxjs';
 import type { SourceBatch } from '../../batch/batch.js';
 import { ConfigError } from '../../errors.js';
+import type { PositionValue, SourcePositions } from '../../graph/source-positions.js';
 import { readRecordFile, type RecordLayout } from '../../io/record-file.js';
 import { log } from '../../util/log.js';
 import { rdkafka } from '../kafka/rdkafka.js';
@@ -38,6 +39,16 @@ export interface KafkaSourceOptions extends PacingOptions {
   now?: () => number;
   /** Called after the consumer has disconnected (on completion, error or unsubscribe). */
   onClosed?: () => void;
+  /**
+   * Exactly-once into the model: the pipeline's `checkpoint.positions`. Acked
+   * offsets are then kept with each checkpoint and committed to the broker only
+   * once that checkpoint is written; when a checkpoint was restored, every
+   * assigned partition starts at the restored offset (others at the group's
+   * committed offset, i.e. none yet: auto.offset.reset).
+   */
+  positions?: SourcePositions;
+  /** Name of this source in `positions` (default 'kafka'). */
+  positionsName?: string;
 }
 
 type Message = Kafka.Message;
@@ -53,7 +64,9 @@ function promisify<T>(fn: (cb: (err: unknown, v: T) => void) => void): Promise<T
  * read again by the next consumer of the group (at-least-once). Messages are
  * polled only while fewer than `maxUnacked` batches are un-acked.
  * Unsubscribing closes the consumer; client and parse errors become
- * Observable errors.
+ * Observable errors. With `positions` (and the same object as the pipeline's
+ * `checkpoint.positions`) it is exactly-once into the model instead: offsets
+ * travel with the checkpoints (see KafkaSourceOptions.positions).
  */
 export function kafkaSource(opts: KafkaSourceOptions): Observable<SourceBatch> {
   const topics = typeof opts.topics === 'string' ? [opts.topics] : opts.topics;
@@ -65,12 +78,26 @@ export function kafkaSource(opts: KafkaSourceOptions): Observable<SourceBatch> {
   new RecordBatcher(new RecordParser(opts.parse, { variant: opts.variant, decoder: opts.decoder }), opts.batchSize); // validates
   const maxWait = opts.maxWaitMs ?? 500;
   const now = opts.now ?? Date.now;
-  const { KafkaConsumer } = rdkafka('kafkaSource');
+  const { KafkaConsumer, CODES } = rdkafka('kafkaSource');
 
   return pacedSource(async function* () {
+    const store = opts.positions;
+    const storeName = opts.positionsName ?? 'kafka';
+    const restored = ((store?.restored(storeName) ?? []) as unknown as CommitPosition[]).map((p) => ({ topic: p.topic, partition: p.partition, offset: p.offset }));
+    // Offsets applied to the model, per partition (starting from the restored checkpoint's).
+    const applied = new Map(restored.map((p) => [`${p.topic}\u0000${p.partition}`, p]));
+    const seekOnAssign = function (this: Kafka.KafkaConsumer, err: Kafka.LibrdKafkaError, assignment: Kafka.Assignment[]) {
+      if (err.code === CODES.ERRORS.ERR__ASSIGN_PARTITIONS) {
+        this.assign(assignment.map((a) => {
+          const at = applied.get(`${a.topic}\u0000${a.partition}`);
+          return at ? { topic: a.topic, partition: a.partition, offset: at.offset } : a;
+        }));
+      } else if (err.code === CODES.ERRORS.ERR__REVOKE_PARTITIONS) this.unassign();
+    };
     const consumer = new KafkaConsumer(
       {
         ...opts.consumerConfig,
+        ...(store ? { rebalance_cb: seekOnAssign } : {}),
         'bootstrap.servers': opts.brokers,
         'group.id': opts.groupId,
         'enable.auto.commit': false,
@@ -93,6 +120,11 @@ export function kafkaSource(opts: KafkaSourceOptions): Observable<SourceBatch> {
         batch,
         ack: () => {
           const ready = tracker.ack(id);
+          if (store) {
+            for (const p of ready) applied.set(`${p.topic}\u0000${p.partition}`, p);
+            if (ready.length) store.applied(storeName, [...applied.values()] as unknown as PositionValue);
+            return;
+          }
           if (ready.length === 0 || !connected) return;
           try {
             consumer.commitSync(ready);
@@ -109,6 +141,17 @@ export function kafkaSource(opts: KafkaSourceOptions): Observable<SourceBatch> {
       if (framing === 'message') yield m.value;
       else for await (const rec of readRecordFile(Readable.from([m.value]), opts.layout ?? { sortId: true })) yield rec.payload;
     };
+
+    // With positions, the broker learns an offset only once a checkpoint holding its effects is written.
+    const unlisten = store?.onSaved((saved) => {
+      const at = saved[storeName] as unknown as CommitPosition[] | undefined;
+      if (!at?.length || !connected) return;
+      try {
+        consumer.commitSync(at);
+      } catch (err) {
+        log.warn(`kafkaSource: commit of the checkpoint's offsets failed: ${(err as Error).message}`);
+      }
+    });
 
     try {
       await promisify<unknown>((cb) => consumer.connect({}, cb));
@@ -146,6 +189,7 @@ export function kafkaSource(opts: KafkaSourceOptions): Observable<SourceBatch> {
         }
       }
     } finally {
+      unlisten?.();
       const wasConnected = connected;
       connected = false;
       if (wasConnected) {

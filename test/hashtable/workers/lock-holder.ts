@@ -19,7 +19,7 @@ const table = EmbeddingHashTable.attach(j.handle);
 const sh = table.shards[j.shard]!;
 sh.lock();
 parentPort!.postMessage('locked');
-while (Atomics.load(sh.ctl, 0) !== 2) Atomics.wait(sh.ctl, 0, 1, 5);
+while ((Atomics.load(sh.ctl, 0) & 3) !== 2) Atomics.wait(sh.ctl, 0, Atomics.load(sh.ctl, 0), 5);
 // The other thread is now blocked on this shard: what has it done to the other shards already?
 parentPort!.postMessage(table.shards.map((s) => s.size));
 const slot = sh.find(j.lo, j.hi, mixFid(j.lo, j.hi));
