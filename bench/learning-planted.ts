@@ -48,7 +48,7 @@ const DEFAULTS: PlantedBenchOptions = {
   stream: { seed: 1 },
   heldOutSeed: 4242,
   hash: true,
-  ftrl: { alpha: 0.05, beta: 1, l1: 1, l2: 1 },
+  ftrl: { alpha: 0.2, beta: 1, l1: 1, l2: 1 },
   modelOptions: {},
   log: (l) => process.stderr.write(`${l}\n`),
 };
