@@ -36,6 +36,8 @@ export interface PlantedBenchOptions {
   /** Extra options per model (e.g. to compare settings). */
   modelOptions: Record<string, unknown>;
   log: (line: string) => void;
+  /** Write the report here after each training size (a long run leaves its finished part behind). */
+  out?: string;
 }
 
 const DEFAULTS: PlantedBenchOptions = {
@@ -133,6 +135,7 @@ export async function run(opts: Partial<PlantedBenchOptions> = {}): Promise<{ re
       runs.push(await runModel(o, `${o.models[0]}, hash trick (same memory: ${buckets} rows/slot)`, o.models[0]!, examples, heldOut, new HashTrick({ buckets, seed: 0x5eed }), 1));
     }
     sizes.push({ examples, lr, runs });
+    if (o.out) writeFileSync(o.out, render(o, reference, sizes, started, (performance.now() - t0) / 1000));
   }
   const markdown = render(o, reference, sizes, started, (performance.now() - t0) / 1000);
   return { reference, sizes, markdown };
@@ -150,7 +153,7 @@ function render(o: PlantedBenchOptions, ref: PlantedReference, sizes: SizeResult
   ]);
   return `# Learning quality on the harder planted stream (bench/learning-planted.ts)
 
-Command: \`node dist/bench/learning-planted.js --examples ${o.examples.join(',')}\` — ${started.toISOString()}, ${wall.toFixed(0)} s wall on a busy shared 2-core machine
+Command: \`node dist/bench/learning-planted.js --examples ${o.examples.join(',')} --epochs ${o.epochs} --models ${o.models.join(',')}${o.hash ? '' : ' --no-hash'}\` — ${started.toISOString()}, ${wall.toFixed(0)} s wall on a busy shared 2-core machine
 (the times are not comparable between runs), ${o.workers} worker(s), batches of ${o.batchSize}.
 
 Stream: \`PlantedCtr\` ${JSON.stringify(o.stream)}: ${stream.slots} slots (vocabularies ${Math.min(...stream.vocabs).toLocaleString('en-US')}–${Math.max(...stream.vocabs).toLocaleString('en-US')} ids, Zipf(1.1);
@@ -184,7 +187,7 @@ if (isMain) {
     ...(arg('model-options') ? { modelOptions: JSON.parse(arg('model-options')!) as Record<string, unknown> } : {}),
     ...(arg('ftrl') ? { ftrl: JSON.parse(arg('ftrl')!) as FtrlLogisticOptions } : {}),
     ...(args.includes('--no-hash') ? { hash: false } : {}),
+    ...(arg('out') ? { out: arg('out') } : {}),
   });
   process.stdout.write(res.markdown);
-  if (arg('out')) writeFileSync(arg('out')!, res.markdown);
 }
