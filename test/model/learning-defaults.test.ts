@@ -25,12 +25,12 @@ const MONOLITH_SLOT_DEFAULTS = {
 };
 
 test('shipped DeepFM defaults learn on the harder planted stream in one pass (Monolith slot defaults do not)', async (t) => {
-  const stream = new PlantedCtr({ seed: 2 });
+  const stream = new PlantedCtr({ seed: 2, sparseSlots: 10, multiValuedSlots: 3 });
   const train = batches(stream, 8192, 256);
   const held = batches(stream, 3072, 1024);
   const auc = async (extra: Record<string, unknown>) => {
     const res = await trainEpochs({
-      model: { url: DEEPFM, options: { sparseSlots: 26, denseFeatureNames: stream.denseNames, ...extra } },
+      model: { url: DEEPFM, options: { sparseSlots: 10, denseFeatureNames: stream.denseNames, ...extra } },
       workers: 0,
       deterministic: true,
       trainSource: () => train,
@@ -41,6 +41,7 @@ test('shipped DeepFM defaults learn on the harder planted stream in one pass (Mo
   };
   const shipped = await auc({});
   const monolith = await auc(MONOLITH_SLOT_DEFAULTS);
+  t.log(`held-out AUC: shipped defaults ${shipped.toFixed(4)}, Monolith slot defaults ${monolith.toFixed(4)}`);
   t.true(shipped > 0.68, `shipped defaults: held-out AUC ${shipped}`);
   t.true(shipped - monolith > 0.05, `shipped ${shipped} vs Monolith slot defaults ${monolith}`);
 });
