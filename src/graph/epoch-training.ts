@@ -28,8 +28,8 @@ export interface EpochReport {
 export interface EpochTrainingOptions extends Omit<PipelineOptions, 'source' | 'mode' | 'checkpoint'> {
   /** The training data of pass `epoch` (1-based): called once per pass, e.g. to reopen the files. */
   trainSource: (epoch: number) => AsyncIterable<Batch | SourceBatch> | Iterable<Batch | SourceBatch>;
-  /** The held-out data, read after every pass (called once per evaluation). */
-  heldOut: () => AsyncIterable<Batch> | Iterable<Batch>;
+  /** The held-out data, read after every pass (called once per evaluation; e.g. `() => fileBatches(…)`). */
+  heldOut: () => AsyncIterable<Batch | SourceBatch> | Iterable<Batch | SourceBatch>;
   /** Passes at most. */
   epochs: number;
   /** Stop after this many passes without a better held-out AUC. Default: never stop early. */
@@ -89,7 +89,9 @@ export async function trainEpochs(opts: EpochTrainingOptions): Promise<EpochTrai
     let n = 0;
     let predSum = 0;
     let labelSum = 0;
-    for await (const b of heldOut()) {
+    for await (const item of heldOut()) {
+      const b = 'rows' in item ? item : item.batch;
+      if (!('rows' in item)) item.ack?.();
       const preds = Object.values(evaluator.run(b, 'eval').predictions ?? {})[0];
       if (!preds) throw new ConfigError('trainEpochs: the model produced no predictions in eval mode');
       const labels = Array.from({ length: b.rows }, (_, i) => b.labels[i * b.labelWidth]!);

@@ -1,7 +1,8 @@
 import test from 'ava';
 import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Batch } from '../../src/batch/batch.js';
-import { aucOf, ConfigError, PlantedCtr, readIndex, TrainStep, trainEpochs, type EpochReport } from '../../src/index.js';
+import { aucOf, ConfigError, fileBatches, PlantedCtr, readIndex, TrainStep, trainEpochs, writePlantedCtrFile, type EpochReport } from '../../src/index.js';
 import { loadModel } from '../../src/workers/load-model.js';
 import { initBackend } from '../../src/workers/tf-backend.js';
 import { tempDir } from '../helpers.js';
@@ -75,4 +76,25 @@ test('trainEpochs rejects bad epochs and patience', async (t) => {
   const base = { model: { url: DEEPFM, options: overfitting }, workers: 0, trainSource: () => [], heldOut: () => [] };
   await t.throwsAsync(trainEpochs({ ...base, epochs: 0 }), { instanceOf: ConfigError, message: /epochs/ });
   await t.throwsAsync(trainEpochs({ ...base, epochs: 2, patience: 0 }), { instanceOf: ConfigError, message: /patience/ });
+});
+
+test('trainEpochs over record files written by writePlantedCtrFile (as the CLI reads user data)', async (t) => {
+  const dir = await tempDir();
+  const stream = new PlantedCtr({ ...streamOpts });
+  const train = join(dir, 'train.pb');
+  const held = join(dir, 'held.pb');
+  const layout = await writePlantedCtrFile(train, stream, 768);
+  const heldLayout = await writePlantedCtrFile(held, stream, 512, { sortId: false });
+  const files = (path: string, l: typeof layout) => fileBatches({ paths: path, layout: l, variant: 'instance', parse: stream.parseConfig, batchSize: 128 });
+  const res = await trainEpochs({
+    model: { url: DEEPFM, options: { sparseSlots: 4, denseFeatureNames: stream.denseNames, hidden: [8] } },
+    workers: 0,
+    deterministic: true,
+    trainSource: () => files(train, layout),
+    heldOut: () => files(held, heldLayout),
+    epochs: 2,
+  });
+  t.deepEqual(res.epochs.map((r) => [r.epoch, r.examples]), [[1, 768], [2, 768]]);
+  t.true(res.epochs.every((r) => Number.isFinite(r.heldOutAuc) && Number.isFinite(r.heldOutLoss)));
+  t.is(res.epochs[1]!.globalStep, 12);
 });
