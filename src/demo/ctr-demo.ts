@@ -93,6 +93,7 @@ export const DEMO_MODEL_OPTIONS = {
   hidden: [64, 32],
   seed: 7,
   vecOptimizer: { adagrad: { learningRate: 0.05, initialAccumulatorValue: 1e-4 } },
+  vecInitializer: { randomUniform: {} },
   biasOptimizer: { ftrl: { learningRate: 0.1, initialAccumulatorValue: 1e-6, beta: 0 } },
   denseOptimizer: { name: 'adam', learningRate: 0.002 },
 };

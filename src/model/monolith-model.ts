@@ -11,6 +11,7 @@ import { DuplicateOutputError, FeaturesShapeError, FusedLayoutError, ModeError, 
 import { FeatureNames } from './feature-names.js';
 import { combinerFromName, DEFAULT_EXPIRE_TIME, FeatureColumn, firstN, reduceSum, type CombinerConfig, type FeatureSlice, type FeatureSlot, type FeatureSlotConfig, type LookupBinder } from './feature-slot.js';
 import { EmbeddingSlice, StackEmbeddings } from './layers/embedding-layers.js';
+import './layers/interaction-layers.js'; // registers FieldWeightedFm and CrossLayer wherever models load
 import { layoutName, outConfig, type LayoutKey, type LayoutOutType, type OutConfigProps } from './layout.js';
 import { ModeKeys, type Mode } from './mode.js';
 import type { Combiner as CombinerName, DenseInputSpec, EmbeddingFeatureSpec, HeadSpec, LossInputs, ModelSpec } from './model-spec.js';

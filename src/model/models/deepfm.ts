@@ -1,6 +1,9 @@
 import { initializers, layers, type SymbolicTensor } from '@tensorflow/tfjs-layers';
 import type { OptimizerConfig } from '../../hashtable/optimizers/index.js';
+import type { InitializerConfig } from '../../hashtable/initializers.js';
 import { FmInteraction, ReduceSum } from '../layers/embedding-layers.js';
+import { FieldWeightedFm } from '../layers/interaction-layers.js';
+import { LEARNING_DEFAULTS } from './learning-defaults.js';
 import type { Mode } from '../mode.js';
 import type { ModelSpec } from '../model-spec.js';
 import { MonolithModel, type ModelFnOutput } from '../monolith-model.js';
@@ -11,16 +14,25 @@ export interface DeepFmOptions {
   sparseSlots?: number;
   /** Width of the FM / MLP embedding slice (default 8). */
   embeddingDim?: number;
-  /** Width of the `dense` input (default 13; 0 for none). */
+  /** Width of the `dense` input (default 13; 0 for none). Ignored when `denseFeatureNames` is given. */
   denseFeatures?: number;
+  /** Dense features as separate 1-wide inputs with these names (e.g. `dense_0..dense_12`). */
+  denseFeatureNames?: string[];
+  /** Second-order term: 'fm' (every slot pair weighted 1), 'fwfm' (a learnt weight per slot pair) or 'none'. Default 'fm'. */
+  interaction?: 'fm' | 'fwfm' | 'none';
+  /** Ids seen fewer times than this get no embedding (they read as zeros). Default LEARNING_DEFAULTS.occurrenceThreshold. */
+  occurrenceThreshold?: number;
+  /** Initializer of the embedding slices (default LEARNING_DEFAULTS.vecInitializer). */
+  vecInitializer?: InitializerConfig;
   /** MLP hidden widths (default [128, 64]). */
   hidden?: number[];
   /** Seed of the dense layers' initializers (default 0). */
   seed?: number;
-  /** Optimizer of the embedding slices (default Adagrad, Monolith's default vec optimizer). */
+  /** Optimizer of the embedding slices (default LEARNING_DEFAULTS.vecOptimizer). */
   vecOptimizer?: OptimizerConfig;
-  /** Optimizer of the first-order (bias) slice (default FTRL as Monolith's bias). */
+  /** Optimizer of the first-order (bias) slice (default LEARNING_DEFAULTS.biasOptimizer: regularized FTRL). */
   biasOptimizer?: OptimizerConfig;
+  /** Default LEARNING_DEFAULTS.denseOptimizer. */
   denseOptimizer?: ModelSpec['denseOptimizer'];
   params?: ParamsOverrides<MonolithModelParams>;
 }
@@ -31,11 +43,11 @@ export interface DeepFmOptions {
  * logit = Σ bias + w·dense + FM(vecs) + MLP([vecs, dense]).
  */
 export class DeepFMModel extends MonolithModel {
-  readonly options: Required<Omit<DeepFmOptions, 'params' | 'denseOptimizer' | 'vecOptimizer' | 'biasOptimizer'>> & DeepFmOptions;
+  readonly options: Required<Omit<DeepFmOptions, 'params' | 'denseOptimizer' | 'vecOptimizer' | 'biasOptimizer' | 'vecInitializer' | 'denseFeatureNames'>> & DeepFmOptions;
 
   constructor(options: DeepFmOptions = {}) {
     super(withOverrides(monolithModelParams(), { name: 'deepfm', ...options.params }));
-    this.options = { sparseSlots: 26, embeddingDim: 8, denseFeatures: 13, hidden: [128, 64], seed: 0, ...options };
+    this.options = { sparseSlots: 26, embeddingDim: 8, denseFeatures: 13, hidden: [128, 64], seed: 0, interaction: 'fm', occurrenceThreshold: LEARNING_DEFAULTS.occurrenceThreshold, ...options };
   }
 
   override modelFn(_mode: Mode): ModelFnOutput {
@@ -43,22 +55,26 @@ export class DeepFMModel extends MonolithModel {
     let seed = o.seed;
     const init = () => initializers.glorotUniform({ seed: seed++ });
     const slots = Array.from({ length: o.sparseSlots }, (_, k) => k + 1);
-    for (const s of slots) this.createEmbeddingFeatureColumn(s);
+    for (const s of slots) this.createEmbeddingFeatureColumn(s, o.occurrenceThreshold > 0 ? { occurrenceThreshold: o.occurrenceThreshold } : {});
     const bias = this.lookupEmbeddingSlice(slots, 'bias', {
       sliceDim: 1,
       initializer: { zeros: {} },
-      optimizer: o.biasOptimizer ?? { ftrl: { initialAccumulatorValue: 1e-6, beta: 1.0 } },
+      optimizer: o.biasOptimizer ?? LEARNING_DEFAULTS.biasOptimizer,
       outType: 'concat',
     }) as SymbolicTensor;
     const vecs = this.lookupEmbeddingSlice(slots, 'vec', {
       sliceDim: o.embeddingDim,
-      ...(o.vecOptimizer ? { optimizer: o.vecOptimizer } : {}),
+      initializer: o.vecInitializer ?? LEARNING_DEFAULTS.vecInitializer,
+      optimizer: o.vecOptimizer ?? LEARNING_DEFAULTS.vecOptimizer,
       outType: 'stack',
     }) as SymbolicTensor;
-    const parts: SymbolicTensor[] = [new ReduceSum({ axis: 1 }).apply(bias) as SymbolicTensor, new FmInteraction({}).apply(vecs) as SymbolicTensor];
+    const parts: SymbolicTensor[] = [new ReduceSum({ axis: 1 }).apply(bias) as SymbolicTensor];
+    if (o.interaction === 'fm') parts.push(new FmInteraction({}).apply(vecs) as SymbolicTensor);
+    if (o.interaction === 'fwfm') parts.push(new FieldWeightedFm({}).apply(vecs) as SymbolicTensor);
     let deep = layers.flatten().apply(vecs) as SymbolicTensor;
-    if (o.denseFeatures > 0) {
-      const dense = this.denseInput('dense', o.denseFeatures);
+    const denseInputs = o.denseFeatureNames ? o.denseFeatureNames.map((n) => this.denseInput(n, 1)) : o.denseFeatures > 0 ? [this.denseInput('dense', o.denseFeatures)] : [];
+    if (denseInputs.length > 0) {
+      const dense = denseInputs.length === 1 ? denseInputs[0]! : (layers.concatenate({ axis: 1 }).apply(denseInputs) as SymbolicTensor);
       parts.push(layers.dense({ units: 1, kernelInitializer: init() }).apply(dense) as SymbolicTensor);
       deep = layers.concatenate({ axis: 1 }).apply([deep, dense]) as SymbolicTensor;
     }
@@ -66,7 +82,7 @@ export class DeepFMModel extends MonolithModel {
     parts.push(layers.dense({ units: 1, kernelInitializer: init() }).apply(deep) as SymbolicTensor);
     const logit = layers.add().apply(parts) as SymbolicTensor;
     const out: ModelFnOutput = { heads: [{ name: 'ctr_head', logit }] };
-    if (o.denseOptimizer) out.denseOptimizer = o.denseOptimizer;
+    out.denseOptimizer = o.denseOptimizer ?? LEARNING_DEFAULTS.denseOptimizer;
     return out;
   }
 }

@@ -5,3 +5,5 @@ export { generatorSource, dataGenRecords, type GeneratorSourceOptions } from './
 export { SyntheticCtr, syntheticCtrSource, aucOf, type SyntheticCtrOptions, type SyntheticCtrSourceOptions, type CtrRow } from './synthetic-ctr.js';
 export { kafkaSource, type KafkaSourceOptions } from './kafka-source.js';
 export { OffsetTracker, type CommitPosition } from './offset-tracker.js';
+export { PlantedCtr, type PlantedCtrOptions, type PlantedRow, type PlantedReference } from './planted-ctr.js';
+export { writePlantedCtrFile, type PlantedCtrFileOptions } from './planted-ctr-file.js';

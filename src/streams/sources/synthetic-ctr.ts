@@ -48,7 +48,7 @@ export interface CtrRow {
   label: number;
 }
 
-function mix(h: number): number {
+export function mix(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
@@ -58,7 +58,7 @@ function mix(h: number): number {
 }
 
 /** A standard normal that is a pure function of (seed, a, b). */
-function hashNormal(seed: number, a: number, b: number): number {
+export function hashNormal(seed: number, a: number, b: number): number {
   const h = mix(mix(mix(seed + 0x9e3779b9) ^ a) ^ (b + 0x632be5ab));
   const u1 = (mix(h) + 1) / 4294967297;
   const u2 = mix(h ^ 0x5bd1e995) / 4294967296;
@@ -66,7 +66,7 @@ function hashNormal(seed: number, a: number, b: number): number {
 }
 
 const cdfCache = new Map<string, Float64Array>();
-function zipfCdf(vocab: number, s: number): Float64Array {
+export function zipfCdf(vocab: number, s: number): Float64Array {
   const key = `${vocab}:${s}`;
   let cdf = cdfCache.get(key);
   if (!cdf) {

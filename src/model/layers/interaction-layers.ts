@@ -1,0 +1,125 @@
+/**
+ * Layers that learn which fields interact, instead of weighting every pair
+ * of fields equally as a plain FM does. Registered for serialization like
+ * the layers of embedding-layers.ts, so an exported model loads in serving.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { initializers, layers, type LayerVariable, type Shape } from '@tensorflow/tfjs-layers';
+import { ConfigError } from '../../errors.js';
+
+type LayerArgs = ConstructorParameters<typeof layers.Layer>[0];
+type Config = tf.serialization.ConfigDict;
+
+const first = (inputs: tf.Tensor | tf.Tensor[]): tf.Tensor => (Array.isArray(inputs) ? inputs[0]! : inputs);
+const shapeOf = (s: Shape | Shape[]): Shape => (Array.isArray(s[0]) ? (s as Shape[])[0]! : (s as Shape));
+
+export interface FieldWeightedFmArgs extends NonNullable<LayerArgs> {
+  /** Starting weight of every field pair (default 0.1: interactions start weak and grow where they help). */
+  initialPairWeight?: number;
+}
+
+/**
+ * Field-weighted FM (FwFM, Pan et al. 2018) over field embeddings
+ * [rows, fields, k]: Σ_{i<j} r_ij ⟨v_i, v_j⟩ → [rows, 1], with one trainable
+ * weight r_ij per field pair (`pairWeights`, a [fields, fields] matrix of
+ * which the strict upper triangle is used). The learnt r_ij show which
+ * pairs matter.
+ */
+export class FieldWeightedFm extends layers.Layer {
+  static readonly className = 'MonolithFieldWeightedFm';
+  readonly initialPairWeight: number;
+  private pairWeights: LayerVariable | undefined;
+  private mask: tf.Tensor | undefined;
+
+  constructor(args: FieldWeightedFmArgs = {}) {
+    super(args);
+    this.initialPairWeight = args.initialPairWeight ?? 0.1;
+  }
+
+  override build(inputShape: Shape | Shape[]): void {
+    const s = shapeOf(inputShape);
+    const fields = s[1];
+    if (s.length !== 3 || typeof fields !== 'number' || fields < 2) throw new ConfigError(`FieldWeightedFm: input must be [rows, fields >= 2, k], got [${s.join(', ')}]`);
+    this.pairWeights = this.addWeight('pair_weights', [fields, fields], 'float32', initializers.constant({ value: this.initialPairWeight }));
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape {
+    return [shapeOf(inputShape)[0] ?? null, 1];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const v = first(inputs) as tf.Tensor3D;
+      const fields = v.shape[1];
+      this.mask ??= tf.keep(tf.sub(tf.linalg.bandPart(tf.ones([fields, fields]), 0, -1), tf.eye(fields)));
+      const gram = tf.matMul(v, v, false, true); // [rows, f, f]
+      const r = tf.mul(this.pairWeights!.read(), this.mask);
+      return tf.reshape(tf.sum(tf.mul(gram, r), [1, 2]), [-1, 1]);
+    });
+  }
+
+  /** The learnt weight of each field pair (i < j), strongest first. */
+  pairStrengths(): { i: number; j: number; weight: number }[] {
+    const w = this.pairWeights!.read().arraySync() as number[][];
+    const out: { i: number; j: number; weight: number }[] = [];
+    for (let i = 0; i < w.length; i++) for (let j = i + 1; j < w.length; j++) out.push({ i, j, weight: w[i]![j]! });
+    return out.sort((a, b) => Math.abs(b.weight) - Math.abs(a.weight));
+  }
+
+  override getConfig(): Config {
+    return { ...super.getConfig(), initialPairWeight: this.initialPairWeight };
+  }
+}
+
+export interface CrossLayerArgs extends NonNullable<LayerArgs> {
+  /** Seed of the kernel's initializer. */
+  seed?: number;
+}
+
+/**
+ * One DCN-v2 cross layer (Wang et al. 2021): inputs `[x0, xl]`, each
+ * [rows, d] → x0 ⊙ (W·xl + b) + xl. A full-rank W learns a weight for every
+ * pair of input coordinates, so stacked cross layers learn which features
+ * (and fields) interact. Apply to `[x0, x0]` for the first layer.
+ */
+export class CrossLayer extends layers.Layer {
+  static readonly className = 'MonolithCrossLayer';
+  readonly seed: number | undefined;
+  private kernel: LayerVariable | undefined;
+  private bias: LayerVariable | undefined;
+
+  constructor(args: CrossLayerArgs = {}) {
+    super(args);
+    this.seed = args.seed;
+  }
+
+  override build(inputShape: Shape | Shape[]): void {
+    const d = shapeOf(inputShape)[1];
+    if (typeof d !== 'number') throw new ConfigError('CrossLayer: the input width must be known');
+    this.kernel = this.addWeight('kernel', [d, d], 'float32', initializers.glorotUniform({ seed: this.seed }));
+    this.bias = this.addWeight('bias', [d], 'float32', initializers.zeros());
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape {
+    return shapeOf(inputShape);
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const xs = Array.isArray(inputs) ? inputs : [inputs];
+      const x0 = xs[0]! as tf.Tensor2D;
+      const xl = (xs[1] ?? xs[0]!) as tf.Tensor2D;
+      return tf.add(tf.mul(x0, tf.add(tf.matMul(xl, this.kernel!.read() as tf.Tensor2D), this.bias!.read())), xl);
+    });
+  }
+
+  override getConfig(): Config {
+    return { ...super.getConfig(), ...(this.seed !== undefined ? { seed: this.seed } : {}) };
+  }
+}
+
+for (const cls of [FieldWeightedFm, CrossLayer]) {
+  tf.serialization.registerClass(cls as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
+}

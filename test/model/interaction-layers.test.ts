@@ -1,0 +1,60 @@
+import test from 'ava';
+import * as tf from '@tensorflow/tfjs-core';
+import { input, model as functionalModel, type SymbolicTensor } from '@tensorflow/tfjs-layers';
+import { ConfigError, CrossLayer, DeepFwFMModel, FieldWeightedFm, FmInteraction } from '../../src/index.js';
+import { Rng } from '../../src/util/random.js';
+import { useCpu } from './tf-setup.js';
+
+test.before(useCpu);
+
+const randomFields = (rng: Rng, rows: number, fields: number, k: number) =>
+  tf.tensor3d(Array.from({ length: rows }, () => Array.from({ length: fields }, () => Array.from({ length: k }, () => rng.normal()))));
+
+test('FieldWeightedFm: Σ_{i<j} r_ij ⟨v_i, v_j⟩; with every r_ij = 1 it is the plain FM term', (t) => {
+  const v = randomFields(new Rng(1), 3, 4, 2);
+  const ones = new FieldWeightedFm({ initialPairWeight: 1 });
+  const a = (ones.apply(v) as tf.Tensor).arraySync() as number[][];
+  const b = (new FmInteraction({}).apply(v) as tf.Tensor).arraySync() as number[][];
+  a.forEach((row, i) => t.true(Math.abs(row[0]! - b[i]![0]!) < 1e-4));
+  const half = (new FieldWeightedFm({ initialPairWeight: 0.5 }).apply(v) as tf.Tensor).arraySync() as number[][];
+  half.forEach((row, i) => t.true(Math.abs(row[0]! - 0.5 * b[i]![0]!) < 1e-4));
+  t.throws(() => new FieldWeightedFm({}).apply(tf.zeros([2, 1, 3])), { instanceOf: ConfigError, message: /fields >= 2/ });
+});
+
+test('FieldWeightedFm learns which of the field pairs interact', (t) => {
+  const rng = new Rng(7);
+  const fields = 6;
+  const v = randomFields(rng, 2000, fields, 4);
+  const dot = (i: number, j: number) => tf.sum(tf.mul(tf.slice(v, [0, i, 0], [-1, 1, -1]), tf.slice(v, [0, j, 0], [-1, 1, -1])), [1, 2]);
+  const y = tf.reshape(tf.add(dot(1, 3), tf.mul(-0.7, dot(2, 5))), [-1, 1]);
+  const x = input({ shape: [fields, 4] });
+  const layer = new FieldWeightedFm({});
+  const m = functionalModel({ inputs: x, outputs: layer.apply(x) as SymbolicTensor });
+  m.compile({ optimizer: tf.train.adam(0.05), loss: 'meanSquaredError' });
+  return m.fit(v, y, { epochs: 30, batchSize: 200, verbose: 0, shuffle: false }).then(() => {
+    const top = layer.pairStrengths();
+    t.deepEqual(top.slice(0, 2).map((p) => [p.i, p.j]), [[1, 3], [2, 5]]);
+    t.true(Math.abs(top[0]!.weight - 1) < 0.05 && Math.abs(top[1]!.weight + 0.7) < 0.05, JSON.stringify(top.slice(0, 3)));
+    t.true(Math.abs(top[2]!.weight) < 0.05);
+  });
+});
+
+test('CrossLayer: x0 ⊙ (W·xl + b) + xl', (t) => {
+  const layer = new CrossLayer({ seed: 3 });
+  const x0 = tf.tensor2d([[1, 2, 3]]);
+  const xl = tf.tensor2d([[0.5, -1, 2]]);
+  const out = (layer.apply([x0, xl]) as tf.Tensor).arraySync() as number[][];
+  const w = layer.getWeights()[0]!.arraySync() as number[][];
+  const want = [0, 1, 2].map((j) => [1, 2, 3][j]! * [0.5, -1, 2].reduce((a, xi, i) => a + xi * w[i]![j]!, 0) + [0.5, -1, 2][j]!);
+  out[0]!.forEach((o, j) => t.true(Math.abs(o - want[j]!) < 1e-5));
+});
+
+test('DeepFwFM from the package: one learnt weight per slot pair in its dense parameters', (t) => {
+  const spec = new DeepFwFMModel({ sparseSlots: 5, denseFeatureNames: ['a', 'b'], hidden: [4] }).toModelSpec();
+  const dense = spec.buildDense();
+  const pw = dense.trainableWeights.find((w) => w.name.includes('pair_weights'));
+  t.truthy(pw);
+  t.deepEqual(pw!.shape, [5, 5]);
+  t.deepEqual(spec.denseInputs.map((d) => d.name).sort(), ['a', 'b']);
+  t.is(spec.name, 'deep_fwfm');
+});
