@@ -9,6 +9,7 @@ import { StandaloneExporter } from '../export/exporters.js';
 import { checkpointParams } from '../export/params-source.js';
 import { writeModelSettings } from '../graph/model-settings.js';
 import { train } from '../graph/training-pipeline.js';
+import { trainEpochs, type EpochReport } from '../graph/epoch-training.js';
 import { recordFileBatches, recordTopicSource } from '../streams/sources/record-input-source.js';
 import { checkModelInput, denseInputsOf, describeInput } from '../streams/sources/record-input.js';
 import { loadModel } from '../workers/load-model.js';
@@ -41,6 +42,8 @@ export function trainCommand(): Command {
     .option('--topic <name>', 'Kafka topic')
     .option('--group-id <id>', 'Kafka consumer group (default monolith-ts-train)')
     .option('--epochs <n>', 'passes over the files', positiveInt, 1)
+    .option('--eval-data <files...>', 'held-out record files (same layout): evaluated after every pass; the best pass is the checkpoint kept')
+    .option('--patience <n>', 'with --eval-data: stop after this many passes without a better held-out AUC', positiveInt)
     .option('--max-steps <n>', 'stop after this many steps (a Kafka topic has no end)', positiveInt)
     .option('--workers <n>', 'worker threads (0: steps in this thread; default: the cores)', nonNegativeInt)
     .option('--batch-size <n>', 'rows per batch', positiveInt, 256)
@@ -59,6 +62,10 @@ export function trainCommand(): Command {
     const spec = await loadModel(model);
     checkModelInput(spec, input);
     if (o.data) await checkDataFiles(o.data, input, true);
+    if (o.evalData) {
+      if (!o.data) throw new ConfigError('--eval-data goes with --data (passes over files)');
+      await checkDataFiles(o.evalData, input, true);
+    } else if (o.patience !== undefined) throw new ConfigError('--patience needs --eval-data');
     await mkdir(o.modelDir, { recursive: true });
     const settingsPath = await writeModelSettings(o.modelDir, { model, input: { ...input } as unknown as Record<string, unknown> });
 
@@ -76,6 +83,19 @@ export function trainCommand(): Command {
     const workers = o.workers ?? availableParallelism();
     say(`training ${spec.name} on ${o.kafkaBrokers ? `Kafka topic ${o.topic} at ${o.kafkaBrokers}` : `${o.data.length} file(s)`} (${describeInput(input)})`);
     say(`  ${workers} worker thread(s), batches of ${o.batchSize}, checkpoints in ${o.modelDir}${o.exportBase ? `, exports in ${o.exportBase}` : ''}`);
+    if (o.evalData) {
+      const unit = input.variant === 'example_batch' ? 'rows' : 'records';
+      const r = await trainEpochs({
+        model, workers, deterministic: o.deterministic, epochs: o.epochs, patience: o.patience, bestCheckpointDir: o.modelDir,
+        trainSource: (e) => recordFileBatches({ files: o.data, input, batchSize: o.batchSize, onFileRead: (file, rows) => say(`read ${rows} ${unit} from ${file} (epoch ${e})`) }),
+        heldOut: () => recordFileBatches({ files: o.evalData, input, batchSize: o.batchSize }),
+        onEpoch: (e: EpochReport) => say(`epoch ${e.epoch}: train loss ${e.trainLoss.toFixed(4)}, held-out loss ${e.heldOutLoss.toFixed(4)}, auc ${e.heldOutAuc.toFixed(4)}, calibration ${e.calibration.toFixed(3)}${e.overfitting ? ' (overfitting: held-out AUC fell while training loss fell)' : ''}`),
+      });
+      say(`best pass ${r.best.epoch} (held-out auc ${r.best.heldOutAuc.toFixed(4)}, global step ${r.best.globalStep}) kept in ${o.modelDir}${r.stoppedEarly ? '; stopped early' : ''}`);
+      for (const l of listeners) await l.afterSave(o.modelDir, r.best.globalStep);
+      say(`settings ${settingsPath}`);
+      return;
+    }
     const s = await train({ model, source, workers, deterministic: o.deterministic, checkpoint: { dir: o.modelDir, everySteps: o.checkpointEvery, listeners } });
     if (s.restoredStep !== undefined) say(`  resumed from the checkpoint of step ${s.restoredStep}`);
     say(`trained ${s.steps} steps, ${s.examples} examples, global step ${s.globalStep}, last loss ${s.lastLoss?.toFixed(4) ?? 'n/a'}`);

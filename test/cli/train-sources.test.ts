@@ -41,3 +41,31 @@ test.serial('train reads a Kafka topic (librdkafka mock cluster), one Instance p
     await kafka.close();
   }
 });
+
+test.serial('train --eval-data evaluates every pass, keeps the best pass as the checkpoint, and eval reads that one', async (t) => {
+  const dir = await tempDir();
+  const data = join(dir, 'train.tfrecord');
+  const heldOut = join(dir, 'held-out.tfrecord');
+  const all = plantedInstances(400).payloads;
+  await writeTFRecords(data, all.slice(0, 300));
+  await writeTFRecords(heldOut, all.slice(300));
+  const model = join(dir, 'm');
+  const r = await cli('train', ...MODEL, '--model-dir', model, '--data', data, '--eval-data', heldOut, '--layout', 'tfrecord', ...FEATURES, '--workers', '0', '--batch-size', '50', '--epochs', '3', '--deterministic');
+  t.is(r.code, 0, r.stderr);
+  const epochs = [...r.stdout.matchAll(/^epoch (\d): train loss [\d.]+, held-out loss [\d.]+, auc ([\d.]+), calibration [\d.]+/gm)];
+  t.deepEqual(epochs.map((m) => Number(m[1])), [1, 2, 3]);
+  const best = /best pass (\d) \(held-out auc ([\d.]+), global step (\d+)\)/.exec(r.stdout);
+  t.truthy(best, r.stdout);
+  const aucs = epochs.map((m) => Number(m[2]));
+  t.is(Number(best![2]), Math.max(...aucs));
+  t.is(Number(best![3]), Number(best![1]) * 6, 'the kept checkpoint is the best pass, 6 steps a pass');
+  // eval on the held-out file reads the kept checkpoint and sees the same AUC
+  const ev = await cli('eval', '--model-dir', model, '--data', heldOut, '--json');
+  t.is(ev.code, 0, ev.stderr);
+  const summary = JSON.parse(ev.stdout) as { globalStep?: number; heads: Record<string, { auc: number }> };
+  t.is(Object.values(summary.heads)[0]!.auc.toFixed(4), best![2]);
+  // --patience without --eval-data is a mistake, said before anything trains
+  const bad = await cli('train', ...MODEL, '--model-dir', join(dir, 'm2'), '--data', data, '--layout', 'tfrecord', ...FEATURES, '--patience', '1');
+  t.is(bad.code, 1);
+  t.regex(bad.stderr, /--patience needs --eval-data/);
+});
