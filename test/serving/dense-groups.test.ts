@@ -1,13 +1,15 @@
 // A model trained with `--dense-group dense=dense_0..dense_12`, served: clients send the raw
 // Instances (13 named dense features), serve assembles them into `dense` as training did.
 import test from 'ava';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cli } from '../cli/cli-run.js';
 import { plantedInstances, writePlantedRecords } from '../cli/planted-records.js';
 import { startServe } from '../helpers/serve-process.js';
 import { ROOT, tempDir } from '../helpers.js';
 import { parser } from '../../src/proto.js';
+import { FormatError } from '../../src/errors.js';
+import { readManifest } from '../../src/export/export-manifest.js';
 
 /** The Instance without its named features (so without dense_0..dense_12). */
 const withoutNamedFeatures = (bytes: Uint8Array) => parser.proto.Instance.encode({ ...parser.proto.Instance.decode(bytes), feature: [] }).finish();
@@ -50,4 +52,19 @@ test('serve assembles a dense group from named dense features: REST predictions 
     })
   ).json()) as { predictions: number[] };
   t.true(zeroDense.some((p, i) => Math.abs(p - expected[i]!) > 1e-4), 'dense features change the scores');
+});
+
+test('an export manifest whose dense groups do not fit its dense inputs is a FormatError naming the field', async (t) => {
+  const dir = await tempDir();
+  const base = { format: 'monolith-ts-export', formatVersion: 1, features: [], denseInputs: [{ name: 'dense', width: 3 }], heads: [], tables: [] };
+  const cases: [unknown, RegExp][] = [
+    [[{ name: 'nope', members: [{ name: 'a', width: 3 }] }], /denseGroups\[0\] names no dense input/],
+    [[{ name: 'dense', members: [{ name: 'a', width: 1 }, { name: 'b', width: 1 }] }], /denseGroups\[0\]: members are 2 values wide, the dense input "dense" takes 3/],
+    [[{ name: 'dense', members: [{ name: 'a', width: -3 }] }], /denseGroups\[0\]\.members must be a non-empty list of \{name, width\}/],
+  ];
+  for (const [denseGroups, message] of cases) {
+    await writeFile(join(dir, 'export.json'), JSON.stringify({ ...base, denseGroups }));
+    const err = await t.throwsAsync(readManifest(dir), { instanceOf: FormatError });
+    t.regex(err!.message, message);
+  }
 });
