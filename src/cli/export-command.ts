@@ -6,6 +6,7 @@ import { modelRefOf, storedRun } from './model-flags.js';
 import { DistributedExporter, StandaloneExporter } from '../export/exporters.js';
 import { checkpointParams, getGlobalStep, latestCheckpoint } from '../export/params-source.js';
 import { ensureTfBackend } from '../serving/tf-backend.js';
+import { exportedDenseGroups } from '../streams/sources/record-input.js';
 import { checkOutputDir, existingDir, list, positiveInt, withMkdir } from './options.js';
 
 export function exportCommand(): Command {
@@ -28,7 +29,7 @@ export function exportCommand(): Command {
   return withMkdir(cmd).action(async (o) => {
       checkOutputDir(o.exportBase, '--export-base', o.mkdir);
       await ensureTfBackend();
-      const { settings } = await storedRun(o.modelDir);
+      const { settings, input } = await storedRun(o.modelDir);
       const model = modelRefOf(o, settings, o.modelDir);
       const spec = await loadModel(model);
       const checkpointPath = o.checkpoint ?? (await latestCheckpoint(o.modelDir));
@@ -44,6 +45,8 @@ export function exportCommand(): Command {
         variant: o.variant,
         // The model module registers any layer classes of its own when imported.
         layerModules: [model.url],
+        // Requests may carry a dense group's members by name, as the training records did.
+        denseGroups: exportedDenseGroups(input),
       };
       const call = { checkpointPath, globalStep: getGlobalStep(checkpointPath) };
       let result: Record<string, string>;

@@ -11,7 +11,7 @@ import { writeModelSettings } from '../graph/model-settings.js';
 import { train } from '../graph/training-pipeline.js';
 import { trainEpochs, type EpochReport } from '../graph/epoch-training.js';
 import { recordFileBatches, recordTopicSource } from '../streams/sources/record-input-source.js';
-import { checkModelInput, denseInputsOf, describeInput } from '../streams/sources/record-input.js';
+import { checkModelInput, describeInput, exportedDenseGroups } from '../streams/sources/record-input.js';
 import { loadModel } from '../workers/load-model.js';
 import { ensureTfBackend } from '../serving/tf-backend.js';
 import { inputFromFlags, withInputFlags } from './input-flags.js';
@@ -78,7 +78,7 @@ export function trainCommand(): Command {
       source = o.maxSteps ? limit(files, o.maxSteps) : files;
     }
     const listeners = o.exportBase
-      ? [new ExportSaverListener({ modelDir: o.modelDir, exporter: new StandaloneExporter({ spec, exportDirBase: o.exportBase, params: checkpointParams(spec, o.modelDir), globalStepAsTimestamp: true }) }).asCheckpointListener()]
+      ? [new ExportSaverListener({ modelDir: o.modelDir, exporter: new StandaloneExporter({ spec, exportDirBase: o.exportBase, params: checkpointParams(spec, o.modelDir), globalStepAsTimestamp: true, layerModules: [model.url], denseGroups: exportedDenseGroups(input) }) }).asCheckpointListener()]
       : [];
     const workers = o.workers ?? availableParallelism();
     say(`training ${spec.name} on ${o.kafkaBrokers ? `Kafka topic ${o.topic} at ${o.kafkaBrokers}` : `${o.data.length} file(s)`} (${describeInput(input)})`);
@@ -100,9 +100,6 @@ export function trainCommand(): Command {
     if (s.restoredStep !== undefined) say(`  resumed from the checkpoint of step ${s.restoredStep}`);
     say(`trained ${s.steps} steps, ${s.examples} examples, global step ${s.globalStep}, last loss ${s.lastLoss?.toFixed(4) ?? 'n/a'}`);
     say(`settings ${settingsPath}`);
-    for (const g of input.denseGroups ?? []) {
-      say(`note: the dense group ${g.name} (${g.members.length} features) is assembled by train, eval and predict --data; requests to \`serve\` carry ${g.name} as one feature of ${denseInputsOf(input).find((d) => d.name === g.name)!.width} values`);
-    }
   });
 }
 

@@ -21,7 +21,7 @@ import { progressLine, type ProgressFigures } from '../streams/hooks/progress-li
 import { parsedRowsOf } from '../streams/parse/parsed-rows.js';
 import { checkRecordFile } from '../streams/sources/input-check.js';
 import { recordFileBatches, recordTopicSource } from '../streams/sources/record-input-source.js';
-import { checkModelInput, denseInputsOf, describeInput, type RecordInput } from '../streams/sources/record-input.js';
+import { checkModelInput, denseInputsOf, describeInput, exportedDenseGroups, type RecordInput } from '../streams/sources/record-input.js';
 import { aucOf, SyntheticCtr, type CtrRow } from '../streams/sources/synthetic-ctr.js';
 import { Rng } from '../util/random.js';
 import { loadModel } from '../workers/load-model.js';
@@ -182,7 +182,7 @@ export async function runCtrDemo(opts: CtrDemoOptions = {}): Promise<CtrDemoSumm
   say(`training DeepFM on ${what}`);
   say(`  ${workers} worker thread(s), batches of ${batchSize}, checkpoints and exports in ${dir}`);
 
-  const exporter = new StandaloneExporter({ spec, exportDirBase: exportBase, params: checkpointParams(spec, modelDir), globalStepAsTimestamp: true });
+  const exporter = new StandaloneExporter({ spec, exportDirBase: exportBase, params: checkpointParams(spec, modelDir), globalStepAsTimestamp: true, denseGroups: exportedDenseGroups(input) });
   const exportListener = new ExportSaverListener({ modelDir, exporter });
   const progress = progressLine({ suffix: plantedAuc === undefined ? undefined : `(planted ${plantedAuc.toFixed(4)})`, write: opts.progressWrite });
   const started = performance.now();

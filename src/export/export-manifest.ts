@@ -26,6 +26,18 @@ export interface ExportedTable {
   entries?: number;
 }
 
+/**
+ * A dense input assembled from several named dense features (`dense` =
+ * `dense_0` … `dense_12`): serving fills each member's values into the
+ * group's input, in member order, as training did.
+ */
+export interface ExportedDenseGroup {
+  /** The dense input (one of `denseInputs`). */
+  name: string;
+  /** Named dense features laid side by side, each `width` values. */
+  members: { name: string; width: number }[];
+}
+
 export type ExportGraphKind = 'standalone' | 'entry' | 'ps' | 'dense';
 
 /**
@@ -57,6 +69,8 @@ export interface ExportManifest {
    * are always registered.
    */
   layerModules?: string[];
+  /** Dense inputs that requests carry as several named dense features (absent: each dense input by its own name). */
+  denseGroups?: ExportedDenseGroup[];
   /** Exported with dense_only: the parameter servers of this version were not written. */
   denseOnly?: boolean;
   createdAt: string;
@@ -83,5 +97,21 @@ export async function readManifest(dir: string): Promise<ExportManifest> {
   if (m.layerModules !== undefined && !(Array.isArray(m.layerModules) && m.layerModules.every((x) => typeof x === 'string'))) {
     throw new FormatError('layerModules must be a list of module specifiers', { file, field: 'layerModules' });
   }
+  checkDenseGroups(m, file);
   return m;
+}
+
+function checkDenseGroups(m: ExportManifest, file: string): void {
+  if (m.denseGroups === undefined) return;
+  if (!Array.isArray(m.denseGroups)) throw new FormatError('denseGroups must be a list', { file, field: 'denseGroups' });
+  m.denseGroups.forEach((g, i) => {
+    const field = `denseGroups[${i}]`;
+    const input = m.denseInputs.find((d) => d.name === g?.name);
+    if (!input) throw new FormatError(`${field} names no dense input of the model`, { file, field });
+    const members = Array.isArray(g.members) ? g.members : [];
+    const ok = members.length > 0 && members.every((x) => typeof x?.name === 'string' && Number.isSafeInteger(x.width) && x.width > 0);
+    if (!ok) throw new FormatError(`${field}.members must be a non-empty list of {name, width}`, { file, field: `${field}.members` });
+    const width = members.reduce((s, x) => s + x.width, 0);
+    if (width !== input.width) throw new FormatError(`${field}: members are ${width} values wide, the dense input "${g.name}" takes ${input.width}`, { file, field: `${field}.members` });
+  });
 }

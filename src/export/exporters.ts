@@ -11,7 +11,7 @@ import { log } from '../util/log.js';
 import { MODEL_DUMP_FILE, type DumpUtils } from './model-dump.js';
 import { genContext } from './data-gen.js';
 import { ENTRY_GRAPH, enterExportMode, ExportContext, ExportMode, type SavedModelSignature } from './export-context.js';
-import { EXPORT_FORMAT, EXPORT_FORMAT_VERSION, EXPORT_MANIFEST, type ExportedTable, type ExportGraphKind, type ExportManifest } from './export-manifest.js';
+import { EXPORT_FORMAT, EXPORT_FORMAT_VERSION, EXPORT_MANIFEST, type ExportedDenseGroup, type ExportedTable, type ExportGraphKind, type ExportManifest } from './export-manifest.js';
 import { saveLayersModel } from './fs-model-io.js';
 import { DEFAULT_SERVING_SIGNATURE_DEF_KEY, ParserArgs, type WarmupVariant } from './parser-args.js';
 import type { ParamsProvider, TrainedParams } from './params-source.js';
@@ -59,6 +59,8 @@ export interface ExporterOptions {
    * import them before loading; the library's layers need none.
    */
   layerModules?: string[];
+  /** Dense inputs requests carry as several named dense features (recorded in the manifest; serving assembles them). */
+  denseGroups?: ExportedDenseGroup[];
   /** Called in export mode before the signatures are written: may add signatures to the ExportContext. */
   describe?: (ctx: ExportContext) => void | Promise<void>;
 }
@@ -230,6 +232,7 @@ export abstract class BaseExporter {
       heads: spec.heads.map((h) => ({ ...h })),
       tables,
       ...(this.opts.layerModules?.length ? { layerModules: [...this.opts.layerModules] } : {}),
+      ...(this.opts.denseGroups?.length ? { denseGroups: this.opts.denseGroups.map((g) => ({ name: g.name, members: g.members.map((x) => ({ ...x })) })) } : {}),
       createdAt: new Date(this.now() * 1000).toISOString(),
       ...extra,
     };

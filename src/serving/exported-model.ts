@@ -50,7 +50,7 @@ export class ExportedModel {
     readonly version: string = manifest.version,
   ) {
     this.sigs = new Map(signatures.map((s) => [s.name, s]));
-    this.parser = new InputParser(manifest.variant, manifest.features, manifest.denseInputs);
+    this.parser = new InputParser(manifest.variant, manifest.features, manifest.denseInputs, manifest.denseGroups);
     this.inputName = warmupInputName(manifest.variant);
     this.tableOrder = [...tables.keys()].sort();
     this.widths = [...manifest.features.map(outputDim), ...manifest.denseInputs.map((d) => d.width)];

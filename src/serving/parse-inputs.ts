@@ -1,6 +1,7 @@
 import Long from 'long';
 import { monolith, parser } from '../proto.js';
 import type { DenseInputSpec, EmbeddingFeatureSpec } from '../model/model-spec.js';
+import type { ExportedDenseGroup } from '../export/export-manifest.js';
 import type { WarmupVariant } from '../export/parser-args.js';
 import { invalidArgument } from './errors.js';
 
@@ -33,17 +34,21 @@ class FidColumn {
  * the model's features: Instance fid-v1 ids go to the features of their slot
  * (`fid >> 54`), named features (Instance.feature, Example named_feature,
  * ExampleBatch lists) to the feature of that name; dense inputs come from
- * float values of that name (missing: zeros). Bad bytes are INVALID_ARGUMENT.
+ * float values of that name (missing: zeros). A dense input of `denseGroups`
+ * is also assembled from its members' float values, each at its place in the
+ * input (`dense_0` … `dense_12` → `dense`). Bad bytes are INVALID_ARGUMENT.
  */
 export class InputParser {
   private readonly byName = new Map<string, number>();
   private readonly bySlot = new Map<number, number[]>();
-  private readonly denseByName = new Map<string, number>();
+  /** Where a named dense feature's values go: the dense input, the offset in its row, the width. */
+  private readonly denseByName = new Map<string, { input: number; offset: number; width: number }>();
 
   constructor(
     readonly variant: WarmupVariant,
     readonly features: readonly EmbeddingFeatureSpec[],
     readonly denseInputs: readonly DenseInputSpec[],
+    denseGroups: readonly ExportedDenseGroup[] = [],
   ) {
     features.forEach((f, i) => {
       this.byName.set(f.name, i);
@@ -51,7 +56,16 @@ export class InputParser {
       l.push(i);
       this.bySlot.set(f.slot, l);
     });
-    denseInputs.forEach((d, i) => this.denseByName.set(d.name, i));
+    denseInputs.forEach((d, i) => this.denseByName.set(d.name, { input: i, offset: 0, width: d.width }));
+    for (const g of denseGroups) {
+      const input = denseInputs.findIndex((d) => d.name === g.name);
+      if (input < 0) continue;
+      let offset = 0;
+      for (const m of g.members) {
+        if (m.name !== g.name) this.denseByName.set(m.name, { input, offset, width: m.width });
+        offset += m.width;
+      }
+    }
   }
 
   parse(records: Uint8Array[]): ParsedRows {
@@ -87,10 +101,9 @@ export class InputParser {
   private setDense(dense: Float32Array[], name: string, values: ArrayLike<number>, row: number): void {
     const d = this.denseByName.get(name);
     if (d === undefined) return;
-    const width = this.denseInputs[d]!.width;
     if (values.length === 0) return;
-    if (values.length !== width) throw invalidArgument(`row ${row}: dense feature "${name}" has ${values.length} values, the model takes ${width}`);
-    dense[d]!.set(values, row * width);
+    if (values.length !== d.width) throw invalidArgument(`row ${row}: dense feature "${name}" has ${values.length} values, the model takes ${d.width}`);
+    dense[d.input]!.set(values, row * this.denseInputs[d.input]!.width + d.offset);
   }
 
   private fillInstance(inst: parser.proto.Instance, cols: FidColumn[], dense: Float32Array[], row: number): void {

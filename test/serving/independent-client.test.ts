@@ -4,24 +4,16 @@
 // involved); grpc-js only carries the bytes.
 import test from 'ava';
 import * as grpc from '@grpc/grpc-js';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { create, createFileRegistry, fromBinary, toBinary, type DescMessage, type Message } from '@bufbuild/protobuf';
-import { FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { createModel } from '../export/fixtures/tiny-model.js';
 import { encodeInstances, randomRows, trainModel } from '../export/fixtures/train.js';
 import { StandaloneExporter } from '../../src/export/exporters.js';
 import { liveParams } from '../../src/export/params-source.js';
 import { PredictionServer } from '../../src/serving/prediction-server.js';
-import { ROOT, tempDir } from '../helpers.js';
+import { tempDir } from '../helpers.js';
+import { predictionServiceClient, tfServingDescriptors, type Msg } from '../helpers/tf-serving-client.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'indep-client-'));
-const set = join(tmp, 'set.binpb');
-execFileSync(join(ROOT, 'node_modules', '.bin', 'buf'), ['build', join(ROOT, 'schemas'), '-o', set], { cwd: tmp, stdio: ['ignore', 'ignore', 'pipe'] });
-const registry = createFileRegistry(fromBinary(FileDescriptorSetSchema, readFileSync(set)));
-const desc = (name: string): DescMessage => registry.getMessage(name) ?? (() => { throw new Error(`${name} not in the descriptor set`); })();
+const desc = tfServingDescriptors();
 const PredictRequest = desc('tensorflow.serving.PredictRequest');
 const PredictResponse = desc('tensorflow.serving.PredictResponse');
 const MetadataRequest = desc('tensorflow.serving.GetModelMetadataRequest');
@@ -35,19 +27,12 @@ await new StandaloneExporter({ spec: tr.spec, exportDirBase: base, params: liveP
 const server = await PredictionServer.start({ modelBasePath: base, pollIntervalMs: 0, warmup: false });
 
 // Raw bytes in, raw bytes out: the only codec is @bufbuild/protobuf.
-const raw = (b: Buffer) => b;
-const client = new grpc.Client(server.address, grpc.credentials.createInsecure());
-const call = (method: string, bytes: Uint8Array) =>
-  new Promise<Buffer>((resolve, reject) =>
-    client.makeUnaryRequest(`/tensorflow.serving.PredictionService/${method}`, raw, raw, Buffer.from(bytes), (err, res) => (err ? reject(err) : resolve(res!))),
-  );
+const client = predictionServiceClient(server.address);
+const call = (method: string, bytes: Uint8Array) => client.call(method, bytes);
 test.after.always(async () => {
   client.close();
   await server.stop();
-  rmSync(tmp, { recursive: true, force: true });
 });
-
-type Msg = Message & Record<string, unknown>;
 
 test('Predict: a request encoded by @bufbuild/protobuf, the answer decoded by it, float_val as TF Serving writes it', async (t) => {
   const records = encodeInstances(randomRows(tr, 4));

@@ -37,7 +37,7 @@ export interface KafkaSourceOptions extends PacingOptions {
   topicConfig?: Record<string, string | number | boolean>;
   /** Clock for maxWaitMs. Default Date.now. */
   now?: () => number;
-  /** Called after the consumer has disconnected (on completion, error or unsubscribe). */
+  /** Called after the consumer has disconnected (on completion, error or unsubscribe — within one poll of unsubscribing, even when idle). */
   onClosed?: () => void;
   /**
    * Exactly-once into the model: the pipeline's `checkpoint.positions`. Acked
@@ -80,7 +80,7 @@ export function kafkaSource(opts: KafkaSourceOptions): Observable<SourceBatch> {
   const now = opts.now ?? Date.now;
   const { KafkaConsumer, CODES } = rdkafka('kafkaSource');
 
-  return pacedSource(async function* () {
+  return pacedSource(async function* (signal) {
     const store = opts.positions;
     const storeName = opts.positionsName ?? 'kafka';
     const restored = ((store?.restored(storeName) ?? []) as unknown as CommitPosition[]).map((p) => ({ topic: p.topic, partition: p.partition, offset: p.offset }));
@@ -158,7 +158,8 @@ export function kafkaSource(opts: KafkaSourceOptions): Observable<SourceBatch> {
       connected = true;
       consumer.subscribe(topics);
       consumer.setDefaultConsumeTimeout(opts.pollTimeoutMs ?? 100);
-      for (;;) {
+      // Unsubscribed: return within one poll (pollTimeoutMs), so the finally below disconnects.
+      while (!signal.aborted) {
         if (fatal) throw fatal;
         const want = Math.max(1, opts.batchSize - batcher.bufferedRows);
         const messages = await promisify<Message[]>((cb) => consumer.consume(want, cb));

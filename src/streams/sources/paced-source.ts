@@ -26,11 +26,17 @@ export function checkPacing(opts: PacingOptions): number {
  * Each emitted batch gets an idempotent `ack` that first runs the iterable's
  * own ack (e.g. a Kafka offset commit) and then frees a slot. Unsubscribing
  * stops the read and closes the iterable (its `finally` blocks run).
+ *
+ * An async generator can only be closed at a `yield`: one that waits a long
+ * time between batches (a Kafka consumer polling an idle topic) must watch
+ * `signal`, which aborts on unsubscribe, and return when it fires — otherwise
+ * its `finally` would run only at its next batch, which may never come.
  */
-export function pacedSource(open: () => AsyncIterable<SourceBatch>, opts: PacingOptions = {}): Observable<SourceBatch> {
+export function pacedSource(open: (signal: AbortSignal) => AsyncIterable<SourceBatch>, opts: PacingOptions = {}): Observable<SourceBatch> {
   const max = checkPacing(opts);
   return new Observable<SourceBatch>((subscriber) => {
-    const it = open()[Symbol.asyncIterator]();
+    const stop = new AbortController();
+    const it = open(stop.signal)[Symbol.asyncIterator]();
     let unacked = 0;
     let emitted = 0;
     let closed = false;
@@ -71,6 +77,7 @@ export function pacedSource(open: () => AsyncIterable<SourceBatch>, opts: Pacing
     })();
     return () => {
       closed = true;
+      stop.abort();
       wake?.();
       // Ends the generator (running its finally blocks) once any pending next() settles.
       void it.return?.(undefined)?.catch(() => undefined);

@@ -1,3 +1,4 @@
+import type { ExportedDenseGroup } from '../../export/export-manifest.js';
 import type { Batch, DenseColumn } from '../../batch/batch.js';
 import { ConfigError } from '../../errors.js';
 import type { RecordLayout } from '../../io/record-file.js';
@@ -95,6 +96,12 @@ export function denseInputsOf(input: RecordInput): DenseFeatureSpec[] {
     }
   }
   return out;
+}
+
+/** The dense groups with their members' widths, as an export records them for serving. */
+export function exportedDenseGroups(input: RecordInput | undefined): ExportedDenseGroup[] {
+  const dense = input?.parse.dense ?? [];
+  return (input?.denseGroups ?? []).map((g) => ({ name: g.name, members: g.members.map((m) => ({ name: m, width: dense.find((x) => x.name === m)!.width })) }));
 }
 
 /** `batch` with each group's member columns replaced by one column (at the first member's place). */

@@ -127,6 +127,36 @@ test.serial('Kafka source: record-framed messages holding several Instances; a b
   }
 });
 
+test.serial('Kafka source unsubscribed while idle and polling: the consumer leaves the group and disconnects within a poll', async (t) => {
+  // Before the fix the generator, polling an empty topic, never reached a yield, so its finally never ran: this timed out.
+  t.timeout(30_000);
+  const { producer, brokers } = await mockCluster();
+  try {
+    const gen = new SyntheticCtr({ seed: 7, vocabSize: 100 });
+    await produce(producer, 'quiet', [gen.toInstance(gen.sampleRow(), 0)]);
+    let closed!: () => void;
+    const closedP = new Promise<void>((res) => (closed = res));
+    const first = new Promise<SourceBatch>((resolve, reject) => {
+      const sub = kafkaSource({ brokers, groupId: 'idle', topics: 'quiet', variant: 'instance', parse: gen.parseConfig, batchSize: 1, pollTimeoutMs: 50, consumerConfig: fastGroup, onClosed: closed }).subscribe({
+        next: (s) => {
+          s.ack!();
+          // The source resumes at once and polls the (now empty) topic; unsubscribe once it is waiting there.
+          setImmediate(() => {
+            sub.unsubscribe();
+            resolve(s);
+          });
+        },
+        error: reject,
+      });
+    });
+    t.is((await first).batch.rows, 1);
+    await closedP;
+    t.is(await committed(brokers, 'idle', 'quiet'), 1);
+  } finally {
+    await new Promise<void>((res) => producer.disconnect(() => res()));
+  }
+});
+
 test('offset tracker: commits only the acked prefix, the highest offset per partition', (t) => {
   const tr = new OffsetTracker();
   const a = tr.add([{ topic: 't', partition: 0, offset: 3 }]);
