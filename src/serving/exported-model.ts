@@ -10,6 +10,7 @@ import { ServingError } from './errors.js';
 import { InputParser, type ParsedRows } from './parse-inputs.js';
 import { lookupAndPool } from './pooling.js';
 import { runPredict, type PredictOptions } from './predict-handler.js';
+import type { RemoteTables } from './remote-tables.js';
 
 type PredictRequest = tensorflow.serving.IPredictRequest;
 
@@ -38,6 +39,8 @@ export class ExportedModel {
   private readonly widths: number[];
   /** Runs of the dense model so far (server-side batching makes fewer, larger runs). */
   denseRuns = 0;
+  /** A distributed entry's tables, held by parameter-server processes (set by `loadExport` with `psAddrs`). */
+  remote: RemoteTables | undefined;
 
   constructor(
     readonly dir: string,
@@ -73,10 +76,19 @@ export class ExportedModel {
     return t;
   }
 
-  /** Pooled embeddings then dense inputs, in the order the dense model takes them. */
+  /** Pooled embeddings then dense inputs, in the order the dense model takes them (embeddings already fetched, or from the local tables). */
   modelInputs(parsed: ParsedRows): Float32Array[] {
-    const pooled = this.manifest.features.map((f, i) => lookupAndPool(this.table(f.table), f, parsed.sparse[i]!.fids, parsed.sparse[i]!.rowSplits));
+    const pooled = this.manifest.features.map((f, i) => {
+      const fetched = parsed.embeddings?.[i];
+      const source = fetched ? { dim: f.dim, lookupOnly: () => fetched } : this.table(f.table);
+      return lookupAndPool(source, f, parsed.sparse[i]!.fids, parsed.sparse[i]!.rowSplits);
+    });
     return [...pooled, ...parsed.dense];
+  }
+
+  /** Parsed rows ready for `predictParsed`: on a distributed entry, with their embeddings fetched from the parameter servers. */
+  async fetchRows(parsed: ParsedRows): Promise<ParsedRows> {
+    return this.remote && !parsed.embeddings ? this.remote.fetch(this.manifest.features, parsed) : parsed;
   }
 
   /** Runs the dense model on parsed rows; classification heads go through a sigmoid. */
@@ -126,6 +138,7 @@ export class ExportedModel {
 
   dispose(): void {
     this.dense?.dispose();
+    this.remote?.close();
   }
 }
 

@@ -73,7 +73,10 @@ function outputFilter(sig: SavedModelSignature, req: PredictRequest): string[] |
 /** Predictions for serialized records, a slice at a time, yielding to the event loop between slices. */
 async function predictSliced(model: ExportedModel, records: Uint8Array[], heads: readonly string[] | undefined, opts: PredictOptions): Promise<HeadOutputs> {
   const step = model.sliceRows;
-  const run = (parsed: ParsedRows) => (opts.runner ? opts.runner.run(model, parsed, heads, opts.abort) : Promise.resolve(model.predictParsed(parsed, heads)));
+  const run = async (rows: ParsedRows) => {
+    const parsed = await model.fetchRows(rows);
+    return opts.runner ? opts.runner.run(model, parsed, heads, opts.abort) : model.predictParsed(parsed, heads);
+  };
   if (records.length <= step) return run(model.parser.parse(records));
   const out: HeadOutputs = {};
   for (let at = 0; at < records.length; at += step) {
