@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { FormatError } from '../errors.js';
 import type { DenseInputSpec, EmbeddingFeatureSpec, HeadSpec } from '../model/model-spec.js';
 import type { WarmupVariant } from './parser-args.js';
+import type { SignatureModelRecord } from './signature-model.js';
 
 /** The file that describes an exported model (next to saved_model.pb). */
 export const EXPORT_MANIFEST = 'export.json';
@@ -57,6 +58,8 @@ export interface ExportManifest {
    * are always registered.
    */
   layerModules?: string[];
+  /** Signatures computed by their own tfjs model (RemotePredictHelper functions, `describe` signatures). */
+  signatureModels?: SignatureModelRecord[];
   /** Exported with dense_only: the parameter servers of this version were not written. */
   denseOnly?: boolean;
   createdAt: string;
@@ -80,6 +83,14 @@ export async function readManifest(dir: string): Promise<ExportManifest> {
     const ok = typeof t === 'object' && t !== null && typeof t.name === 'string' && typeof t.basename === 'string' && Number.isSafeInteger(t.dim) && t.dim > 0 && (t.entries === undefined || (Number.isSafeInteger(t.entries) && t.entries >= 0));
     if (!ok) throw new FormatError(`tables[${i}] is not {name, dim, basename, entries?}`, { file, field: `tables[${i}]` });
   });
+  if (m.signatureModels !== undefined) {
+    const list = Array.isArray(m.signatureModels) ? m.signatureModels : [null];
+    list.forEach((r, i) => {
+      const strings = (x: unknown) => Array.isArray(x) && x.every((k) => typeof k === 'string');
+      const ok = !!r && typeof r === 'object' && typeof r.signature === 'string' && typeof r.dir === 'string' && !r.dir.split(/[\\/]/).includes('..') && strings(r.inputs) && strings(r.outputs);
+      if (!ok) throw new FormatError(`signatureModels[${i}] is not {signature, dir (inside the export), inputs, outputs}`, { file, field: `signatureModels[${i}]` });
+    });
+  }
   if (m.layerModules !== undefined && !(Array.isArray(m.layerModules) && m.layerModules.every((x) => typeof x === 'string'))) {
     throw new FormatError('layerModules must be a list of module specifiers', { file, field: 'layerModules' });
   }

@@ -16,6 +16,7 @@ import { saveLayersModel } from './fs-model-io.js';
 import { DEFAULT_SERVING_SIGNATURE_DEF_KEY, ParserArgs, type WarmupVariant } from './parser-args.js';
 import type { ParamsProvider, TrainedParams } from './params-source.js';
 import { encodeSavedModel, SAVED_MODEL_FILE } from './signature-def.js';
+import { saveSignatureModels } from './signature-model.js';
 import { writeServingDump } from './table-export.js';
 import { ASSETS_EXTRA, genPredictionLogs, WARMUP_FILE, warmupInputName, writeWarmupFile, type WarmupSignature } from './warmup.js';
 
@@ -235,7 +236,10 @@ export abstract class BaseExporter {
     };
   }
 
-  protected async writeGraphFiles(dir: string, manifest: ExportManifest, signatures: SavedModelSignature[]): Promise<void> {
+  /** Saves the graph's signature models and records them in its manifest. */
+  protected async writeGraphFiles(dir: string, manifest: ExportManifest, signatures: SavedModelSignature[], ctx?: ExportContext): Promise<void> {
+    const models = ctx?.signatureModels(manifest.graph);
+    if (models?.size) manifest.signatureModels = await saveSignatureModels(dir, models);
     const dump = this.opts.modelDump;
     if (dump && (manifest.kind === 'standalone' || manifest.kind === 'entry')) {
       dump.addSignatures(signatures);
@@ -294,7 +298,7 @@ export class StandaloneExporter extends BaseExporter {
         const tables = await this.writeTables(tmp, params, call);
         const sigs = ctx.signatures(ENTRY_GRAPH);
         await this.writeWarmup(tmp, sigs);
-        await this.writeGraphFiles(tmp, this.manifest(version, ENTRY_GRAPH, 'standalone', call, tables, { dense: 'dense' }), sigs);
+        await this.writeGraphFiles(tmp, this.manifest(version, ENTRY_GRAPH, 'standalone', call, tables, { dense: 'dense' }), sigs, ctx);
       });
       return target;
     });
@@ -383,7 +387,7 @@ export class DistributedExporter extends BaseExporter {
             await mkdir(dirname(target), { recursive: true });
             await writeDirAtomically(target, async (tmp) => {
               const tables = await this.writeTables(tmp, p, call, { index: i, count: psNames.length });
-              await this.writeGraphFiles(tmp, this.manifest(version, psNames[i]!, 'ps', call, tables), ctx.signatures(psNames[i]!));
+              await this.writeGraphFiles(tmp, this.manifest(version, psNames[i]!, 'ps', call, tables), ctx.signatures(psNames[i]!), ctx);
             });
             result[psNames[i]!] = target;
           }
@@ -395,7 +399,7 @@ export class DistributedExporter extends BaseExporter {
             await mkdir(dirname(target), { recursive: true });
             await writeDirAtomically(target, async (tmp) => {
               await saveLayersModel(p.dense, join(tmp, 'dense'));
-              await this.writeGraphFiles(tmp, this.manifest(version, denseName, 'dense', call, [], { dense: 'dense' }), ctx.signatures(denseName));
+              await this.writeGraphFiles(tmp, this.manifest(version, denseName, 'dense', call, [], { dense: 'dense' }), ctx.signatures(denseName), ctx);
             });
             result[denseName] = target;
           }
@@ -414,7 +418,7 @@ export class DistributedExporter extends BaseExporter {
               ps: psNames.map(rel),
               ...(this.opts.denseOnly ? { denseOnly: true } : {}),
             });
-            await this.writeGraphFiles(tmp, manifest, sigs);
+            await this.writeGraphFiles(tmp, manifest, sigs, ctx);
           });
           result[ENTRY_GRAPH] = entry;
         }

@@ -5,6 +5,7 @@ import type { EmbeddingHashTable } from '../hashtable/embedding-hash-table.js';
 import { outputDim } from '../model/model-spec.js';
 import type { SavedModelSignature } from '../export/export-context.js';
 import type { ExportManifest } from '../export/export-manifest.js';
+import type { SignatureModel } from '../export/signature-model.js';
 import { warmupInputName } from '../export/warmup.js';
 import { ServingError } from './errors.js';
 import { InputParser, type ParsedRows } from './parse-inputs.js';
@@ -41,6 +42,8 @@ export class ExportedModel {
   denseRuns = 0;
   /** A distributed entry's tables, held by parameter-server processes (set by `loadExport` with `psAddrs`). */
   remote: RemoteTables | undefined;
+  /** Signatures computed by their own tfjs model (the manifest's signatureModels), by name. */
+  readonly signatureModels = new Map<string, SignatureModel>();
 
   constructor(
     readonly dir: string,
@@ -138,6 +141,7 @@ export class ExportedModel {
 
   dispose(): void {
     this.dense?.dispose();
+    for (const m of this.signatureModels.values()) m.model.dispose();
     this.remote?.close();
   }
 }

@@ -115,6 +115,12 @@ export async function loadExport(path: string, opts: LoadExportOptions = {}): Pr
     : undefined;
   const tables = await loadTables(graphs);
   const model = new ExportedModel(dir, manifest, signatures, tables, dense, opts, opts.version ?? manifest.version);
+  for (const r of manifest.signatureModels ?? []) {
+    if (!signatures.some((s) => s.name === r.signature)) throw new FormatError(`signatureModels: "${r.signature}" is not a signature of the export`, { file: join(dir, EXPORT_MANIFEST) });
+    const m = await loadDenseModel(resolve(dir, r.dir), { layerModules: manifest.layerModules ?? [], ...(opts.trialLoadTimeoutMs !== undefined ? { trialLoadTimeoutMs: opts.trialLoadTimeoutMs } : {}) });
+    if (m.inputs.length !== r.inputs.length || m.outputs.length !== r.outputs.length) throw new FormatError(`signature model of "${r.signature}" takes ${m.inputs.length} inputs and gives ${m.outputs.length} outputs; the manifest names ${r.inputs.length} and ${r.outputs.length}`, { file: join(dir, r.dir) });
+    model.signatureModels.set(r.signature, { model: m, inputs: r.inputs, outputs: r.outputs });
+  }
   if (opts.psAddrs) model.remote = new RemoteTables({ addrs: opts.psAddrs, modelName: opts.psModelName ?? 'default' });
   return model;
 }

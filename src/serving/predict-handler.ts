@@ -5,6 +5,7 @@ import { DEFAULT_SERVING_SIGNATURE_DEF_KEY } from '../export/parser-args.js';
 import { invalidArgument, quoted, quotedSet, ServingError } from './errors.js';
 import type { ExportedModel, HeadOutputs } from './exported-model.js';
 import type { ParsedRows } from './parse-inputs.js';
+import { runSignatureModel } from './signature-runner.js';
 import { floatTensor, int64Tensor, readFloats, readInt64Words, readStrings, shapeOf } from './tensor-proto.js';
 
 type PredictRequest = tensorflow.serving.IPredictRequest;
@@ -110,6 +111,8 @@ export async function runPredict(model: ExportedModel, req: PredictRequest, opts
     for (const [h, v] of Object.entries(res)) outputs[h] = float(v, [v.length]);
     return { outputs, modelSpec };
   }
+  const computed = model.signatureModels.get(sig.name);
+  if (computed) return { outputs: runSignatureModel(sig, computed, inputs, filter, opts.tensorContent ?? false), modelSpec };
   const lookup = /^(.*)\/lookup$/.exec(sig.name);
   if (lookup) {
     const ids = readInt64Words('id', inputs.id!);
