@@ -4,6 +4,7 @@ import { FormatError } from '../errors.js';
 import type { DenseInputSpec, EmbeddingFeatureSpec, HeadSpec } from '../model/model-spec.js';
 import type { WarmupVariant } from './parser-args.js';
 import type { SignatureModelRecord } from './signature-model.js';
+import type { ExtraOutputRecord } from '../model/extra-outputs.js';
 
 /** The file that describes an exported model (next to saved_model.pb). */
 export const EXPORT_MANIFEST = 'export.json';
@@ -58,6 +59,8 @@ export interface ExportManifest {
    * are always registered.
    */
   layerModules?: string[];
+  /** Extra signatures (addExtraOutput): serving records in, these outputs of the dense model (by index, after the heads) out. */
+  extraOutputs?: ExtraOutputRecord[];
   /** Signatures computed by their own tfjs model (RemotePredictHelper functions, `describe` signatures). */
   signatureModels?: SignatureModelRecord[];
   /** Exported with dense_only: the parameter servers of this version were not written. */
@@ -83,6 +86,13 @@ export async function readManifest(dir: string): Promise<ExportManifest> {
     const ok = typeof t === 'object' && t !== null && typeof t.name === 'string' && typeof t.basename === 'string' && Number.isSafeInteger(t.dim) && t.dim > 0 && (t.entries === undefined || (Number.isSafeInteger(t.entries) && t.entries >= 0));
     if (!ok) throw new FormatError(`tables[${i}] is not {name, dim, basename, entries?}`, { file, field: `tables[${i}]` });
   });
+  if (m.extraOutputs !== undefined) {
+    const list = Array.isArray(m.extraOutputs) ? m.extraOutputs : [null];
+    list.forEach((r, i) => {
+      const ok = !!r && typeof r === 'object' && typeof r.signature === 'string' && !!r.outputs && typeof r.outputs === 'object' && Object.values(r.outputs).every((k) => Number.isSafeInteger(k) && (k as number) >= 0);
+      if (!ok) throw new FormatError(`extraOutputs[${i}] is not {signature, outputs: {key: output index}}`, { file, field: `extraOutputs[${i}]` });
+    });
+  }
   if (m.signatureModels !== undefined) {
     const list = Array.isArray(m.signatureModels) ? m.signatureModels : [null];
     list.forEach((r, i) => {

@@ -119,6 +119,23 @@ export class ExportedModel {
     return out;
   }
 
+  /** Outputs `indices` of the dense model for parsed rows (extra-output signatures), each as values and shape `[rows, …]`. */
+  denseOutputs(parsed: ParsedRows, indices: readonly number[]): { values: Float32Array; shape: number[] }[] {
+    if (!this.dense) throw new ServingError('FAILED_PRECONDITION', `export ${this.dir} (${this.manifest.graph}) has no dense model`);
+    const rows = parsed.rows;
+    const inputs = this.modelInputs(parsed);
+    this.denseRuns++;
+    return tf.tidy(() => {
+      const res = this.dense!.predict(inputs.map((v, i) => tf.tensor2d(v, [rows, this.widths[i]!])));
+      const list = Array.isArray(res) ? res : [res];
+      return indices.map((i) => {
+        const t = list[i];
+        if (!t) throw new ServingError('FAILED_PRECONDITION', `export ${this.dir}: the dense model has no output ${i}`);
+        return { values: t.dataSync() as Float32Array, shape: t.shape };
+      });
+    });
+  }
+
   /** Predictions for serialized records of the export's variant (Instances, Examples or ExampleBatches). */
   predictRecords(records: Uint8Array[], heads?: readonly string[]): HeadOutputs {
     return this.predictParsed(this.parser.parse(records), heads);

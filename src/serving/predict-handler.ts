@@ -113,6 +113,13 @@ export async function runPredict(model: ExportedModel, req: PredictRequest, opts
   }
   const computed = model.signatureModels.get(sig.name);
   if (computed) return { outputs: runSignatureModel(sig, computed, inputs, filter, opts.tensorContent ?? false), modelSpec };
+  const extra = model.manifest.extraOutputs?.find((e) => e.signature === sig.name);
+  if (extra && Object.hasOwn(inputs, model.inputName)) {
+    const parsed = await model.fetchRows(model.parser.parse(readStrings(model.inputName, inputs[model.inputName]!)));
+    const keys = Object.keys(extra.outputs).filter((k) => !filter || filter.includes(k));
+    model.denseOutputs(parsed, keys.map((k) => extra.outputs[k]!)).forEach((o, i) => (outputs[keys[i]!] = float(o.values, o.shape)));
+    return { outputs, modelSpec };
+  }
   const lookup = /^(.*)\/lookup$/.exec(sig.name);
   if (lookup) {
     const ids = readInt64Words('id', inputs.id!);
