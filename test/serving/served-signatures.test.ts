@@ -1,12 +1,17 @@
 import test from 'ava';
 import * as tf from '@tensorflow/tfjs-core';
-import { layers, type SymbolicTensor } from '@tensorflow/tfjs-layers';
+import { initializers, input, layers, model as tflModel, type SymbolicTensor } from '@tensorflow/tfjs-layers';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
 import Long from 'long';
 import { createModelTables, loadExport, liveParams, makeFidV1, parser, PredictionClient, PredictionServer, StandaloneExporter, stringTensor, tensorToNumbers, shapeOf } from 'monolith-ts';
 import { ConfigError } from '../../src/errors.js';
 import { FnModel } from '../model/helpers.js';
 import { useCpu } from '../model/tf-setup.js';
-import { tempDir } from '../helpers.js';
+import { ROOT, tempDir } from '../helpers.js';
+
+const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 
 test.before(useCpu);
 
@@ -84,4 +89,43 @@ test('an extra output computed by layers the heads do not use is refused at expo
     { instanceOf: ConfigError },
   );
   t.regex(err!.message, /extra output side\/side: computed by layer .*which the heads do not use/);
+});
+
+test('a describe() signature with its own tfjs model is served by `monolith-ts serve` over REST; a declared-only signature answers UNIMPLEMENTED', async (t) => {
+  const m = model(() => undefined);
+  const spec = m.toModelSpec();
+  const base = await tempDir();
+  await new StandaloneExporter({
+    spec,
+    exportDirBase: base,
+    params: liveParams(spec.buildDense(), createModelTables(spec)),
+    clock: () => 1700000000,
+    warmupFile: false,
+    describe: (ctx) => {
+      const x = input({ shape: [2], name: 'x' });
+      const y = layers.dense({ units: 1, useBias: false, kernelInitializer: initializers.constant({ value: 2 }), name: 'y' }).apply(x) as SymbolicTensor;
+      ctx.addSignatureModel('entry', 'double_sum', { model: tflModel({ inputs: x, outputs: y }), inputs: ['x'], outputs: ['y'] }, { x: { dtype: 'float32', shape: [-1, 2] } }, { y: { dtype: 'float32', shape: [-1, 1] } });
+      ctx.addSignature('entry', 'declared_only', { x: { dtype: 'float32', shape: [-1] } }, { y: { dtype: 'float32', shape: [-1] } });
+    },
+  }).exportSavedModel();
+  const proc = spawn(process.execPath, [CLI, 'serve', '--model-base-path', base, '--port', '0', '--rest-api-port', '0', '--poll-interval-ms', '0'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, MONOLITH_LOG: 'warn' } });
+  t.teardown(async () => {
+    proc.kill('SIGTERM');
+    await once(proc, 'exit');
+  });
+  let out = '';
+  proc.stdout.setEncoding('utf8');
+  while (!/REST API on (\S+)\n/.test(out)) {
+    const [chunk] = (await Promise.race([once(proc.stdout, 'data'), once(proc, 'exit').then(() => ['EXIT'])])) as string[];
+    if (chunk === 'EXIT') throw new Error(`serve exited: ${out}`);
+    out += chunk;
+  }
+  const rest = /REST API on (\S+)\n/.exec(out)![1]!;
+  const post = (body: object) => fetch(`${rest}/v1/models/default:predict`, { method: 'POST', body: JSON.stringify(body) });
+  const ok = await post({ signature_name: 'double_sum', inputs: { x: [[1, 2], [3, -4]] } });
+  t.is(ok.status, 200);
+  t.deepEqual(await ok.json(), { outputs: [[6], [-2]] });
+  const no = await post({ signature_name: 'declared_only', inputs: { x: [1] } });
+  t.is(no.status, 501);
+  t.regex(((await no.json()) as { error: string }).error, /declared_only.*cannot be run/);
 });
