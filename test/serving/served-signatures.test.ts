@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import Long from 'long';
-import { createModelTables, loadExport, liveParams, makeFidV1, parser, PredictionClient, PredictionServer, StandaloneExporter, stringTensor, tensorToNumbers, shapeOf } from 'monolith-ts';
+import { createModelTables, loadExport, loadLayersModelFromDir, saveLayersModel, liveParams, makeFidV1, parser, PredictionClient, PredictionServer, StandaloneExporter, stringTensor, tensorToNumbers, shapeOf } from 'monolith-ts';
 import { ConfigError } from '../../src/errors.js';
 import { FnModel } from '../model/helpers.js';
 import { useCpu } from '../model/tf-setup.js';
@@ -46,8 +46,12 @@ test('addExtraOutput signatures are served from the trained dense model: gRPC an
   // Trained weights differ from any fresh build: the served outputs must come from these.
   const dense = spec.buildDense();
   dense.setWeights(dense.getWeights().map((w, i) => tf.fill(w.shape, 0.1 * (i + 1))));
+  // As a checkpoint holds it: saved and loaded back (the layers are matched by position, not by object).
+  const saved = join(await tempDir(), 'dense');
+  await saveLayersModel(dense, saved);
+  const trained = await loadLayersModelFromDir(saved);
   const base = await tempDir();
-  await new StandaloneExporter({ spec, exportDirBase: base, params: liveParams(dense, tables), clock: () => 1700000000 }).exportSavedModel();
+  await new StandaloneExporter({ spec, exportDirBase: base, params: liveParams(trained, tables), clock: () => 1700000000 }).exportSavedModel();
 
   const server = await PredictionServer.start({ modelBasePath: base, pollIntervalMs: 0 }); // warmup runs every signature's requests
   const client = new PredictionClient(server.address);
