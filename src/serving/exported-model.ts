@@ -29,7 +29,9 @@ export type HeadOutputs = Record<string, Float32Array>;
  * A loaded export, runnable without the training code: parses serialized
  * records, looks up and pools embeddings from its serving tables, runs the
  * tfjs dense model, and answers TF-Serving Predict requests for its
- * signatures (serving_default, `<table>/lookup`, `<table>/raw_assign`, `raw_assign`).
+ * signatures (serving_default, extra outputs, signatures with their own
+ * model, `<table>/lookup`, `<table>/raw_assign`, `raw_assign`). A
+ * distributed entry may look its embeddings up in parameter-server processes (`remote`).
  */
 export class ExportedModel {
   readonly parser: InputParser;

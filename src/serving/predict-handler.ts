@@ -93,7 +93,8 @@ async function predictSliced(model: ExportedModel, records: Uint8Array[], heads:
 
 /**
  * Answers a TF-Serving PredictRequest for an export's signatures
- * (serving_default, `<table>/lookup`, `<table>/raw_assign`, `raw_assign`)
+ * (serving_default, signatures with their own model, extra outputs,
+ * `<table>/lookup`, `<table>/raw_assign`, `raw_assign`)
  * with TF Serving's status codes and messages. Large requests run in slices
  * that let other requests through and stop when `opts.abort` says so.
  */
