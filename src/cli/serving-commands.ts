@@ -8,13 +8,26 @@ import { PredictionClient } from '../serving/prediction-client.js';
 import { PredictionServer } from '../serving/prediction-server.js';
 import { shapeOf, tensorToNumbers } from '../serving/tensor-proto.js';
 import type { tensorflow } from '../proto.js';
-import { existingDir, intArg, intList, nonNegativeInt, portArg, positiveInt, positiveIntList } from './options.js';
+import { existingDir, intArg, intList, list, nonNegativeInt, portArg, positiveInt, positiveIntList } from './options.js';
 import { predictData } from './predict-data.js';
 import { withPredictDataFlags } from './predict-flags.js';
 
 function printOutputs(outputs: Record<string, tensorflow.ITensorProto>): void {
   const o = Object.fromEntries(Object.entries(outputs).map(([k, t]) => [k, { shape: shapeOf(t), values: tensorToNumbers(t) }]));
   process.stdout.write(`${JSON.stringify(o)}\n`);
+}
+
+const ROLES = ['standalone', 'entry', 'ps'] as const;
+
+function roleArg(v: string): (typeof ROLES)[number] {
+  if (!(ROLES as readonly string[]).includes(v)) throw new ConfigError(`--role ${v}: expected one of ${ROLES.join(', ')}`);
+  return v as (typeof ROLES)[number];
+}
+
+function hostPortList(v: string): string[] {
+  const addrs = list(v);
+  for (const a of addrs) if (!/^[^\s:]+:\d{1,5}$/.test(a)) throw new ConfigError(`--ps-addrs ${a}: expected host:port`);
+  return addrs;
 }
 
 function versionLabel(v: string, acc: Record<string, number>): Record<string, number> {
@@ -40,8 +53,13 @@ export function serveCommand(): Command {
     .option('--enable-batching', 'batch concurrent small serving_default requests into one model run', false)
     .option('--max-batch-size <n>', 'with --enable-batching: rows per merged run', positiveInt, 128)
     .option('--batch-timeout-micros <n>', 'with --enable-batching: how long a request waits for others', nonNegativeInt, 1000)
+    .option('--role <role>', 'standalone (all tables in this process), entry (a distributed entry; tables looked up in --ps-addrs) or ps (one parameter server of a distributed export)', roleArg, 'standalone')
+    .option('--ps-addrs <host:port,...>', 'with --role entry: the parameter-server processes, ps_0 first', hostPortList)
+    .option('--ps-model-name <name>', 'with --role entry: the model name the parameter servers serve under', 'default')
     .option('--version-label <label=version>', 'a version_label clients may name (repeatable)', (v: string, acc: Record<string, number>) => versionLabel(v, acc), {})
     .action(async (o) => {
+      if (o.role === 'entry' && !o.psAddrs) throw new ConfigError('--role entry needs --ps-addrs (one host:port per parameter server, ps_0 first)');
+      if (o.role !== 'entry' && o.psAddrs) throw new ConfigError('--ps-addrs goes with --role entry');
       const server = await PredictionServer.start({
         modelBasePath: o.modelBasePath,
         modelName: o.modelName,
@@ -55,7 +73,14 @@ export function serveCommand(): Command {
         enableSerializationAsTensorContent: o.enableSerializationAsTensorContent,
         batching: o.enableBatching ? { maxBatchSize: o.maxBatchSize, batchTimeoutMicros: o.batchTimeoutMicros } : false,
         versionLabels: o.versionLabel,
+        ...(o.role === 'entry' ? { psAddrs: o.psAddrs, psModelName: o.psModelName } : {}),
       });
+      const { kind } = server.current.manifest;
+      if ((o.role === 'ps') !== (kind === 'ps')) {
+        const dir = server.current.dir;
+        await server.stop();
+        throw new ConfigError(`--role ${o.role}: ${dir} is a ${kind} export${kind === 'ps' ? ' (serve it with --role ps)' : ''}`);
+      }
       process.stdout.write(`serving ${server.modelName} version ${server.current.version} on ${server.address}\n`);
       if (server.restAddress) process.stdout.write(`REST API on http://${server.restAddress}\n`);
       await new Promise<void>((resolve) => {

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { ConfigError } from '../errors.js';
 import type { DType } from './dtypes.js';
+import type { SignatureModel } from './signature-model.js';
 
 export enum ExportMode {
   NONE = 'NONE',
@@ -32,6 +33,7 @@ export const ENTRY_GRAPH: GraphName = 'entry';
  */
 export class ExportContext {
   private readonly sigs = new Map<GraphName, Map<string, SavedModelSignature>>();
+  private readonly models = new Map<GraphName, Map<string, SignatureModel>>();
   /** Names of the parameter-server sub-graphs (`ps_<i>`), in registration order. */
   readonly subGraphs = new Set<GraphName>();
   /** Names of the dense sub-graphs (`dense_<i>`). */
@@ -45,8 +47,9 @@ export class ExportContext {
     return m;
   }
 
-  /** Registers (or replaces) a signature of `graph`. */
+  /** Registers (or replaces, dropping its model) a signature of `graph`. */
   addSignature(graph: GraphName, name: string, inputs: Record<string, TensorSpec>, outputs: Record<string, TensorSpec>): void {
+    this.models.get(graph)?.delete(name);
     this.of(graph).set(name, { name, inputs: { ...inputs }, outputs: { ...outputs } });
   }
 
@@ -57,6 +60,23 @@ export class ExportContext {
     Object.assign(s.inputs, inputs);
     Object.assign(s.outputs, outputs);
     m.set(name, s);
+  }
+
+  /**
+   * Registers signature `name` of `graph` computed by a tfjs model: the
+   * signature's inputs and outputs are the model's (keys `inputs` / `outputs`,
+   * in the model's order); the export saves the model and serving runs it.
+   */
+  addSignatureModel(graph: GraphName, name: string, m: SignatureModel, inputs: Record<string, TensorSpec>, outputs: Record<string, TensorSpec>): void {
+    this.addSignature(graph, name, inputs, outputs);
+    let g = this.models.get(graph);
+    if (!g) this.models.set(graph, (g = new Map()));
+    g.set(name, m);
+  }
+
+  /** The signature models of a graph. */
+  signatureModels(graph: GraphName): Map<string, SignatureModel> {
+    return new Map(this.models.get(graph) ?? []);
   }
 
   signatures(graph: GraphName): SavedModelSignature[] {

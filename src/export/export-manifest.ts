@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { FormatError } from '../errors.js';
 import type { DenseInputSpec, EmbeddingFeatureSpec, HeadSpec } from '../model/model-spec.js';
 import type { WarmupVariant } from './parser-args.js';
+import type { SignatureModelRecord } from './signature-model.js';
+import type { ExtraOutputRecord } from '../model/extra-outputs.js';
 
 /** The file that describes an exported model (next to saved_model.pb). */
 export const EXPORT_MANIFEST = 'export.json';
@@ -71,6 +73,10 @@ export interface ExportManifest {
   layerModules?: string[];
   /** Dense inputs that requests carry as several named dense features (absent: each dense input by its own name). */
   denseGroups?: ExportedDenseGroup[];
+  /** Extra signatures (addExtraOutput): serving records in, these outputs of the dense model (by index, after the heads) out. */
+  extraOutputs?: ExtraOutputRecord[];
+  /** Signatures computed by their own tfjs model (RemotePredictHelper functions, `describe` signatures). */
+  signatureModels?: SignatureModelRecord[];
   /** Exported with dense_only: the parameter servers of this version were not written. */
   denseOnly?: boolean;
   createdAt: string;
@@ -94,6 +100,21 @@ export async function readManifest(dir: string): Promise<ExportManifest> {
     const ok = typeof t === 'object' && t !== null && typeof t.name === 'string' && typeof t.basename === 'string' && Number.isSafeInteger(t.dim) && t.dim > 0 && (t.entries === undefined || (Number.isSafeInteger(t.entries) && t.entries >= 0));
     if (!ok) throw new FormatError(`tables[${i}] is not {name, dim, basename, entries?}`, { file, field: `tables[${i}]` });
   });
+  if (m.extraOutputs !== undefined) {
+    const list = Array.isArray(m.extraOutputs) ? m.extraOutputs : [null];
+    list.forEach((r, i) => {
+      const ok = !!r && typeof r === 'object' && typeof r.signature === 'string' && !!r.outputs && typeof r.outputs === 'object' && Object.values(r.outputs).every((k) => Number.isSafeInteger(k) && (k as number) >= 0);
+      if (!ok) throw new FormatError(`extraOutputs[${i}] is not {signature, outputs: {key: output index}}`, { file, field: `extraOutputs[${i}]` });
+    });
+  }
+  if (m.signatureModels !== undefined) {
+    const list = Array.isArray(m.signatureModels) ? m.signatureModels : [null];
+    list.forEach((r, i) => {
+      const strings = (x: unknown) => Array.isArray(x) && x.every((k) => typeof k === 'string');
+      const ok = !!r && typeof r === 'object' && typeof r.signature === 'string' && typeof r.dir === 'string' && !r.dir.split(/[\\/]/).includes('..') && strings(r.inputs) && strings(r.outputs);
+      if (!ok) throw new FormatError(`signatureModels[${i}] is not {signature, dir (inside the export), inputs, outputs}`, { file, field: `signatureModels[${i}]` });
+    });
+  }
   if (m.layerModules !== undefined && !(Array.isArray(m.layerModules) && m.layerModules.every((x) => typeof x === 'string'))) {
     throw new FormatError('layerModules must be a list of module specifiers', { file, field: 'layerModules' });
   }

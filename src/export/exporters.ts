@@ -5,6 +5,7 @@ import { removeStaleTemps, writeFileAtomic } from '../io/atomic-file.js';
 import { ckptAssetDir } from '../hashtable/checkpoint-listeners.js';
 import type { EmbeddingHashTable } from '../hashtable/embedding-hash-table.js';
 import type { ModelSpec } from '../model/model-spec.js';
+import type { ServingDense } from '../model/extra-outputs.js';
 import { outputDim } from '../model/model-spec.js';
 import { MAX_SLOT_V1 } from '../io/fid.js';
 import { log } from '../util/log.js';
@@ -16,11 +17,12 @@ import { saveLayersModel } from './fs-model-io.js';
 import { DEFAULT_SERVING_SIGNATURE_DEF_KEY, ParserArgs, type WarmupVariant } from './parser-args.js';
 import type { ParamsProvider, TrainedParams } from './params-source.js';
 import { encodeSavedModel, SAVED_MODEL_FILE } from './signature-def.js';
+import { saveSignatureModels } from './signature-model.js';
 import { writeServingDump } from './table-export.js';
 import { ASSETS_EXTRA, genPredictionLogs, WARMUP_FILE, warmupInputName, writeWarmupFile, type WarmupSignature } from './warmup.js';
 
 /** The model description an export needs (the data part of a ModelSpec; builders are not used). */
-export type ExportModelSpec = Pick<ModelSpec, 'name' | 'features' | 'tables' | 'denseInputs' | 'heads'>;
+export type ExportModelSpec = Pick<ModelSpec, 'name' | 'features' | 'tables' | 'denseInputs' | 'heads' | 'servingDense'>;
 
 export interface WarmupOptions {
   /** Rows per warmup request (default 16). */
@@ -83,6 +85,8 @@ export const rawAssignSignatureName = (table: string) => `${table}/raw_assign`;
 /** All tables of a graph at once: ragged ids (`id`, `id_split`) and flat values. */
 export const MULTI_RAW_ASSIGN_SIGNATURE = 'raw_assign';
 
+const extraOf = (s: ServingDense): Partial<ExportManifest> => (s.extraOutputs.length ? { extraOutputs: s.extraOutputs } : {});
+
 /** Writes a directory under a temp name and renames it into place; the target must not exist. */
 async function writeDirAtomically(target: string, fill: (tmp: string) => Promise<void>): Promise<void> {
   const tmp = join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${Math.floor(Math.random() * 1e9)}`);
@@ -127,6 +131,19 @@ export abstract class BaseExporter {
   protected addServingSignature(ctx: ExportContext, graph: string): void {
     const outputs = Object.fromEntries(this.opts.spec.heads.map((h) => [h.name, { dtype: 'float32' as const, shape: [-1] }]));
     ctx.addSignature(graph, DEFAULT_SERVING_SIGNATURE_DEF_KEY, { [this.inputName]: { dtype: 'string', shape: [-1] } }, outputs);
+  }
+
+  /**
+   * The dense model to save: the trained one plus the model's extra outputs,
+   * each extra signature added to `graph` (serving records in, its outputs out).
+   */
+  protected servingDense(ctx: ExportContext, graph: string, params: TrainedParams): ServingDense {
+    const serving = this.opts.spec.servingDense?.(params.dense) ?? { model: params.dense, extraOutputs: [] };
+    for (const e of serving.extraOutputs) {
+      const outputs = Object.fromEntries(Object.entries(e.outputs).map(([k, i]) => [k, { dtype: 'float32' as const, shape: serving.model.outputs[i]!.shape.map((d) => d ?? -1) }]));
+      ctx.addSignature(graph, e.signature, { [this.inputName]: { dtype: 'string', shape: [-1] } }, outputs);
+    }
+    return serving;
   }
 
   /** Lookup (and raw_assign) signatures of the tables a graph holds. */
@@ -238,7 +255,10 @@ export abstract class BaseExporter {
     };
   }
 
-  protected async writeGraphFiles(dir: string, manifest: ExportManifest, signatures: SavedModelSignature[]): Promise<void> {
+  /** Saves the graph's signature models and records them in its manifest. */
+  protected async writeGraphFiles(dir: string, manifest: ExportManifest, signatures: SavedModelSignature[], ctx?: ExportContext): Promise<void> {
+    const models = ctx?.signatureModels(manifest.graph);
+    if (models?.size) manifest.signatureModels = await saveSignatureModels(dir, models);
     const dump = this.opts.modelDump;
     if (dump && (manifest.kind === 'standalone' || manifest.kind === 'entry')) {
       dump.addSignatures(signatures);
@@ -293,11 +313,12 @@ export class StandaloneExporter extends BaseExporter {
       await this.opts.describe?.(ctx);
       await mkdir(base, { recursive: true });
       await writeDirAtomically(target, async (tmp) => {
-        await saveLayersModel(params.dense, join(tmp, 'dense'));
+        const serving = this.servingDense(ctx, ENTRY_GRAPH, params);
+        await saveLayersModel(serving.model, join(tmp, 'dense'));
         const tables = await this.writeTables(tmp, params, call);
         const sigs = ctx.signatures(ENTRY_GRAPH);
         await this.writeWarmup(tmp, sigs);
-        await this.writeGraphFiles(tmp, this.manifest(version, ENTRY_GRAPH, 'standalone', call, tables, { dense: 'dense' }), sigs);
+        await this.writeGraphFiles(tmp, this.manifest(version, ENTRY_GRAPH, 'standalone', call, tables, { dense: 'dense', ...extraOf(serving) }), sigs, ctx);
       });
       return target;
     });
@@ -370,6 +391,8 @@ export class DistributedExporter extends BaseExporter {
           }
           return this.shouldExport(graph) ? target : undefined;
         };
+        let serving: ServingDense | undefined;
+        const getServing = async () => (serving ??= this.servingDense(ctx, ENTRY_GRAPH, await getParams()));
         let params: TrainedParams | undefined;
         const getParams = async () => {
           if (!params) {
@@ -386,7 +409,7 @@ export class DistributedExporter extends BaseExporter {
             await mkdir(dirname(target), { recursive: true });
             await writeDirAtomically(target, async (tmp) => {
               const tables = await this.writeTables(tmp, p, call, { index: i, count: psNames.length });
-              await this.writeGraphFiles(tmp, this.manifest(version, psNames[i]!, 'ps', call, tables), ctx.signatures(psNames[i]!));
+              await this.writeGraphFiles(tmp, this.manifest(version, psNames[i]!, 'ps', call, tables), ctx.signatures(psNames[i]!), ctx);
             });
             result[psNames[i]!] = target;
           }
@@ -394,21 +417,21 @@ export class DistributedExporter extends BaseExporter {
         if (denseName) {
           const target = await todo(denseName);
           if (target) {
-            const p = await getParams();
+            const s = await getServing();
             await mkdir(dirname(target), { recursive: true });
             await writeDirAtomically(target, async (tmp) => {
-              await saveLayersModel(p.dense, join(tmp, 'dense'));
-              await this.writeGraphFiles(tmp, this.manifest(version, denseName, 'dense', call, [], { dense: 'dense' }), ctx.signatures(denseName));
+              await saveLayersModel(s.model, join(tmp, 'dense'));
+              await this.writeGraphFiles(tmp, this.manifest(version, denseName, 'dense', call, [], { dense: 'dense' }), ctx.signatures(denseName), ctx);
             });
             result[denseName] = target;
           }
         }
         const entry = await todo(ENTRY_GRAPH);
         if (entry) {
-          const p = await getParams();
+          const s = await getServing();
           await mkdir(dirname(entry), { recursive: true });
           await writeDirAtomically(entry, async (tmp) => {
-            if (!denseName) await saveLayersModel(p.dense, join(tmp, 'dense'));
+            if (!denseName) await saveLayersModel(s.model, join(tmp, 'dense'));
             const sigs = ctx.signatures(ENTRY_GRAPH);
             await this.writeWarmup(tmp, sigs);
             const rel = (graph: string) => relative(entry, join(base, graph, version));
@@ -416,8 +439,9 @@ export class DistributedExporter extends BaseExporter {
               dense: denseName ? join(rel(denseName), 'dense') : 'dense',
               ps: psNames.map(rel),
               ...(this.opts.denseOnly ? { denseOnly: true } : {}),
+              ...extraOf(s),
             });
-            await this.writeGraphFiles(tmp, manifest, sigs);
+            await this.writeGraphFiles(tmp, manifest, sigs, ctx);
           });
           result[ENTRY_GRAPH] = entry;
         }

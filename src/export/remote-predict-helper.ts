@@ -1,7 +1,9 @@
+import { input as symbolicInput, model as functionalModel, type SymbolicTensor } from '@tensorflow/tfjs-layers';
 import { ConfigError } from '../errors.js';
 import type { tensorflow } from '../proto.js';
 import type { DType } from './dtypes.js';
 import { ENTRY_GRAPH, getCurrentExportCtx, type ExportContext, type GraphName, type TensorSpec } from './export-context.js';
+import { isSymbolic, symbolicSpec } from './signature-model.js';
 
 /** A named tensor of a graph (`name` like `foo:0`), as signatures reference them. */
 export interface TensorRef {
@@ -45,7 +47,14 @@ export function packAs<T, U>(shape: Nested<T>, leaves: U[], isLeaf: (x: unknown)
 /** A tensor's name as a signature key: `:` becomes `_` (`foo:0` → `foo_0`). */
 export const tensorSignatureName = (t: { name: string }): string => t.name.replace(/:/g, '_');
 
-const spec = (t: TensorRef): TensorSpec => ({ dtype: t.dtype, shape: [...t.shape] });
+const spec = (t: TensorRef): TensorSpec => ({ dtype: t.dtype, shape: t.shape.map((d) => d ?? -1) });
+
+/** A leaf of the remote function's outputs as a TensorRef: a tfjs symbolic tensor is named `<layer>:<output index>`. */
+function refOf(t: TensorRef | SymbolicTensor, where: string): TensorRef {
+  if (!isSymbolic(t)) return t;
+  return { name: `${t.sourceLayer.name}:${t.outputTensorIndex ?? 0}`, ...symbolicSpec(t, where) };
+}
+const isLeaf = (x: unknown): x is TensorRef => isRef(x) || isSymbolic(x);
 
 /**
  * Defines a function that runs in another served model (Monolith's
@@ -53,6 +62,12 @@ const spec = (t: TensorRef): TensorSpec => ({ dtype: t.dtype, shape: [...t.shape
  * them to outputs, and the pair is registered as signature `name` of the
  * current export context; `callRemotePredict` then calls that signature
  * through a transport with the same nesting of inputs and outputs.
+ *
+ * Float32 inputs of rank >= 1 become tfjs symbolic inputs (batch dimension
+ * first); when `remoteFunc` builds its outputs from them with tfjs layers,
+ * the function is executable: the export saves it as the signature's model
+ * and `serve` computes it. Outputs given as plain TensorRefs only declare
+ * the signature (serving answers UNIMPLEMENTED).
  */
 export class RemotePredictHelper {
   readonly signatureInputs: Record<string, TensorSpec>;
@@ -63,18 +78,31 @@ export class RemotePredictHelper {
   constructor(
     readonly name: string,
     readonly inputs: Nested<TensorRef>,
-    remoteFunc: (placeholders: Nested<TensorRef>) => Nested<TensorRef>,
+    remoteFunc: (placeholders: Nested<TensorRef | SymbolicTensor>) => Nested<TensorRef | SymbolicTensor>,
     opts: { ctx?: ExportContext; graph?: GraphName } = {},
   ) {
     const ctx = opts.ctx ?? getCurrentExportCtx();
     if (!ctx) throw new ConfigError(`RemotePredictHelper ${name}: needs an export context (call it inside enterExportMode)`);
     this.flatInputs = flatten(inputs, isRef);
-    const placeholders = this.flatInputs.map((t) => ({ ...t, name: `${tensorSignatureName(t)}_remote_input_ph:0` }));
-    this.outputs = remoteFunc(packAs(inputs, placeholders, isRef));
-    const flatOutputs = flatten(this.outputs, isRef);
+    const symbolic = this.flatInputs.every((t) => t.dtype === 'float32' && t.shape.length >= 1);
+    const placeholders: (TensorRef | SymbolicTensor)[] = this.flatInputs.map((t) =>
+      symbolic
+        ? symbolicInput({ shape: t.shape.slice(1).map((d) => (d < 0 ? null : d)), name: `${tensorSignatureName(t)}_remote_input_ph`, dtype: 'float32' })
+        : { ...t, name: `${tensorSignatureName(t)}_remote_input_ph:0` },
+    );
+    const raw = remoteFunc(packAs(inputs, placeholders, isRef));
+    const rawLeaves = flatten(raw, isLeaf as (x: unknown) => x is TensorRef | SymbolicTensor);
+    const flatOutputs = rawLeaves.map((t) => refOf(t, `RemotePredictHelper ${name}`));
+    this.outputs = packAs(raw as Nested<TensorRef>, flatOutputs, isLeaf);
     this.signatureInputs = RemotePredictHelper.byName(this.flatInputs, 'inputs', name);
     this.signatureOutputs = RemotePredictHelper.byName(flatOutputs, 'outputs', name);
-    ctx.addSignature(opts.graph ?? ENTRY_GRAPH, name, this.signatureInputs, this.signatureOutputs);
+    const graph = opts.graph ?? ENTRY_GRAPH;
+    if (symbolic && rawLeaves.length && rawLeaves.every(isSymbolic)) {
+      const model = functionalModel({ inputs: placeholders as SymbolicTensor[], outputs: rawLeaves as SymbolicTensor[], name: `remote_${tensorSignatureName({ name })}`.replace(/[^A-Za-z0-9_]/g, '_') });
+      ctx.addSignatureModel(graph, name, { model, inputs: this.flatInputs.map(tensorSignatureName), outputs: flatOutputs.map(tensorSignatureName) }, this.signatureInputs, this.signatureOutputs);
+    } else {
+      ctx.addSignature(graph, name, this.signatureInputs, this.signatureOutputs);
+    }
   }
 
   private static byName(ts: TensorRef[], what: string, sig: string): Record<string, TensorSpec> {
@@ -104,6 +132,6 @@ export class RemotePredictHelper {
       if (!t) throw new ConfigError(`RemotePredictHelper ${this.name}: the response lacks output "${k}"`);
       return t;
     });
-    return packAs(this.outputs, leaves, isRef);
+    return packAs(this.outputs, leaves, isLeaf);
   }
 }

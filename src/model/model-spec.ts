@@ -3,6 +3,7 @@ import type { Scalar, Tensor } from '@tensorflow/tfjs-core';
 import type { EmbeddingHashTableConfig } from '../hashtable/embedding-hash-table.js';
 import type { LearningRate } from '../hashtable/learning-rate.js';
 import type { LearningRateFunction } from '../nn/learning-rate-function.js';
+import type { ServingDense } from './extra-outputs.js';
 
 /**
  * The contract between a model definition and the runtime (workers, export,
@@ -61,6 +62,13 @@ export interface ModelSpec {
   heads: HeadSpec[];
   /** Builds the dense part (fresh weights, seeded). */
   buildDense(): LayersModel;
+  /**
+   * The dense model an export serves, from the trained one: its outputs plus
+   * the extra outputs the model declares (MonolithModel's `addExtraOutput`),
+   * each extra signature served from the same records as serving_default.
+   * Absent: the trained model as it is.
+   */
+  servingDense?(trained: LayersModel): ServingDense;
   /** Scalar training loss; when absent: mean sigmoid cross-entropy per classification head, MSE per regression head, summed. */
   loss?(inputs: LossInputs): Scalar;
   /** Dense optimizer settings (default adagrad, lr 0.01); the rate may follow the global step (PolynomialDecay). */

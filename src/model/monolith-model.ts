@@ -16,6 +16,7 @@ import { layoutName, outConfig, type LayoutKey, type LayoutOutType, type OutConf
 import { ModeKeys, type Mode } from './mode.js';
 import type { Combiner as CombinerName, DenseInputSpec, EmbeddingFeatureSpec, HeadSpec, LossInputs, ModelSpec } from './model-spec.js';
 import { createModelFunction, type ModelFunction, type RunFlags } from './model-function.js';
+import { appendExtraOutputs } from './extra-outputs.js';
 import type { MonoTypeOperatorFunction } from 'rxjs';
 import { NativeTask } from './native-task.js';
 import { monolithModelParams, type MonolithModelParams } from './params.js';
@@ -533,26 +534,43 @@ export abstract class MonolithModel<P extends MonolithModelParams = MonolithMode
     const name = opts.name ?? this.p.name ?? this.constructor.name;
     const extraLosses = [...this.graph.losses];
     const modelLoss = out.loss;
+    const modelName = name || this.constructor.name;
+    const build = (): { model: LayersModel; extras: Map<string, SymbolicTensor | Record<string, SymbolicTensor>> } => {
+      const binder = new InputBinder(plan);
+      const built = this.runPass(mode, binder);
+      for (const f of plan.values()) {
+        const width = binder.seen.get(f.name)?.dim;
+        if (width !== f.dim) throw new ConfigError(`feature ${f.name}: its table is ${width ?? 'not looked up'} wide in this build but ${f.dim} in the first one; modelFn must build the same model every time`);
+      }
+      const inputs = [...binder.inputs.values()];
+      for (const d of denseInputs) {
+        const had = this.denseInputs.get(d.name);
+        if (!had || had.spec.width !== d.width) throw new ConfigError(`dense input ${d.name}: not declared the same way in every build`);
+        inputs.push(had.input);
+      }
+      return { model: functionalModel({ inputs, outputs: built.heads.map((h) => h.logit), name: modelName }), extras: new Map(this.graph.exportOutputs) };
+    };
     const spec: ModelSpec = {
-      name: name || this.constructor.name,
+      name: modelName,
       features: [...plan.values()],
       tables,
       denseInputs,
       heads,
-      buildDense: (): LayersModel => {
-        const binder = new InputBinder(plan);
-        const built = this.runPass(mode, binder);
-        for (const f of plan.values()) {
-          const width = binder.seen.get(f.name)?.dim;
-          if (width !== f.dim) throw new ConfigError(`feature ${f.name}: its table is ${width ?? 'not looked up'} wide in this build but ${f.dim} in the first one; modelFn must build the same model every time`);
+      buildDense: (): LayersModel => build().model,
+      // A build in export mode (addExtraOutput keeps its tensors), mapped onto the trained model's layers.
+      servingDense: (trained: LayersModel) => {
+        const was = this.exporting;
+        this.exporting = true;
+        try {
+          const { model, extras } = build();
+          try {
+            return appendExtraOutputs(trained, model, extras);
+          } finally {
+            model.dispose();
+          }
+        } finally {
+          this.exporting = was;
         }
-        const inputs = [...binder.inputs.values()];
-        for (const d of denseInputs) {
-          const had = this.denseInputs.get(d.name);
-          if (!had || had.spec.width !== d.width) throw new ConfigError(`dense input ${d.name}: not declared the same way in every build`);
-          inputs.push(had.input);
-        }
-        return functionalModel({ inputs, outputs: built.heads.map((h) => h.logit), name: spec.name });
       },
     };
     if (out.denseOptimizer) spec.denseOptimizer = out.denseOptimizer;

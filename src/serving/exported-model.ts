@@ -5,11 +5,13 @@ import type { EmbeddingHashTable } from '../hashtable/embedding-hash-table.js';
 import { outputDim } from '../model/model-spec.js';
 import type { SavedModelSignature } from '../export/export-context.js';
 import type { ExportManifest } from '../export/export-manifest.js';
+import type { SignatureModel } from '../export/signature-model.js';
 import { warmupInputName } from '../export/warmup.js';
 import { ServingError } from './errors.js';
 import { InputParser, type ParsedRows } from './parse-inputs.js';
 import { lookupAndPool } from './pooling.js';
 import { runPredict, type PredictOptions } from './predict-handler.js';
+import type { RemoteTables } from './remote-tables.js';
 
 type PredictRequest = tensorflow.serving.IPredictRequest;
 
@@ -27,7 +29,9 @@ export type HeadOutputs = Record<string, Float32Array>;
  * A loaded export, runnable without the training code: parses serialized
  * records, looks up and pools embeddings from its serving tables, runs the
  * tfjs dense model, and answers TF-Serving Predict requests for its
- * signatures (serving_default, `<table>/lookup`, `<table>/raw_assign`, `raw_assign`).
+ * signatures (serving_default, extra outputs, signatures with their own
+ * model, `<table>/lookup`, `<table>/raw_assign`, `raw_assign`). A
+ * distributed entry may look its embeddings up in parameter-server processes (`remote`).
  */
 export class ExportedModel {
   readonly parser: InputParser;
@@ -38,6 +42,10 @@ export class ExportedModel {
   private readonly widths: number[];
   /** Runs of the dense model so far (server-side batching makes fewer, larger runs). */
   denseRuns = 0;
+  /** A distributed entry's tables, held by parameter-server processes (set by `loadExport` with `psAddrs`). */
+  remote: RemoteTables | undefined;
+  /** Signatures computed by their own tfjs model (the manifest's signatureModels), by name. */
+  readonly signatureModels = new Map<string, SignatureModel>();
 
   constructor(
     readonly dir: string,
@@ -73,10 +81,19 @@ export class ExportedModel {
     return t;
   }
 
-  /** Pooled embeddings then dense inputs, in the order the dense model takes them. */
+  /** Pooled embeddings then dense inputs, in the order the dense model takes them (embeddings already fetched, or from the local tables). */
   modelInputs(parsed: ParsedRows): Float32Array[] {
-    const pooled = this.manifest.features.map((f, i) => lookupAndPool(this.table(f.table), f, parsed.sparse[i]!.fids, parsed.sparse[i]!.rowSplits));
+    const pooled = this.manifest.features.map((f, i) => {
+      const fetched = parsed.embeddings?.[i];
+      const source = fetched ? { dim: f.dim, lookupOnly: () => fetched } : this.table(f.table);
+      return lookupAndPool(source, f, parsed.sparse[i]!.fids, parsed.sparse[i]!.rowSplits);
+    });
     return [...pooled, ...parsed.dense];
+  }
+
+  /** Parsed rows ready for `predictParsed`: on a distributed entry, with their embeddings fetched from the parameter servers. */
+  async fetchRows(parsed: ParsedRows): Promise<ParsedRows> {
+    return this.remote && !parsed.embeddings ? this.remote.fetch(this.manifest.features, parsed) : parsed;
   }
 
   /** Runs the dense model on parsed rows; classification heads go through a sigmoid. */
@@ -104,6 +121,23 @@ export class ExportedModel {
     return out;
   }
 
+  /** Outputs `indices` of the dense model for parsed rows (extra-output signatures), each as values and shape `[rows, …]`. */
+  denseOutputs(parsed: ParsedRows, indices: readonly number[]): { values: Float32Array; shape: number[] }[] {
+    if (!this.dense) throw new ServingError('FAILED_PRECONDITION', `export ${this.dir} (${this.manifest.graph}) has no dense model`);
+    const rows = parsed.rows;
+    const inputs = this.modelInputs(parsed);
+    this.denseRuns++;
+    return tf.tidy(() => {
+      const res = this.dense!.predict(inputs.map((v, i) => tf.tensor2d(v, [rows, this.widths[i]!])));
+      const list = Array.isArray(res) ? res : [res];
+      return indices.map((i) => {
+        const t = list[i];
+        if (!t) throw new ServingError('FAILED_PRECONDITION', `export ${this.dir}: the dense model has no output ${i}`);
+        return { values: t.dataSync() as Float32Array, shape: t.shape };
+      });
+    });
+  }
+
   /** Predictions for serialized records of the export's variant (Instances, Examples or ExampleBatches). */
   predictRecords(records: Uint8Array[], heads?: readonly string[]): HeadOutputs {
     return this.predictParsed(this.parser.parse(records), heads);
@@ -126,6 +160,8 @@ export class ExportedModel {
 
   dispose(): void {
     this.dense?.dispose();
+    for (const m of this.signatureModels.values()) m.model.dispose();
+    this.remote?.close();
   }
 }
 

@@ -10,6 +10,7 @@ import { log } from '../util/log.js';
 import { ExportedModel, type ServingLimits } from './exported-model.js';
 import { ensureTfBackend } from './tf-backend.js';
 import { loadDenseModel, type DenseLoadOptions } from './dense-loader.js';
+import { RemoteTables } from './remote-tables.js';
 
 const exists = (p: string) =>
   access(p).then(
@@ -75,6 +76,15 @@ async function resolvePs(entryDir: string, rel: string): Promise<string> {
 export interface LoadExportOptions extends ServingLimits, Pick<DenseLoadOptions, 'trialLoadTimeoutMs'> {
   /** The version this export serves as (a server passes the version directory's name; default the manifest's). */
   version?: string;
+  /**
+   * Serve a distributed entry with its tables in parameter-server processes:
+   * `host:port` of each (`ps_0` first, one per parameter server of the
+   * export), each serving its `ps_<i>` export under `psModelName`. Without
+   * it, an entry loads the tables of all its parameter servers into this process.
+   */
+  psAddrs?: readonly string[];
+  /** model_spec.name of the parameter servers (default `default`). */
+  psModelName?: string;
 }
 
 /**
@@ -91,7 +101,12 @@ export async function loadExport(path: string, opts: LoadExportOptions = {}): Pr
   const manifest = await readManifest(dir);
   const signatures = decodeSavedModel(await readFile(join(dir, SAVED_MODEL_FILE)), join(dir, SAVED_MODEL_FILE));
   const graphs = [{ dir, manifest }];
-  for (const rel of manifest.ps ?? []) {
+  if (opts.psAddrs) {
+    if (manifest.kind !== 'entry') throw new ConfigError(`${dir} is a ${manifest.kind} export; parameter-server addresses go with a distributed entry`);
+    const want = manifest.ps?.length ?? 0;
+    if (opts.psAddrs.length !== want) throw new ConfigError(`${dir}: the entry has ${want} parameter server(s) (${(manifest.ps ?? []).join(', ')}), got ${opts.psAddrs.length} address(es)`);
+  }
+  for (const rel of opts.psAddrs ? [] : (manifest.ps ?? [])) {
     const psDir = await resolvePs(dir, rel);
     graphs.push({ dir: psDir, manifest: await readManifest(psDir) });
   }
@@ -99,5 +114,13 @@ export async function loadExport(path: string, opts: LoadExportOptions = {}): Pr
     ? await loadDenseModel(resolve(dir, manifest.dense), { layerModules: manifest.layerModules ?? [], ...(opts.trialLoadTimeoutMs !== undefined ? { trialLoadTimeoutMs: opts.trialLoadTimeoutMs } : {}) })
     : undefined;
   const tables = await loadTables(graphs);
-  return new ExportedModel(dir, manifest, signatures, tables, dense, opts, opts.version ?? manifest.version);
+  const model = new ExportedModel(dir, manifest, signatures, tables, dense, opts, opts.version ?? manifest.version);
+  for (const r of manifest.signatureModels ?? []) {
+    if (!signatures.some((s) => s.name === r.signature)) throw new FormatError(`signatureModels: "${r.signature}" is not a signature of the export`, { file: join(dir, EXPORT_MANIFEST) });
+    const m = await loadDenseModel(resolve(dir, r.dir), { layerModules: manifest.layerModules ?? [], ...(opts.trialLoadTimeoutMs !== undefined ? { trialLoadTimeoutMs: opts.trialLoadTimeoutMs } : {}) });
+    if (m.inputs.length !== r.inputs.length || m.outputs.length !== r.outputs.length) throw new FormatError(`signature model of "${r.signature}" takes ${m.inputs.length} inputs and gives ${m.outputs.length} outputs; the manifest names ${r.inputs.length} and ${r.outputs.length}`, { file: join(dir, r.dir) });
+    model.signatureModels.set(r.signature, { model: m, inputs: r.inputs, outputs: r.outputs });
+  }
+  if (opts.psAddrs) model.remote = new RemoteTables({ addrs: opts.psAddrs, modelName: opts.psModelName ?? 'default' });
+  return model;
 }

@@ -10,6 +10,8 @@ export interface ParsedRows {
   rows: number;
   sparse: { fids: Uint32Array; rowSplits: Int32Array }[];
   dense: Float32Array[];
+  /** Per feature, the embeddings of its fids (aligned with them), when fetched from parameter servers beforehand. */
+  embeddings?: Float32Array[];
 }
 
 type LongLike = Long | number | string;

@@ -7,7 +7,7 @@ import { outputDim, type EmbeddingFeatureSpec } from '../model/model-spec.js';
  * or first_n (the first maxSeqLength embeddings side by side, zero-padded).
  * Returns rows x outputDim floats.
  */
-export function lookupAndPool(table: EmbeddingHashTable, f: EmbeddingFeatureSpec, fids: Uint32Array, rowSplits: Int32Array): Float32Array {
+export function lookupAndPool(table: Pick<EmbeddingHashTable, 'dim' | 'lookupOnly'>, f: EmbeddingFeatureSpec, fids: Uint32Array, rowSplits: Int32Array): Float32Array {
   const rows = rowSplits.length - 1;
   const dim = table.dim;
   const width = outputDim(f);

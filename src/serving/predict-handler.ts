@@ -5,6 +5,7 @@ import { DEFAULT_SERVING_SIGNATURE_DEF_KEY } from '../export/parser-args.js';
 import { invalidArgument, quoted, quotedSet, ServingError } from './errors.js';
 import type { ExportedModel, HeadOutputs } from './exported-model.js';
 import type { ParsedRows } from './parse-inputs.js';
+import { runSignatureModel } from './signature-runner.js';
 import { floatTensor, int64Tensor, readFloats, readInt64Words, readStrings, shapeOf } from './tensor-proto.js';
 
 type PredictRequest = tensorflow.serving.IPredictRequest;
@@ -73,7 +74,10 @@ function outputFilter(sig: SavedModelSignature, req: PredictRequest): string[] |
 /** Predictions for serialized records, a slice at a time, yielding to the event loop between slices. */
 async function predictSliced(model: ExportedModel, records: Uint8Array[], heads: readonly string[] | undefined, opts: PredictOptions): Promise<HeadOutputs> {
   const step = model.sliceRows;
-  const run = (parsed: ParsedRows) => (opts.runner ? opts.runner.run(model, parsed, heads, opts.abort) : Promise.resolve(model.predictParsed(parsed, heads)));
+  const run = async (rows: ParsedRows) => {
+    const parsed = await model.fetchRows(rows);
+    return opts.runner ? opts.runner.run(model, parsed, heads, opts.abort) : model.predictParsed(parsed, heads);
+  };
   if (records.length <= step) return run(model.parser.parse(records));
   const out: HeadOutputs = {};
   for (let at = 0; at < records.length; at += step) {
@@ -89,7 +93,8 @@ async function predictSliced(model: ExportedModel, records: Uint8Array[], heads:
 
 /**
  * Answers a TF-Serving PredictRequest for an export's signatures
- * (serving_default, `<table>/lookup`, `<table>/raw_assign`, `raw_assign`)
+ * (serving_default, signatures with their own model, extra outputs,
+ * `<table>/lookup`, `<table>/raw_assign`, `raw_assign`)
  * with TF Serving's status codes and messages. Large requests run in slices
  * that let other requests through and stop when `opts.abort` says so.
  */
@@ -105,6 +110,15 @@ export async function runPredict(model: ExportedModel, req: PredictRequest, opts
     const records = readStrings(model.inputName, inputs[model.inputName]!);
     const res = await predictSliced(model, records, filter, opts);
     for (const [h, v] of Object.entries(res)) outputs[h] = float(v, [v.length]);
+    return { outputs, modelSpec };
+  }
+  const computed = model.signatureModels.get(sig.name);
+  if (computed) return { outputs: runSignatureModel(sig, computed, inputs, filter, opts.tensorContent ?? false), modelSpec };
+  const extra = model.manifest.extraOutputs?.find((e) => e.signature === sig.name);
+  if (extra && Object.hasOwn(inputs, model.inputName)) {
+    const parsed = await model.fetchRows(model.parser.parse(readStrings(model.inputName, inputs[model.inputName]!)));
+    const keys = Object.keys(extra.outputs).filter((k) => !filter || filter.includes(k));
+    model.denseOutputs(parsed, keys.map((k) => extra.outputs[k]!)).forEach((o, i) => (outputs[keys[i]!] = float(o.values, o.shape)));
     return { outputs, modelSpec };
   }
   const lookup = /^(.*)\/lookup$/.exec(sig.name);

@@ -43,7 +43,17 @@ export function mergeRows(parts: readonly ParsedRows[]): ParsedRows {
     }
     return out;
   });
-  return { rows, sparse, dense };
+  if (!parts.every((p) => p.embeddings)) return { rows, sparse, dense };
+  const embeddings = parts[0]!.embeddings!.map((_, f) => {
+    const out = new Float32Array(parts.reduce((a, p) => a + p.embeddings![f]!.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      out.set(p.embeddings![f]!, at);
+      at += p.embeddings![f]!.length;
+    }
+    return out;
+  });
+  return { rows, sparse, dense, embeddings };
 }
 
 /**

@@ -80,6 +80,11 @@ export function floatTensor(values: Float32Array, shape: number[], tensorContent
   return { dtype: DT.DT_FLOAT, tensorShape, tensorContent: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) };
 }
 
+/** A DT_INT64 vector from (lo, hi) word pairs, as tensor_content bytes (little-endian, as TF writes them). */
+export function int64WordsTensor(words: Uint32Array): tensorflow.TensorProto.$Properties {
+  return { dtype: DT.DT_INT64, tensorShape: { dim: [{ size: words.length / 2 }] }, tensorContent: new Uint8Array(words.buffer, words.byteOffset, words.byteLength) };
+}
+
 export function int64Tensor(values: readonly (number | bigint)[], shape: number[]): tensorflow.TensorProto.$Properties {
   return { dtype: DT.DT_INT64, tensorShape: { dim: shape.map((size) => ({ size })) }, int64Val: values.map((v) => Long.fromString(BigInt.asIntN(64, BigInt(v)).toString())) };
 }

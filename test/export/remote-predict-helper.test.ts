@@ -1,10 +1,15 @@
 import test from 'ava';
-import * as grpc from '@grpc/grpc-js';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { createModel } from './fixtures/tiny-model.js';
+import { trainModel } from './fixtures/train.js';
+import { StandaloneExporter } from '../../src/export/exporters.js';
+import { liveParams } from '../../src/export/params-source.js';
+import { PredictionServer } from '../../src/serving/prediction-server.js';
+import { tempDir } from '../helpers.js';
 import { enterExportMode, ExportMode } from '../../src/export/export-context.js';
 import { RemotePredictHelper, tensorSignatureName, type TensorRef } from '../../src/export/remote-predict-helper.js';
-import { predictionServiceDefinition } from '../../src/serving/prediction-service.js';
 import { PredictionClient } from '../../src/serving/prediction-client.js';
-import { floatTensor, readFloats, tensorToNumbers } from '../../src/serving/tensor-proto.js';
+import { floatTensor, tensorToNumbers } from '../../src/serving/tensor-proto.js';
 import { ConfigError } from '../../src/errors.js';
 import type { tensorflow } from '../../src/proto.js';
 
@@ -21,26 +26,40 @@ test('signature names from tensor names; registration in the export context; con
   t.throws(() => new RemotePredictHelper('outside', ref('a:0'), () => ref('b:0')), { instanceOf: ConfigError, message: /export context/ });
 });
 
-test('callRemotePredict through a real gRPC PredictionService computes a*3 + b*4', async (t) => {
-  const server = new grpc.Server();
-  server.addService(predictionServiceDefinition, {
-    Predict: (call: grpc.ServerUnaryCall<tensorflow.serving.PredictRequest, unknown>, cb: grpc.sendUnaryData<tensorflow.serving.IPredictResponse>) => {
-      const a = readFloats('a_0', call.request.inputs.a_0!);
-      const b = readFloats('b_0', call.request.inputs.b_0!);
-      t.is(call.request.modelSpec!.signatureName, 'test_func');
-      cb(null, { outputs: { out_0: floatTensor(a.map((x, i) => x * 3 + b[i]! * 4), [a.length]) } });
+test('callRemotePredict calls a served model: the function a*3 + b*4 built with tfjs layers is exported and computed by the server', async (t) => {
+  const tr = trainModel(createModel());
+  const base = await tempDir();
+  let helper: RemotePredictHelper | undefined;
+  const col = (name: string): TensorRef => ({ name, dtype: 'float32', shape: [-1, 1] });
+  const times = (k: number, name: string) => tfl.layers.dense({ units: 1, useBias: false, kernelInitializer: tfl.initializers.constant({ value: k }), name });
+  await new StandaloneExporter({
+    spec: tr.spec,
+    exportDirBase: base,
+    params: liveParams(tr.dense, tr.tables),
+    clock: () => 1700000000,
+    describe: (ctx) => {
+      helper = new RemotePredictHelper('test_func', { a: col('a:0'), b: col('b:0') }, (ph) => {
+        const { a, b } = ph as unknown as Record<'a' | 'b', tfl.SymbolicTensor>;
+        return [tfl.layers.add({ name: 'out' }).apply([times(3, 'a3').apply(a) as tfl.SymbolicTensor, times(4, 'b4').apply(b) as tfl.SymbolicTensor]) as tfl.SymbolicTensor];
+      }, { ctx });
     },
-    GetModelMetadata: (_c: unknown, cb: grpc.sendUnaryData<unknown>) => cb({ code: grpc.status.UNIMPLEMENTED }),
-  });
-  const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
-  const client = new PredictionClient(`127.0.0.1:${port}`);
+  }).exportSavedModel();
+  const server = await PredictionServer.start({ modelBasePath: base, pollIntervalMs: 0 });
+  const client = new PredictionClient(server.address);
   try {
-    const helper = enterExportMode(ExportMode.STANDALONE, () => new RemotePredictHelper('test_func', { a: ref('a:0'), b: ref('b:0') }, () => [ref('out:0')]));
-    const res = await helper.callRemotePredict('model_name', client, { a: floatTensor(Float32Array.of(1, 2), [2]), b: floatTensor(Float32Array.of(2, 5), [2]) });
+    const sigs = await client.signatures('default');
+    t.deepEqual(sigs.get('test_func'), { name: 'test_func', inputs: { a_0: { dtype: 'float32', shape: [-1, 1] }, b_0: { dtype: 'float32', shape: [-1, 1] } }, outputs: { out_0: { dtype: 'float32', shape: [-1, 1] } } });
+    const res = await helper!.callRemotePredict('default', client, { a: floatTensor(Float32Array.of(1, 2), [2, 1]), b: floatTensor(Float32Array.of(2, 5), [2, 1]) });
     t.true(Array.isArray(res));
     t.deepEqual(tensorToNumbers((res as tensorflow.ITensorProto[])[0]!), [11, 26]);
+    // the same signature through the loaded export, in process
+    const local = await server.current.predict({ modelSpec: { name: 'default', signatureName: 'test_func' }, inputs: { a_0: floatTensor(Float32Array.of(-1), [1, 1]), b_0: floatTensor(Float32Array.of(1), [1, 1]) } });
+    t.deepEqual(tensorToNumbers(local.outputs!.out_0!), [1]);
+    // rows must agree
+    const bad = await t.throwsAsync(client.predict({ modelSpec: { name: 'default', signatureName: 'test_func' }, inputs: { a_0: floatTensor(Float32Array.of(1, 2), [2, 1]), b_0: floatTensor(Float32Array.of(1), [1, 1]) } }));
+    t.regex(bad!.message, /INVALID_ARGUMENT.*same number of rows/);
   } finally {
     client.close();
-    server.forceShutdown();
+    await server.stop();
   }
 });
