@@ -140,6 +140,6 @@ export class RedisClusterConnection {
 function classify(err: Error, node: string): Error {
   if (err instanceof HashTableError) return err;
   const msg = err.message ?? String(err);
-  if (/^(ERR|WRONGTYPE|NOSCRIPT)\b/.test(msg) && !/CLUSTERDOWN/.test(msg)) return new HashTableError(`redis node ${node}: ${msg}`, { cause: err });
+  if (err.name === 'ReplyError' && !/^(CLUSTERDOWN|TRYAGAIN|MOVED|ASK|LOADING|MASTERDOWN)\b/.test(msg)) return new HashTableError(`redis node ${node}: ${msg}`, { cause: err });
   return new RedisNodeError(`redis node ${node}: ${msg}`, [node], { cause: err });
 }

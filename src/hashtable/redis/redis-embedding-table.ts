@@ -202,7 +202,11 @@ export class RedisEmbeddingTable {
 
   /** Deletes every row of this table. */
   async clear(): Promise<void> {
-    await this.scan(async (keys, node) => void (keys.length && (await node.unlink(...keys))));
+    await this.scan(async (keys, node) => {
+      const p = node.pipeline();
+      for (const k of keys) p.unlink(k); // one command per key: the keys hash to different slots
+      await p.exec();
+    });
   }
 
   /** Ends the connection when the table opened it itself. */
