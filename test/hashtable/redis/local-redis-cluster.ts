@@ -66,7 +66,7 @@ export async function startRedisCluster(n = 3): Promise<LocalRedisCluster> {
     ports.push(p);
   }
   const procs: ChildProcess[] = ports.map((p) =>
-    spawn('redis-server', ['--port', String(p), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${p}.conf`, '--cluster-node-timeout', '2000', '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning'], { stdio: 'ignore' }),
+    spawn('redis-server', ['--port', String(p), '--bind', '127.0.0.1', '--cluster-announce-ip', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${p}.conf`, '--cluster-node-timeout', '2000', '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning'], { stdio: 'ignore' }),
   );
   const stop = async () => {
     for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
