@@ -87,16 +87,17 @@ export class RedisClusterConnection {
     const out = new Array<unknown>(keys.length);
     const settled = await Promise.allSettled(
       [...groups].map(async ([node, idx]) => {
+        const what = `batch of ${idx.length} keys`;
         const p = this.cluster.pipeline();
         const last: number[] = [];
         for (const i of idx) {
           add(p, keys[i]!, i);
           last.push(p.length - 1);
         }
-        const replies = await this.withTimeout(p.exec(), [node], `batch of ${idx.length} keys`);
+        const replies = await this.withTimeout(p.exec(), [node], what).catch((err: Error) => Promise.reject(classify(err, node, what)));
         idx.forEach((i, u) => {
           const [err, res] = replies?.[last[u]!] ?? [new Error('no reply'), null];
-          if (err) throw classify(err, node);
+          if (err) throw classify(err, node, what);
           out[i] = res;
         });
       }),
@@ -117,7 +118,7 @@ export class RedisClusterConnection {
         try {
           return await this.withTimeout(op(n, name), [name], 'scan');
         } catch (err) {
-          throw classify(err as Error, name);
+          throw classify(err as Error, name, 'scan');
         }
       }),
     );
@@ -137,9 +138,9 @@ export class RedisClusterConnection {
 }
 
 /** Error replies of the server stay HashTableErrors; lost connections and cluster-down become RedisNodeErrors. */
-function classify(err: Error, node: string): Error {
+function classify(err: Error, node: string, what: string): Error {
   if (err instanceof HashTableError) return err;
   const msg = err.message ?? String(err);
-  if (err.name === 'ReplyError' && !/^(CLUSTERDOWN|TRYAGAIN|MOVED|ASK|LOADING|MASTERDOWN)\b/.test(msg)) return new HashTableError(`redis node ${node}: ${msg}`, { cause: err });
-  return new RedisNodeError(`redis node ${node}: ${msg}`, [node], { cause: err });
+  if (err.name === 'ReplyError' && !/^(CLUSTERDOWN|TRYAGAIN|MOVED|ASK|LOADING|MASTERDOWN)\b/.test(msg)) return new HashTableError(`redis node ${node}: ${what}: ${msg}`, { cause: err });
+  return new RedisNodeError(`redis node ${node} is down or unreachable (${what}: ${msg})`, [node], { cause: err });
 }

@@ -14,6 +14,9 @@ export interface LocalRedisCluster {
   nodes: string[];
   /** SIGKILLs node i (the others keep running). */
   kill(i: number): void;
+  /** SIGSTOPs / SIGCONTs node i: it keeps its connections but does not answer. */
+  pause(i: number): void;
+  resume(i: number): void;
   stop(): Promise<void>;
 }
 
@@ -69,8 +72,8 @@ export async function startRedisCluster(n = 3): Promise<LocalRedisCluster> {
     spawn('redis-server', ['--port', String(p), '--bind', '127.0.0.1', '--cluster-announce-ip', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${p}.conf`, '--cluster-node-timeout', '2000', '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning'], { stdio: 'ignore' }),
   );
   const stop = async () => {
-    for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
-    await Promise.all(procs.map((p) => (p.exitCode === null && p.signalCode === null ? new Promise((r) => p.once('exit', r)) : undefined)));
+    for (const p of procs) if (p.exitCode === null && p.signalCode !== 'SIGKILL') p.kill('SIGKILL');
+    await Promise.all(procs.map((p) => (p.exitCode === null && p.signalCode !== 'SIGKILL' ? new Promise((r) => p.once('exit', r)) : undefined)));
     await rm(dir, { recursive: true, force: true });
   };
   try {
@@ -90,6 +93,8 @@ export async function startRedisCluster(n = 3): Promise<LocalRedisCluster> {
     ports,
     nodes: ports.map((p) => `127.0.0.1:${p}`),
     kill: (i) => void procs[i]!.kill('SIGKILL'),
+    pause: (i) => void procs[i]!.kill('SIGSTOP'),
+    resume: (i) => void procs[i]!.kill('SIGCONT'),
     stop,
   };
 }
