@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 // Through the package entry, as a user imports it.
-import { EmbeddingHashTable, RedisEmbeddingTable, RedisClusterConnection, saveRedisTable, restoreRedisTable, saveTable, restoreTable, HashTableError, ConfigError, type EmbeddingHashTableConfig } from 'monolith-ts';
+import { EmbeddingHashTable, RedisEmbeddingTable, RedisClusterConnection, RedisNodeError, saveRedisTable, restoreRedisTable, saveTable, restoreTable, HashTableError, ConfigError, type EmbeddingHashTableConfig } from 'monolith-ts';
 import { close, fakeClock } from '../helpers.js';
 import { startRedisCluster, type LocalRedisCluster } from './local-redis-cluster.js';
 
@@ -140,4 +140,13 @@ test.serial('lookupOnly never creates rows; bad shapes and unsupported configs a
   // A row written under another entry config is reported, not misread.
   const other = await RedisEmbeddingTable.open({ name: 'only', entry: { segments: [{ dimSize: 2, optConfig: { sgd: {} } }] } }, conn);
   await t.throwsAsync(other.lookup([5n]), { instanceOf: HashTableError, message: /key mt:only:5 holds 72 bytes, rows of this table have 16/ });
+});
+
+test('a cluster that cannot be reached is a RedisNodeError naming the seed nodes, after timeoutMs', async (t) => {
+  const started = Date.now();
+  // Port 1 on loopback: nothing listens there (connections are refused).
+  const err = await t.throwsAsync(RedisEmbeddingTable.open(config('none'), { nodes: ['127.0.0.1:1'], timeoutMs: 1000 }), { instanceOf: RedisNodeError });
+  t.deepEqual(err!.nodes, ['127.0.0.1:1']);
+  t.regex(err!.message, /127\.0\.0\.1:1/);
+  t.true(Date.now() - started < 5000);
 });
