@@ -7,7 +7,7 @@ import { mixFid, shardOfHash } from './fid-hash.js';
 import { fromHalf, toHalf } from './fp16.js';
 import { idAt, idCount, toIdWords, type IdsInput, type IdWords } from './id-batch.js';
 import { applyRows } from './optimizers/segment-optimizer.js';
-import { learningRateAt, type LearningRate } from './learning-rate.js';
+import { segmentLearningRates, type LearningRate } from './learning-rate.js';
 import { expireTimes, occurrenceThresholds, SlotTable, type ExpireTimeInput, type FidVersion, type OccurrenceThresholdInput } from './slot-policy.js';
 import { TableShard, type ShardMemory } from './table-shard.js';
 
@@ -530,12 +530,7 @@ export class EmbeddingHashTable {
 
   /** Learning rate of each segment at `step` (explicit overrides win), including optimizer warmup. */
   learningRates(step: number, explicit?: readonly number[]): Float64Array {
-    this.layout.segments.forEach((seg, k) => {
-      let lr = explicit?.[k] ?? learningRateAt(this.config.learningRates?.[k] ?? seg.optimizer.learningRate, step);
-      if (seg.warmupSteps > 0) lr *= Math.min(1, (step + 1) / seg.warmupSteps);
-      this.lrs[k] = lr;
-    });
-    return this.lrs;
+    return segmentLearningRates(this.layout.segments, this.config.learningRates, step, explicit, this.lrs);
   }
 
   /**

@@ -58,3 +58,23 @@ export function learningRateToString(lr: LearningRate): string {
     .map((k) => `${k}=${String(p[k])}`)
     .join(',')})`;
 }
+
+/**
+ * The learning rate of each segment of an entry at `step` into `out`: the
+ * explicit override, else the configured schedule, else the optimizer's own
+ * rate, scaled down during the optimizer's warmup steps.
+ */
+export function segmentLearningRates(
+  segments: ReadonlyArray<{ optimizer: { learningRate: number }; warmupSteps: number }>,
+  configured: readonly LearningRate[] | undefined,
+  step: number,
+  explicit: readonly number[] | undefined,
+  out: Float64Array,
+): Float64Array {
+  segments.forEach((seg, k) => {
+    let lr = explicit?.[k] ?? learningRateAt(configured?.[k] ?? seg.optimizer.learningRate, step);
+    if (seg.warmupSteps > 0) lr *= Math.min(1, (step + 1) / seg.warmupSteps);
+    out[k] = lr;
+  });
+  return out;
+}
