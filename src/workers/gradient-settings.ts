@@ -7,7 +7,12 @@ export interface StepGradients {
   dense: Float32Array[];
   /** The dense weights the gradients belong to (for weight decay). */
   denseWeights: readonly Float32Array[];
-  /** One per feature: the gradient of each id occurrence, `dim` values each. */
+  /**
+   * One per feature: the gradient with respect to the pooled embedding input of the dense model
+   * (Monolith's layout tensors, `[rows, width]`); these, not the per-id rows, enter the global norm.
+   */
+  pooled: Float32Array[];
+  /** One per feature: the gradient of each id occurrence, `dim` values each (scattered from `pooled`). */
   sparse: { fids: Uint32Array; grads: Float32Array; dim: number }[];
 }
 
@@ -25,28 +30,6 @@ const sumSquares = (a: ArrayLike<number>): number => {
   for (let i = 0; i < a.length; i++) s += a[i]! * a[i]!;
   return s;
 };
-
-/**
- * Sum of squares of a feature's gradient per unique id (duplicates summed
- * first, as the table receives them): the embedding gradient's share of
- * the global norm.
- */
-export function uniqueIdSumSquares(fids: Uint32Array, grads: Float32Array, dim: number): number {
-  const byId = new Map<number, Map<number, Float64Array>>();
-  const n = fids.length / 2;
-  for (let i = 0; i < n; i++) {
-    const lo = fids[2 * i]!;
-    const hi = fids[2 * i + 1]!;
-    let inner = byId.get(hi);
-    if (!inner) byId.set(hi, (inner = new Map()));
-    let acc = inner.get(lo);
-    if (!acc) inner.set(lo, (acc = new Float64Array(dim)));
-    for (let j = 0; j < dim; j++) acc[j] += grads[i * dim + j]!;
-  }
-  let s = 0;
-  for (const inner of byId.values()) for (const acc of inner.values()) s += sumSquares(acc);
-  return s;
-}
 
 /** TF's clip_by_global_norm factor: clipNorm / max(norm, clipNorm); a clip norm of 0 zeroes the gradients. */
 export function clipFactor(norm: number, clipNorm: number): number {
@@ -68,11 +51,11 @@ export interface AppliedSettings {
 
 /**
  * Applies Monolith's gradient settings in place, at `globalStep` (the step
- * before this update):
- * - clip by global norm: without sparse warmup, one norm over the dense and
- *   the per-unique-id embedding gradients, both scaled by one factor; with a
- *   positive `sparseNormWarmupSteps`, dense clipped by `clipNorm` on its own
- *   norm and the embeddings by `clipNorm * min(1, step / warmup)` on theirs;
+ * before this update), as its `apply_gradients_with_var_optimizer` does:
+ * - clip by global norm: one norm over the dense gradients and the gradients
+ *   of the pooled embedding inputs; the dense gradients are clipped to
+ *   `clipNorm`, the embedding gradients to `clipNorm` too or, with
+ *   `sparseNormWarmupSteps`, to `clipNorm * min(1, step / warmup)` (same norm);
  * - dense weight decay: `g += decay * w` after clipping.
  */
 export function applyGradientSettings(s: GradientSettings | undefined, g: StepGradients, globalStep: number): AppliedSettings {
@@ -80,17 +63,12 @@ export function applyGradientSettings(s: GradientSettings | undefined, g: StepGr
   if (!s) return out;
   const clip = s.clipNorm ?? 0;
   if (clip > 0) {
-    const dense2 = g.dense.reduce((a, d) => a + sumSquares(d), 0);
-    const sparse2 = g.sparse.reduce((a, f) => a + uniqueIdSumSquares(f.fids, f.grads, f.dim), 0);
+    const sq = (arrays: Float32Array[]) => arrays.reduce((a, d) => a + sumSquares(d), 0);
+    out.globalNorm = Math.sqrt(sq(g.dense) + sq(g.pooled));
     const warmup = s.sparseNormWarmupSteps ?? 0;
-    if (warmup > 0) {
-      out.denseScale = clipFactor(Math.sqrt(dense2), clip);
-      out.sparseScale = clipFactor(Math.sqrt(sparse2), clip * Math.min(1, globalStep / warmup));
-      out.globalNorm = Math.sqrt(dense2 + sparse2);
-    } else {
-      out.globalNorm = Math.sqrt(dense2 + sparse2);
-      out.denseScale = out.sparseScale = clipFactor(out.globalNorm, clip);
-    }
+    const sparseClip = warmup > 0 && globalStep < warmup ? (clip * globalStep) / warmup : clip;
+    out.denseScale = clipFactor(out.globalNorm, clip);
+    out.sparseScale = clipFactor(out.globalNorm, sparseClip);
     scale(g.dense, out.denseScale);
     scale(g.sparse.map((f) => f.grads), out.sparseScale);
   }

@@ -184,7 +184,7 @@ export class TrainStep {
           t2 = now();
           const step = this.opts.dense.globalStep;
           const sparse = looked.map((l, k) => ({ fids: l.fids, grads: scatterPooledGradient(pooledGrads[k]!, l.splits, l.shape), dim: l.feature.dim }));
-          applyGradientSettings(this.opts.spec.gradients, { dense: denseGrads, denseWeights: this.opts.dense.weights, sparse }, step);
+          applyGradientSettings(this.opts.spec.gradients, { dense: denseGrads, denseWeights: this.opts.dense.weights, pooled: pooledGrads, sparse }, step);
           looked.forEach((l, k) => {
             if (l.fids.length === 0) return;
             l.table.applyGradients(l.fids, sparse[k]!.grads, { globalStep: step });
