@@ -1,9 +1,11 @@
 import { Command } from 'commander';
+import { statSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
 import { DEFAULT_SERVING_SIGNATURE_DEF_KEY } from '../export/parser-args.js';
 import { Rng } from '../util/random.js';
 import { demoInputs } from '../serving/demo-inputs.js';
 import { loadExport } from '../serving/load-export.js';
+import { readModelConfigFile } from '../serving/model-config-file.js';
 import { PredictionClient } from '../serving/prediction-client.js';
 import { PredictionServer } from '../serving/prediction-server.js';
 import { shapeOf, tensorToNumbers } from '../serving/tensor-proto.js';
@@ -39,8 +41,9 @@ function versionLabel(v: string, acc: Record<string, number>): Record<string, nu
 export function serveCommand(): Command {
   return new Command('serve')
     .description('serve the newest export of a model over the TF Serving gRPC API (Predict, GetModelMetadata) and REST API; picks up newer versions')
-    .requiredOption('--model-base-path <dir>', 'directory of export versions (for a distributed export: <base>/entry)', existingDir)
-    .option('--model-name <name>', 'model_spec.name clients use', 'default')
+    .option('--model-base-path <dir>', 'directory of export versions (for a distributed export: <base>/entry)', existingDir)
+    .option('--model-config-file <file>', "TF Serving's ModelServerConfig in text format: one model's name, base_path and version_labels (instead of --model-base-path)")
+    .option('--model-name <name>', 'model_spec.name clients use (default: default)')
     .option('--host <host>', 'address to bind (127.0.0.1: this machine only)', '127.0.0.1')
     .option('--port <n>', 'port (0: any free port)', portArg, 8500)
     .option('--poll-interval-ms <ms>', 'how often to look for a newer version (0: never)', nonNegativeInt, 30000)
@@ -58,11 +61,15 @@ export function serveCommand(): Command {
     .option('--ps-model-name <name>', 'with --role entry: the model name the parameter servers serve under', 'default')
     .option('--version-label <label=version>', 'a version_label clients may name (repeatable)', (v: string, acc: Record<string, number>) => versionLabel(v, acc), {})
     .action(async (o) => {
+      const config = o.modelConfigFile ? await readModelConfigFile(o.modelConfigFile) : undefined;
+      if (config && (o.modelBasePath || o.modelName)) throw new ConfigError('--model-config-file names the model and its base path: leave out --model-base-path and --model-name');
+      if (!config && !o.modelBasePath) throw new ConfigError('serve needs --model-base-path (or --model-config-file)');
+      if (config && !statSync(config.basePath, { throwIfNoEntry: false })?.isDirectory()) throw new ConfigError(`--model-config-file ${o.modelConfigFile}: base_path ${config.basePath} is not a directory`);
       if (o.role === 'entry' && !o.psAddrs) throw new ConfigError('--role entry needs --ps-addrs (one host:port per parameter server, ps_0 first)');
       if (o.role !== 'entry' && o.psAddrs) throw new ConfigError('--ps-addrs goes with --role entry');
       const server = await PredictionServer.start({
-        modelBasePath: o.modelBasePath,
-        modelName: o.modelName,
+        modelBasePath: config?.basePath ?? o.modelBasePath,
+        modelName: config?.name ?? o.modelName ?? 'default',
         host: o.host,
         port: o.port,
         ...(o.restApiPort !== undefined ? { restPort: o.restApiPort } : {}),
@@ -72,7 +79,7 @@ export function serveCommand(): Command {
         maxMessageBytes: o.maxMessageBytes,
         enableSerializationAsTensorContent: o.enableSerializationAsTensorContent,
         batching: o.enableBatching ? { maxBatchSize: o.maxBatchSize, batchTimeoutMicros: o.batchTimeoutMicros } : false,
-        versionLabels: o.versionLabel,
+        versionLabels: { ...config?.versionLabels, ...o.versionLabel },
         ...(o.role === 'entry' ? { psAddrs: o.psAddrs, psModelName: o.psModelName } : {}),
       });
       const { kind } = server.current.manifest;

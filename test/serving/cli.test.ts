@@ -1,6 +1,6 @@
 import test from 'ava';
 import { execFile, spawn } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { promisify } from 'node:util';
@@ -74,4 +74,33 @@ test('export from a checkpoint, predict, warmup decode, visualize, serve + predi
     server.kill('SIGTERM');
     await once(server, 'exit');
   }
+
+  // TF Serving's --model_config_file: the model's name, base path and version labels come from it.
+  const config = join(modelDir, 'models.config');
+  await writeFile(config, `model_config_list {\n  config {\n    name: 'ctr'\n    base_path: '${join(exportBase, 'entry')}'\n    model_platform: 'tensorflow'\n    version_labels { key: 'stable' value: 77 }\n    version_labels { key: 'canary' value: 78 }\n  }\n}\n`);
+  const labelled = spawn(process.execPath, [CLI, 'serve', `--model_config_file=${config}`, '--port=0', '--rest_api_port', '0', '--file_system_poll_wait_seconds', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    let out = '';
+    labelled.stdout.setEncoding('utf8');
+    while (!/REST API on (\S+)\n/.test(out)) {
+      const [chunk] = (await Promise.race([once(labelled.stdout, 'data'), once(labelled, 'exit').then(() => ['EXIT'])])) as string[];
+      if (chunk === 'EXIT') throw new Error(`serve exited: ${out}`);
+      out += chunk;
+    }
+    t.regex(out, /serving ctr version 77 on /);
+    const rest = /REST API on (\S+)\n/.exec(out)![1]!;
+    const status = await fetch(`${rest}/v1/models/ctr/labels/stable`);
+    t.is(status.status, 200);
+    t.deepEqual(((await status.json()) as { model_version_status: { version: string }[] }).model_version_status.map((v) => v.version), ['77']);
+    // a label of a version that is not loaded is not found; an unknown label is a bad request
+    t.is((await fetch(`${rest}/v1/models/ctr/labels/canary`)).status, 404);
+    t.is((await fetch(`${rest}/v1/models/ctr/labels/nope`)).status, 400);
+  } finally {
+    labelled.kill('SIGTERM');
+    await once(labelled, 'exit');
+  }
+  // one model per process: a config listing two is refused by name
+  await writeFile(config, `model_config_list { config { name: 'a' base_path: '${exportBase}' } config { name: 'b' base_path: '${exportBase}' } }`);
+  const two = await run(process.execPath, [CLI, 'serve', '--model-config-file', config, '--port', '0']).catch((e: { stderr: string; code: number }) => e);
+  t.regex((two as { stderr: string }).stderr, /models\.config, field model_config_list\.config: lists 2 models; monolith-ts serve serves one model per process/);
 });
