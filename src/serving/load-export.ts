@@ -12,7 +12,8 @@ import { ensureTfBackend } from './tf-backend.js';
 import { loadDenseModel, type DenseLoadOptions } from './dense-loader.js';
 import { RemoteTables } from './remote-tables.js';
 
-const exists = (p: string) =>
+/** Whether a path exists (any kind of entry). */
+export const exists = (p: string) =>
   access(p).then(
     () => true,
     () => false,

@@ -1,15 +1,13 @@
 import { join } from 'node:path';
-import { readdir } from 'node:fs/promises';
 import { readTFRecords } from '../io/tfrecord.js';
 import { tensorflow } from '../proto.js';
 import { ASSETS_EXTRA, MAX_WARMUP_RECORDS, WARMUP_FILE } from '../export/warmup.js';
 import { EXPORT_MANIFEST } from '../export/export-manifest.js';
 import { log } from '../util/log.js';
 import { FormatError } from '../errors.js';
-import { access } from 'node:fs/promises';
 import { invalidArgument, quoted, ServingError } from './errors.js';
 import type { ExportedModel } from './exported-model.js';
-import { loadExport, type LoadExportOptions } from './load-export.js';
+import { exists, listVersions, loadExport, type LoadExportOptions } from './load-export.js';
 import { versionNumber } from './predict-handler.js';
 
 export interface ServableOptions extends LoadExportOptions {
@@ -23,23 +21,9 @@ export interface ServableOptions extends LoadExportOptions {
   versionLabels?: Record<string, number>;
 }
 
-const exists = (p: string) =>
-  access(p).then(
-    () => true,
-    () => false,
-  );
-
 /** Version directories of a base as TF Serving sees them: names that are non-negative integers, holding an export; oldest first. */
 export async function servableVersions(base: string): Promise<string[]> {
-  let names: string[];
-  try {
-    names = await readdir(base);
-  } catch {
-    return [];
-  }
-  const found: string[] = [];
-  for (const n of names) if (/^\d{1,15}$/.test(n) && (await exists(join(base, n, EXPORT_MANIFEST)))) found.push(n);
-  return found.sort((a, b) => Number(a) - Number(b));
+  return (await listVersions(base)).filter((n) => /^\d{1,15}$/.test(n)).sort((a, b) => Number(a) - Number(b));
 }
 
 /** Runs every warmup request of an export against it; a failing request fails the load, as in TF Serving. */
