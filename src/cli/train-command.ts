@@ -69,22 +69,14 @@ export function trainCommand(): Command {
     await mkdir(o.modelDir, { recursive: true });
     const settingsPath = await writeModelSettings(o.modelDir, { model, input: { ...input } as unknown as Record<string, unknown> });
 
-    let source: AsyncIterable<SourceBatch> | Observable<SourceBatch>;
-    if (o.kafkaBrokers) {
-      const topic = recordTopicSource({ brokers: o.kafkaBrokers, topic: o.topic, groupId: o.groupId ?? 'monolith-ts-train', input, batchSize: o.batchSize });
-      source = o.maxSteps ? topic.pipe(take(o.maxSteps)) : topic;
-    } else {
-      const files = epochsOf(input.variant === 'example_batch' ? 'rows' : 'records', o.epochs, (onFileRead) => recordFileBatches({ files: o.data, input, batchSize: o.batchSize, onFileRead }));
-      source = o.maxSteps ? limit(files, o.maxSteps) : files;
-    }
     const listeners = o.exportBase
       ? [new ExportSaverListener({ modelDir: o.modelDir, exporter: new StandaloneExporter({ spec, exportDirBase: o.exportBase, params: checkpointParams(spec, o.modelDir), globalStepAsTimestamp: true, layerModules: [model.url], denseGroups: exportedDenseGroups(input) }) }).asCheckpointListener()]
       : [];
     const workers = o.workers ?? availableParallelism();
     say(`training ${spec.name} on ${o.kafkaBrokers ? `Kafka topic ${o.topic} at ${o.kafkaBrokers}` : `${o.data.length} file(s)`} (${describeInput(input)})`);
     say(`  ${workers} worker thread(s), batches of ${o.batchSize}, checkpoints in ${o.modelDir}${o.exportBase ? `, exports in ${o.exportBase}` : ''}`);
+    const unit = input.variant === 'example_batch' ? 'rows' : 'records';
     if (o.evalData) {
-      const unit = input.variant === 'example_batch' ? 'rows' : 'records';
       const r = await trainEpochs({
         model, workers, deterministic: o.deterministic, epochs: o.epochs, patience: o.patience, bestCheckpointDir: o.modelDir,
         trainSource: (e) => recordFileBatches({ files: o.data, input, batchSize: o.batchSize, onFileRead: (file, rows) => say(`read ${rows} ${unit} from ${file} (epoch ${e})`) }),
@@ -95,6 +87,14 @@ export function trainCommand(): Command {
       for (const l of listeners) await l.afterSave(o.modelDir, r.best.globalStep);
       say(`settings ${settingsPath}`);
       return;
+    }
+    let source: AsyncIterable<SourceBatch> | Observable<SourceBatch>;
+    if (o.kafkaBrokers) {
+      const topic = recordTopicSource({ brokers: o.kafkaBrokers, topic: o.topic, groupId: o.groupId ?? 'monolith-ts-train', input, batchSize: o.batchSize });
+      source = o.maxSteps ? topic.pipe(take(o.maxSteps)) : topic;
+    } else {
+      const files = epochsOf(unit, o.epochs, (onFileRead) => recordFileBatches({ files: o.data, input, batchSize: o.batchSize, onFileRead }));
+      source = o.maxSteps ? limit(files, o.maxSteps) : files;
     }
     const s = await train({ model, source, workers, deterministic: o.deterministic, checkpoint: { dir: o.modelDir, everySteps: o.checkpointEvery, listeners } });
     if (s.restoredStep !== undefined) say(`  resumed from the checkpoint of step ${s.restoredStep}`);
