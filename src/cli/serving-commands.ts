@@ -3,6 +3,7 @@ import { statSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
 import { DEFAULT_SERVING_SIGNATURE_DEF_KEY } from '../export/parser-args.js';
 import { Rng } from '../util/random.js';
+import { SyncSubscriber } from '../streams/sync/sync-subscriber.js';
 import { demoInputs } from '../serving/demo-inputs.js';
 import { loadExport } from '../serving/load-export.js';
 import { readModelConfigFile } from '../serving/model-config-file.js';
@@ -60,7 +61,11 @@ export function serveCommand(): Command {
     .option('--ps-addrs <host:port,...>', 'with --role entry: the parameter-server processes, ps_0 first', hostPortList)
     .option('--ps-model-name <name>', 'with --role entry: the model name the parameter servers serve under', 'default')
     .option('--version-label <label=version>', 'a version_label clients may name (repeatable)', (v: string, acc: Record<string, number>) => versionLabel(v, acc), {})
+    .option('--sync-topic <name>', 'apply the parameter updates a trainer publishes (train --sync-topic) to the served model, from the offsets its export recorded')
+    .option('--kafka-brokers <list>', 'with --sync-topic: bootstrap servers of the sync topic')
     .action(async (o) => {
+      if (o.syncTopic && !o.kafkaBrokers) throw new ConfigError('--sync-topic needs --kafka-brokers');
+      if (!o.syncTopic && o.kafkaBrokers) throw new ConfigError('--kafka-brokers goes with --sync-topic');
       const config = o.modelConfigFile ? await readModelConfigFile(o.modelConfigFile) : undefined;
       if (config && (o.modelBasePath || o.modelName)) throw new ConfigError('--model-config-file names the model and its base path: leave out --model-base-path and --model-name');
       if (!config && !o.modelBasePath) throw new ConfigError('serve needs --model-base-path (or --model-config-file)');
@@ -90,8 +95,10 @@ export function serveCommand(): Command {
       }
       process.stdout.write(`serving ${server.modelName} version ${server.current.version} on ${server.address}\n`);
       if (server.restAddress) process.stdout.write(`REST API on http://${server.restAddress}\n`);
+      const sync = o.syncTopic ? await SyncSubscriber.start({ brokers: o.kafkaBrokers, topic: o.syncTopic, target: () => server.current }) : undefined;
+      if (sync) process.stdout.write(`applying updates from Kafka topic ${o.syncTopic} at ${o.kafkaBrokers}\n`);
       await new Promise<void>((resolve) => {
-        const stop = () => void server.stop().then(resolve);
+        const stop = () => void (sync?.stop() ?? Promise.resolve()).then(() => server.stop()).then(resolve);
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });

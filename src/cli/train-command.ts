@@ -12,6 +12,7 @@ import { train } from '../graph/training-pipeline.js';
 import { trainEpochs, type EpochReport } from '../graph/epoch-training.js';
 import { recordFileBatches, recordTopicSource } from '../streams/sources/record-input-source.js';
 import { checkModelInput, describeInput, exportedDenseGroups } from '../streams/sources/record-input.js';
+import { SyncPublisher } from '../streams/sync/sync-publisher.js';
 import { loadModel } from '../workers/load-model.js';
 import { ensureTfBackend } from '../serving/tf-backend.js';
 import { inputFromFlags, withInputFlags } from './input-flags.js';
@@ -49,15 +50,21 @@ export function trainCommand(): Command {
     .option('--batch-size <n>', 'rows per batch', positiveInt, 256)
     .option('--checkpoint-every <steps>', 'checkpoint every this many steps (and once at the end)', positiveInt, 1000)
     .option('--export-base <dir>', 'export a standalone SavedModel-style version after every checkpoint')
-    .option('--deterministic', 'one batch in flight: bit-reproducible training', false);
+    .option('--deterministic', 'one batch in flight: bit-reproducible training', false)
+    .option('--sync-topic <name>', 'publish the rows each step updates (and the dense weights) to this Kafka topic at --kafka-brokers, for `serve --sync-topic`')
+    .option('--sync-interval-ms <ms>', 'with --sync-topic: publish updated rows at least this often', positiveInt, 500)
+    .option('--sync-dense-every <steps>', 'with --sync-topic: publish the dense weights every this many steps (0: at exports and at the end only)', nonNegativeInt, 100);
   return withInputFlags(cmd).action(async (o) => {
-    checkDataFlags(o, true);
+    if (o.syncTopic && !o.kafkaBrokers) throw new ConfigError('--sync-topic needs --kafka-brokers');
+    // With --sync-topic and --data, --kafka-brokers names the brokers of the sync topic only.
+    const fromTopic = Boolean(o.kafkaBrokers && (o.topic || !o.syncTopic));
+    checkDataFlags({ ...o, kafkaBrokers: fromTopic ? o.kafkaBrokers : undefined }, true);
     const { settings, input: storedInput } = await storedRun(o.modelDir);
     const model = modelRefOf(o, settings, o.modelDir);
     const differs = differsFromStored(model, settings);
     if (differs) throw new ConfigError(`${o.modelDir} was trained with another model: ${differs}; use a new --model-dir`);
     const input = inputFromFlags(o, storedInput);
-    if (o.kafkaBrokers && o.epochs !== 1) throw new ConfigError('--epochs is for files; a Kafka topic is read as it comes');
+    if (fromTopic && o.epochs !== 1) throw new ConfigError('--epochs is for files; a Kafka topic is read as it comes');
     await ensureTfBackend();
     const spec = await loadModel(model);
     checkModelInput(spec, input);
@@ -66,15 +73,18 @@ export function trainCommand(): Command {
       if (!o.data) throw new ConfigError('--eval-data goes with --data (passes over files)');
       await checkDataFiles(o.evalData, input, true);
     } else if (o.patience !== undefined) throw new ConfigError('--patience needs --eval-data');
+    if (o.syncTopic && o.evalData) throw new ConfigError('--sync-topic goes with a single run (not --eval-data)');
     await mkdir(o.modelDir, { recursive: true });
     const settingsPath = await writeModelSettings(o.modelDir, { model, input: { ...input } as unknown as Record<string, unknown> });
 
+    const sync = o.syncTopic ? await SyncPublisher.open({ brokers: o.kafkaBrokers, topic: o.syncTopic, flushIntervalMs: o.syncIntervalMs, denseEverySteps: o.syncDenseEvery }) : undefined;
+    const syncMark = sync ? { syncMark: () => sync.mark() } : {};
     const listeners = o.exportBase
-      ? [new ExportSaverListener({ modelDir: o.modelDir, exporter: new StandaloneExporter({ spec, exportDirBase: o.exportBase, params: checkpointParams(spec, o.modelDir), globalStepAsTimestamp: true, layerModules: [model.url], denseGroups: exportedDenseGroups(input) }) }).asCheckpointListener()]
+      ? [new ExportSaverListener({ modelDir: o.modelDir, exporter: new StandaloneExporter({ spec, exportDirBase: o.exportBase, params: checkpointParams(spec, o.modelDir), globalStepAsTimestamp: true, layerModules: [model.url], denseGroups: exportedDenseGroups(input), ...syncMark }) }).asCheckpointListener()]
       : [];
     const workers = o.workers ?? availableParallelism();
-    say(`training ${spec.name} on ${o.kafkaBrokers ? `Kafka topic ${o.topic} at ${o.kafkaBrokers}` : `${o.data.length} file(s)`} (${describeInput(input)})`);
-    say(`  ${workers} worker thread(s), batches of ${o.batchSize}, checkpoints in ${o.modelDir}${o.exportBase ? `, exports in ${o.exportBase}` : ''}`);
+    say(`training ${spec.name} on ${fromTopic ? `Kafka topic ${o.topic} at ${o.kafkaBrokers}` : `${o.data.length} file(s)`} (${describeInput(input)})`);
+    say(`  ${workers} worker thread(s), batches of ${o.batchSize}, checkpoints in ${o.modelDir}${o.exportBase ? `, exports in ${o.exportBase}` : ''}${sync ? `, updates published to Kafka topic ${o.syncTopic}` : ''}`);
     const unit = input.variant === 'example_batch' ? 'rows' : 'records';
     if (o.evalData) {
       const r = await trainEpochs({
@@ -89,14 +99,20 @@ export function trainCommand(): Command {
       return;
     }
     let source: AsyncIterable<SourceBatch> | Observable<SourceBatch>;
-    if (o.kafkaBrokers) {
+    if (fromTopic) {
       const topic = recordTopicSource({ brokers: o.kafkaBrokers, topic: o.topic, groupId: o.groupId ?? 'monolith-ts-train', input, batchSize: o.batchSize });
       source = o.maxSteps ? topic.pipe(take(o.maxSteps)) : topic;
     } else {
       const files = epochsOf(unit, o.epochs, (onFileRead) => recordFileBatches({ files: o.data, input, batchSize: o.batchSize, onFileRead }));
       source = o.maxSteps ? limit(files, o.maxSteps) : files;
     }
-    const s = await train({ model, source, workers, deterministic: o.deterministic, checkpoint: { dir: o.modelDir, everySteps: o.checkpointEvery, listeners } });
+    let s;
+    try {
+      s = await train({ model, source, workers, deterministic: o.deterministic, checkpoint: { dir: o.modelDir, everySteps: o.checkpointEvery, listeners }, ...(sync ? { hooks: [sync.operator()] } : {}) });
+    } finally {
+      await sync?.close();
+    }
+    if (sync) say(`published ${sync.counts.rows} updated rows in ${sync.counts.rowMessages} messages and the dense weights ${sync.counts.denseMessages} times to ${o.syncTopic}`);
     if (s.restoredStep !== undefined) say(`  resumed from the checkpoint of step ${s.restoredStep}`);
     say(`trained ${s.steps} steps, ${s.examples} examples, global step ${s.globalStep}, last loss ${s.lastLoss?.toFixed(4) ?? 'n/a'}`);
     say(`settings ${settingsPath}`);

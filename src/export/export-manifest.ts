@@ -40,6 +40,16 @@ export interface ExportedDenseGroup {
   members: { name: string; width: number }[];
 }
 
+/**
+ * Where a parameter-sync topic stood when an export was taken (the high-water
+ * mark of each partition, once every update read before the export was
+ * delivered): a serving replica that loads the export replays the topic from there.
+ */
+export interface SyncMark {
+  topic: string;
+  offsets: { partition: number; offset: number }[];
+}
+
 export type ExportGraphKind = 'standalone' | 'entry' | 'ps' | 'dense';
 
 /**
@@ -79,6 +89,8 @@ export interface ExportManifest {
   signatureModels?: SignatureModelRecord[];
   /** Exported with dense_only: the parameter servers of this version were not written. */
   denseOnly?: boolean;
+  /** The parameter-sync topic's offsets at export time (trained with a sync publisher). */
+  sync?: SyncMark;
   createdAt: string;
 }
 
@@ -119,6 +131,10 @@ export async function readManifest(dir: string): Promise<ExportManifest> {
     throw new FormatError('layerModules must be a list of module specifiers', { file, field: 'layerModules' });
   }
   checkDenseGroups(m, file);
+  if (m.sync !== undefined) {
+    const ok = !!m.sync && typeof m.sync.topic === 'string' && Array.isArray(m.sync.offsets) && m.sync.offsets.every((o) => Number.isSafeInteger(o?.partition) && o.partition >= 0 && Number.isSafeInteger(o.offset) && o.offset >= 0);
+    if (!ok) throw new FormatError('sync is not {topic, offsets: [{partition, offset}]}', { file, field: 'sync' });
+  }
   return m;
 }
 

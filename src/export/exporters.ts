@@ -12,7 +12,7 @@ import { log } from '../util/log.js';
 import { MODEL_DUMP_FILE, type DumpUtils } from './model-dump.js';
 import { genContext } from './data-gen.js';
 import { ENTRY_GRAPH, enterExportMode, ExportContext, ExportMode, type SavedModelSignature } from './export-context.js';
-import { EXPORT_FORMAT, EXPORT_FORMAT_VERSION, EXPORT_MANIFEST, type ExportedDenseGroup, type ExportedTable, type ExportGraphKind, type ExportManifest } from './export-manifest.js';
+import { EXPORT_FORMAT, EXPORT_FORMAT_VERSION, EXPORT_MANIFEST, type ExportedDenseGroup, type ExportedTable, type ExportGraphKind, type ExportManifest, type SyncMark } from './export-manifest.js';
 import { saveLayersModel } from './fs-model-io.js';
 import { DEFAULT_SERVING_SIGNATURE_DEF_KEY, ParserArgs, type WarmupVariant } from './parser-args.js';
 import type { ParamsProvider, TrainedParams } from './params-source.js';
@@ -63,6 +63,11 @@ export interface ExporterOptions {
   layerModules?: string[];
   /** Dense inputs requests carry as several named dense features (recorded in the manifest; serving assembles them). */
   denseGroups?: ExportedDenseGroup[];
+  /**
+   * Where a parameter-sync topic stands (a SyncPublisher's `mark`): called once
+   * per standalone export, after the checkpoint is written, and recorded in the manifest.
+   */
+  syncMark?: () => Promise<SyncMark | undefined>;
   /** Called in export mode before the signatures are written: may add signatures to the ExportContext. */
   describe?: (ctx: ExportContext) => void | Promise<void>;
 }
@@ -308,6 +313,7 @@ export class StandaloneExporter extends BaseExporter {
       }
       const params = await this.opts.params(call.checkpointPath);
       this.checkDense(params);
+      const sync = await this.opts.syncMark?.();
       this.addServingSignature(ctx, ENTRY_GRAPH);
       this.addTableSignatures(ctx, ENTRY_GRAPH, this.tableDims());
       await this.opts.describe?.(ctx);
@@ -318,7 +324,7 @@ export class StandaloneExporter extends BaseExporter {
         const tables = await this.writeTables(tmp, params, call);
         const sigs = ctx.signatures(ENTRY_GRAPH);
         await this.writeWarmup(tmp, sigs);
-        await this.writeGraphFiles(tmp, this.manifest(version, ENTRY_GRAPH, 'standalone', call, tables, { dense: 'dense', ...extraOf(serving) }), sigs, ctx);
+        await this.writeGraphFiles(tmp, this.manifest(version, ENTRY_GRAPH, 'standalone', call, tables, { dense: 'dense', ...extraOf(serving), ...(sync ? { sync } : {}) }), sigs, ctx);
       });
       return target;
     });

@@ -35,6 +35,8 @@ export interface StepResult {
   worker?: number;
   /** The batch itself, when a downstream operator needs LineId fields (deep insight, prediction output). */
   batch?: Batch;
+  /** Train mode, when an operator asked for them: the ids (interleaved lo, hi words) each table updated, by table name. */
+  updatedIds?: Record<string, Uint32Array>;
 }
 
 /**

@@ -31,7 +31,12 @@ import { StreamGraph } from './stream-graph.js';
  */
 export type NamedOperator<I = StepResult, O = StepResult> =
   | { name: string; op: OperatorFunction<I, O> }
-  | { name: string; make: (p: { spec: ModelSpec; tables: Record<string, EmbeddingHashTable>; dense: SharedDenseParams }) => OperatorFunction<I, O> }
+  | {
+      name: string;
+      make: (p: { spec: ModelSpec; tables: Record<string, EmbeddingHashTable>; dense: SharedDenseParams }) => OperatorFunction<I, O>;
+      /** The operator reads StepResult.updatedIds: train steps then report the ids they updated. */
+      updatedIds?: boolean;
+    }
   | OperatorFunction<I, O>;
 
 export interface CheckpointOptions extends CheckpointTrigger {
@@ -84,7 +89,7 @@ export interface PipelineOptions {
 
 const isSourceBatch = (x: SourceBatch | Batch): x is SourceBatch => !('rows' in x) && 'batch' in x;
 
-type Runner = (batch: Batch, mode: RunMode, opts: { batchIndex: number; parseMs?: number; keepBatch?: boolean }) => Promise<StepResult>;
+type Runner = (batch: Batch, mode: RunMode, opts: { batchIndex: number; parseMs?: number; keepBatch?: boolean; reportUpdates?: boolean }) => Promise<StepResult>;
 
 /**
  * A ready-to-run train / eval / predict pipeline: the model's tables and
@@ -138,6 +143,7 @@ export class TrainingPipeline {
       run = (batch, m, o) => pool!.run(batch, m, o);
     }
     const gate = new StepGate();
+    const reportUpdates = [...(opts.hooks ?? []), ...(opts.sinks ?? [])].some((h) => typeof h !== 'function' && 'make' in h && h.updatedIds === true);
     const maxInFlight = opts.deterministic ? 1 : (opts.maxInFlight ?? Math.max(1, 2 * workers));
 
     const graph0 = new StreamGraph(`${spec.name}-${mode}`).from('source', opts.source);
@@ -149,7 +155,7 @@ export class TrainingPipeline {
         const src = isSourceBatch(sb) ? sb : { batch: sb };
         let res: StepResult;
         try {
-          res = await run(src.batch, mode, { batchIndex: index + 1, parseMs: parseTimeOf(src.batch), keepBatch: opts.keepBatch });
+          res = await run(src.batch, mode, { batchIndex: index + 1, parseMs: parseTimeOf(src.batch), keepBatch: opts.keepBatch, reportUpdates });
         } catch (err) {
           // No step starts after a failure, and a waiting checkpoint is not written.
           gate.fail(err);

@@ -37,6 +37,8 @@ export interface PoolStepOptions {
   parseMs?: number;
   /** Attach the batch to the result (it stays in this thread; nothing is copied back). */
   keepBatch?: boolean;
+  /** Report the ids each table updated (StepResult.updatedIds). */
+  reportUpdates?: boolean;
   signal?: AbortSignal;
 }
 
@@ -176,7 +178,7 @@ export class StepWorkerPool {
     const signal = opts.signal ? AbortSignal.any([opts.signal, timeout.signal]) : timeout.signal;
     let out: StepTaskOutcome;
     try {
-      out = await this.pool.run({ buffer, mode, batchIndex: opts.batchIndex, parseMs: opts.parseMs, runner }, { signal });
+      out = await this.pool.run({ buffer, mode, batchIndex: opts.batchIndex, parseMs: opts.parseMs, reportUpdates: opts.reportUpdates, runner }, { signal });
     } catch (err) {
       const thread = ran[0]! >= 0 ? ran[0]! : undefined;
       void this.threads;

@@ -26,6 +26,7 @@ export interface StepTask {
   mode: RunMode;
   batchIndex?: number;
   parseMs?: number;
+  reportUpdates?: boolean;
   /** Two Float64s: the worker stores its threadId and the wall-clock ms when it starts the task (who ran it, for how long). */
   runner: SharedArrayBuffer;
 }
@@ -63,7 +64,7 @@ export default async function runStepTask(task: StepTask): Promise<StepTaskOutco
     return { failed: 'init', error, thread: threadId };
   }
   try {
-    const res = ctx.step.run(fromSharedBatch(task.buffer), task.mode, { batchIndex: task.batchIndex, parseMs: task.parseMs });
+    const res = ctx.step.run(fromSharedBatch(task.buffer), task.mode, { batchIndex: task.batchIndex, parseMs: task.parseMs, reportUpdates: task.reportUpdates });
     return { ok: { ...res, backend: ctx.backend } };
   } catch (error) {
     return { failed: 'step', error, thread: threadId };
