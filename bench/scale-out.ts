@@ -8,10 +8,12 @@
  *   node dist/bench/scale-out.js --ids=20000 --dim=16 --batch=1024 --batches=20 --repeat=3
  *
  * Needs `redis-server` and `redis-cli` on PATH; starts and stops its own clusters on loopback.
+ * Then the parameter-sync latency (bench/sync-latency.ts); `--part=tables` or `--part=sync` runs one part only.
  */
 import { cpus, loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { EmbeddingHashTable, RedisEmbeddingTable, type EmbeddingHashTableConfig } from 'monolith-ts';
+import { runSyncLatency } from './sync-latency.js';
 import { startRedisCluster, type LocalRedisCluster } from '../test/hashtable/redis/local-redis-cluster.js';
 
 interface Options {
@@ -94,6 +96,9 @@ export async function runScaleOut(o: Options): Promise<string> {
 const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
 if (isMain) {
   const arg = (k: string, d: number) => Number(process.argv.find((a) => a.startsWith(`--${k}=`))?.split('=')[1] ?? d);
+  // --part=tables | sync (default both); --quick shortens the sync-latency run.
+  const part = process.argv.find((a) => a.startsWith('--part='))?.split('=')[1] ?? 'all';
   const o: Options = { ids: arg('ids', 20000), dim: arg('dim', 16), batch: arg('batch', 1024), batches: arg('batches', 20), repeat: arg('repeat', 3) };
-  console.log(await runScaleOut(o));
+  if (part !== 'sync') console.log(await runScaleOut(o));
+  if (part !== 'tables') console.log(await runSyncLatency({ steps: arg('steps', process.argv.includes('--quick') ? 60 : 400), stepMs: arg('step-ms', 25), intervalMs: arg('interval-ms', 100) }));
 }

@@ -66,7 +66,7 @@ export class SyncSubscriber {
     if (!opts.topic) throw new ConfigError('sync subscriber: no topic');
     const { KafkaConsumer } = rdkafka('sync subscriber');
     const consumer = new KafkaConsumer(
-      { ...opts.consumerConfig, 'bootstrap.servers': opts.brokers, 'group.id': `monolith-ts-sync-${process.pid}-${Date.now()}`, 'enable.auto.commit': false },
+      { 'fetch.wait.max.ms': 50, ...opts.consumerConfig, 'bootstrap.servers': opts.brokers, 'group.id': `monolith-ts-sync-${process.pid}-${Date.now()}`, 'enable.auto.commit': false },
       { 'auto.offset.reset': 'earliest' },
     );
     consumer.on('event.error', (err) => log.debug(`sync subscriber: ${err.message}`));
