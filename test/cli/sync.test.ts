@@ -98,3 +98,13 @@ test.serial('train --sync-topic → serve --sync-topic: predictions follow train
     await kafka.close();
   }
 });
+
+test('sync flags: --sync-topic without brokers, and serve --kafka-brokers without a topic, are refused by name', async (t) => {
+  const dir = await tempDir();
+  const train = await cli('train', ...MODEL, '--model-dir', join(dir, 'm'), '--data', join(dir, 'none.tfrecord'), ...FEATURES, '--sync-topic', 'params');
+  t.is(train.code, 1);
+  t.regex(train.stderr, /--sync-topic needs --kafka-brokers/);
+  const serve = await cli('serve', '--model-base-path', dir, '--kafka-brokers', '127.0.0.1:1');
+  t.is(serve.code, 1);
+  t.regex(serve.stderr, /--kafka-brokers goes with --sync-topic/);
+});
