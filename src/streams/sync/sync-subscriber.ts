@@ -98,24 +98,40 @@ export class SyncSubscriber {
   }
 
   private async loop(): Promise<void> {
+    let failing = false;
     while (!this.stopping) {
-      const model = this.opts.target();
-      if (this.applier?.model !== model) {
-        this.applier = new SyncApplier(model);
-        await this.refreshAssignment(model, true);
-      } else if (Date.now() - this.lastMetadata >= (this.opts.metadataRefreshMs ?? 2000)) {
-        await this.refreshAssignment(model, false);
+      try {
+        await this.step();
+        if (failing) log.info(`sync subscriber: ${this.opts.topic} readable again`);
+        failing = false;
+      } catch (err) {
+        // The broker may be down or restarting: keep serving what is applied, try again after a pause.
+        if (!failing) log.warn(`sync subscriber: reading ${this.opts.topic} failed (${(err as Error).message}); retrying`);
+        failing = true;
+        this.lastMetadata = 0;
+        await new Promise((r) => setTimeout(r, 1000));
       }
-      if (this.next.size === 0) {
-        await new Promise((r) => setTimeout(r, this.opts.pollTimeoutMs ?? 100));
-        continue;
-      }
-      const messages = await cb<Kafka.Message[]>((done) => this.consumer.consume(500, done));
-      for (const m of messages) {
-        if (this.stopping || this.applier.model !== this.opts.target()) break;
-        this.next.set(m.partition, m.offset + 1);
-        this.handle(m);
-      }
+    }
+  }
+
+  /** One poll: follows a change of target, looks for new partitions now and then, applies what arrived. */
+  private async step(): Promise<void> {
+    const model = this.opts.target();
+    if (this.applier?.model !== model) {
+      await this.refreshAssignment(model, true);
+      this.applier = new SyncApplier(model);
+    } else if (Date.now() - this.lastMetadata >= (this.opts.metadataRefreshMs ?? 2000)) {
+      await this.refreshAssignment(model, false);
+    }
+    if (this.next.size === 0) {
+      await new Promise((r) => setTimeout(r, this.opts.pollTimeoutMs ?? 100));
+      return;
+    }
+    const messages = await cb<Kafka.Message[]>((done) => this.consumer.consume(500, done));
+    for (const m of messages) {
+      if (this.stopping || this.applier!.model !== this.opts.target()) break;
+      this.next.set(m.partition, m.offset + 1);
+      this.handle(m);
     }
   }
 

@@ -68,12 +68,12 @@ test('rows apply in version order, duplicates are harmless, foreign or misshapen
     await send([rows(14, [4], [8])], 1); // another partition
 
     const start = async () => {
-      const model = await loadExport(base, { trialLoadTimeoutMs: 0 });
-      models.push(model);
-      const sub = await SyncSubscriber.start({ brokers: kafka.bootstrap, topic: 'params', target: () => model, metadataRefreshMs: 100 });
+      const holder = { model: await loadExport(base, { trialLoadTimeoutMs: 0 }) };
+      models.push(holder.model);
+      const sub = await SyncSubscriber.start({ brokers: kafka.bootstrap, topic: 'params', target: () => holder.model, metadataRefreshMs: 100 });
       subs.push(sub);
       await waitUntil(() => sub.counts.messages === 11, () => JSON.stringify(sub.counts));
-      return { model, sub };
+      return { model: holder.model, sub, holder };
     };
     const a = await start();
     t.deepEqual(a.sub.counts, { messages: 11, rowsApplied: 6, rowsStale: 2, denseApplied: 1, refused: 3, version: 14 });
@@ -88,6 +88,20 @@ test('rows apply in version order, duplicates are harmless, foreign or misshapen
     t.deepEqual(user(b.model), user(a.model));
     t.deepEqual(b.model.dense!.trainableWeights.map((w) => Array.from(w.read().dataSync())), served);
     t.deepEqual(b.model.predictRecords([]), a.model.predictRecords([]));
+
+    // A newer export swapped in (as a server's version poll does): the subscriber starts again from that export's offsets.
+    const high0 = await cb<Kafka.WatermarkOffsets>((d) => producer.queryWatermarkOffsets('params', 0, 5000, d));
+    const base2 = await tempDir();
+    tr.tables.get('user')!.assign(ids(1), new Float32Array(4).fill(30));
+    await new StandaloneExporter({ spec: tr.spec, exportDirBase: base2, params: liveParams(tr.dense, tr.tables), clock: () => 200, syncMark: async () => ({ topic: 'params', offsets: [{ partition: 0, offset: high0.highOffset }, { partition: 1, offset: 1 }] }) }).exportSavedModel({ globalStep: 30 });
+    const newer = await loadExport(base2, { trialLoadTimeoutMs: 0 });
+    models.push(newer);
+    await send([rows(31, [2], [31]), rows(25, [1], [25])]); // the second is older than the new export
+    const before = { ...a.sub.counts };
+    a.holder.model = newer;
+    await waitUntil(() => a.sub.counts.messages === 13, () => JSON.stringify(a.sub.counts));
+    t.deepEqual([a.sub.counts.rowsApplied - before.rowsApplied, a.sub.counts.rowsStale - before.rowsStale], [1, 1], 'exactly the two messages after the new offsets were read');
+    t.deepEqual(user(newer), [30, 31, 1, 0], 'the newer export, then only what came after its offsets');
   } finally {
     for (const s of subs) await s.stop();
     for (const m of models) m.dispose();
