@@ -30,7 +30,7 @@ async function waitUntil(cond: () => boolean, what: () => string, ms = 20_000): 
   }
 }
 
-test('rows apply in version order, duplicates are harmless, foreign or misshapen updates are refused; a restarted replica replays from its export', async (t) => {
+test('rows apply in version order, duplicates are harmless, foreign or misshapen updates are refused; a restarted replica replays from its export; a newer export restarts from its own offsets', async (t) => {
   const kafka = await startMockKafka();
   const producer = new Kafka.Producer({ 'bootstrap.servers': kafka.bootstrap } as Kafka.ProducerGlobalConfig);
   const models: ExportedModel[] = [];
