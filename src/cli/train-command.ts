@@ -18,6 +18,7 @@ import { inputFromFlags, withInputFlags } from './input-flags.js';
 import { differsFromStored, modelRefOf, storedRun } from './model-flags.js';
 import { nonNegativeInt, positiveInt } from './options.js';
 import { checkDataFiles, checkDataFlags } from './run-input.js';
+import { redisOptionsFromFlags, withRedisFlags } from './redis-flags.js';
 
 const say = (l: string) => void process.stdout.write(`${l}\n`);
 
@@ -50,8 +51,11 @@ export function trainCommand(): Command {
     .option('--checkpoint-every <steps>', 'checkpoint every this many steps (and once at the end)', positiveInt, 1000)
     .option('--export-base <dir>', 'export a standalone SavedModel-style version after every checkpoint')
     .option('--deterministic', 'one batch in flight: bit-reproducible training', false);
-  return withInputFlags(cmd).action(async (o) => {
+  return withRedisFlags(withInputFlags(cmd)).action(async (o) => {
     checkDataFlags(o, true);
+    const redis = redisOptionsFromFlags(o, (name) => cmd.getOptionValueSource(name) === 'cli');
+    if (redis && o.evalData) throw new ConfigError('--eval-data (passes over files with held-out evaluation) does not go with --redis-nodes');
+    if (o.kafkaSessionTimeoutMs !== undefined && !o.kafkaBrokers) throw new ConfigError('--kafka-session-timeout-ms needs --kafka-brokers');
     const { settings, input: storedInput } = await storedRun(o.modelDir);
     const model = modelRefOf(o, settings, o.modelDir);
     const differs = differsFromStored(model, settings);
@@ -75,6 +79,7 @@ export function trainCommand(): Command {
     const workers = o.workers ?? availableParallelism();
     say(`training ${spec.name} on ${o.kafkaBrokers ? `Kafka topic ${o.topic} at ${o.kafkaBrokers}` : `${o.data.length} file(s)`} (${describeInput(input)})`);
     say(`  ${workers} worker thread(s), batches of ${o.batchSize}, checkpoints in ${o.modelDir}${o.exportBase ? `, exports in ${o.exportBase}` : ''}`);
+    if (redis) say(`  parameters in the Redis Cluster at ${redis.nodes.join(',')}, as ${redis.role} ${redis.trainerIndex}${redis.role === 'worker' ? ' (no checkpoints or exports)' : ''}; rows at most ${redis.stalenessMs} ms stale, dense synced every ${redis.denseSyncSteps} steps or ${redis.denseSyncMs} ms`);
     const unit = input.variant === 'example_batch' ? 'rows' : 'records';
     if (o.evalData) {
       const r = await trainEpochs({
@@ -90,13 +95,13 @@ export function trainCommand(): Command {
     }
     let source: AsyncIterable<SourceBatch> | Observable<SourceBatch>;
     if (o.kafkaBrokers) {
-      const topic = recordTopicSource({ brokers: o.kafkaBrokers, topic: o.topic, groupId: o.groupId ?? 'monolith-ts-train', input, batchSize: o.batchSize });
+      const topic = recordTopicSource({ brokers: o.kafkaBrokers, topic: o.topic, groupId: o.groupId ?? 'monolith-ts-train', input, batchSize: o.batchSize, consumerConfig: o.kafkaSessionTimeoutMs ? { 'session.timeout.ms': o.kafkaSessionTimeoutMs, 'heartbeat.interval.ms': Math.max(100, Math.floor(o.kafkaSessionTimeoutMs / 5)) } : undefined });
       source = o.maxSteps ? topic.pipe(take(o.maxSteps)) : topic;
     } else {
       const files = epochsOf(unit, o.epochs, (onFileRead) => recordFileBatches({ files: o.data, input, batchSize: o.batchSize, onFileRead }));
       source = o.maxSteps ? limit(files, o.maxSteps) : files;
     }
-    const s = await train({ model, source, workers, deterministic: o.deterministic, checkpoint: { dir: o.modelDir, everySteps: o.checkpointEvery, listeners } });
+    const s = await train({ model, source, workers, deterministic: o.deterministic, redis, checkpoint: { dir: o.modelDir, everySteps: o.checkpointEvery, listeners } });
     if (s.restoredStep !== undefined) say(`  resumed from the checkpoint of step ${s.restoredStep}`);
     say(`trained ${s.steps} steps, ${s.examples} examples, global step ${s.globalStep}, last loss ${s.lastLoss?.toFixed(4) ?? 'n/a'}`);
     say(`settings ${settingsPath}`);

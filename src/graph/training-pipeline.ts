@@ -16,6 +16,7 @@ import { createSharedDenseParams, TrainStep } from '../workers/train-step.js';
 import { checkpointOperator, type CheckpointTrigger } from './checkpoint-operator.js';
 import { fitCallbacks, type FitCallbacksOptions, type History } from './fit-callbacks.js';
 import { progressLine } from './progress-line.js';
+import { RedisTraining, type RedisTrainingOptions } from './redis-training.js';
 import { CheckpointSaver, type CheckpointListener } from './checkpoint-saver.js';
 import { parseTimeOf } from './parse-timing.js';
 import { SourcePositions } from './source-positions.js';
@@ -80,6 +81,12 @@ export interface PipelineOptions {
   /** Tables to use instead of fresh ones (e.g. to evaluate what a training run holds). */
   tables?: Record<string, EmbeddingHashTable>;
   dense?: SharedDenseParams;
+  /**
+   * Train against tables and dense parameters in a Redis Cluster, shared with
+   * other trainers (the local tables become caches of hot rows). Only a chief
+   * restores and writes checkpoints; a worker ignores `checkpoint`.
+   */
+  redis?: RedisTrainingOptions;
 }
 
 const isSourceBatch = (x: SourceBatch | Batch): x is SourceBatch => !('rows' in x) && 'batch' in x;
@@ -106,6 +113,8 @@ export class TrainingPipeline {
     readonly gate: StepGate,
     /** Step of the checkpoint restored at creation, if any. */
     readonly restoredStep: number | undefined,
+    /** The Redis parameter store, when training against one. */
+    readonly redis?: RedisTraining,
   ) {}
 
   static async create(opts: PipelineOptions): Promise<TrainingPipeline> {
@@ -117,10 +126,27 @@ export class TrainingPipeline {
     const spec = await loadModel(opts.model);
     const tables = opts.tables ?? createModelTables(spec);
     const dense = opts.dense ?? createSharedDenseParams(spec);
-    const ck = opts.checkpoint;
-    const saver = ck ? new CheckpointSaver({ dir: ck.dir, tables, dense, keep: ck.keep, listeners: ck.listeners }) : undefined;
+    let ck = opts.checkpoint;
+    let redis: RedisTraining | undefined;
+    if (opts.redis) {
+      if (mode !== 'train') throw new ConfigError(`pipeline: Redis-backed parameters are for training, not ${mode}`);
+      if (ck?.positions) throw new ConfigError('pipeline: checkpoint positions (exactly-once) do not go with Redis-backed parameters; offsets are committed once a step\'s updates are in Redis');
+      redis = await RedisTraining.open(opts.redis, spec, tables, dense);
+      if (redis.role === 'worker' && ck) {
+        log.info('redis training: this trainer is a worker; the chief writes the checkpoints');
+        ck = undefined;
+      }
+    }
+    const saver = ck ? new CheckpointSaver({ dir: ck.dir, tables, dense, keep: ck.keep, listeners: ck.listeners, tableCheckpoints: redis?.checkpointables() }) : undefined;
     let restoredStep: number | undefined;
-    if (saver && (ck!.restore ?? true)) {
+    if (redis) {
+      try {
+        restoredStep = await redis.start(saver && (ck!.restore ?? true) ? () => saver.restore() : undefined);
+      } catch (err) {
+        await redis.close();
+        throw err;
+      }
+    } else if (saver && (ck!.restore ?? true)) {
       restoredStep = await saver.restore();
       if (restoredStep !== undefined) {
         await ck!.positions?.load(ck!.dir, restoredStep);
@@ -131,10 +157,10 @@ export class TrainingPipeline {
     let run: Runner;
     let pool: StepWorkerPool | undefined;
     if (workers === 0) {
-      const local = new TrainStep({ spec, tables, dense, worker: 0 });
+      const local = new TrainStep({ spec, tables, dense, worker: 0, reportSparse: !!redis });
       run = async (batch, m, o) => local.run(batch, m, o);
     } else {
-      pool = new StepWorkerPool({ model: opts.model, tables, dense, size: workers, backend: opts.backend, stepTimeoutMs: opts.stepTimeoutMs, resourceLimits: opts.workerResourceLimits });
+      pool = new StepWorkerPool({ model: opts.model, tables, dense, size: workers, backend: opts.backend, stepTimeoutMs: opts.stepTimeoutMs, resourceLimits: opts.workerResourceLimits, reportSparse: !!redis });
       run = (batch, m, o) => pool!.run(batch, m, o);
     }
     const gate = new StepGate();
@@ -149,7 +175,10 @@ export class TrainingPipeline {
         const src = isSourceBatch(sb) ? sb : { batch: sb };
         let res: StepResult;
         try {
+          await redis?.beforeStep(src.batch);
           res = await run(src.batch, mode, { batchIndex: index + 1, parseMs: parseTimeOf(src.batch), keepBatch: opts.keepBatch });
+          // The source's offsets are acked below, only once the step's updates are in Redis.
+          await redis?.afterStep(res);
         } catch (err) {
           // No step starts after a failure, and a waiting checkpoint is not written.
           gate.fail(err);
@@ -169,6 +198,7 @@ export class TrainingPipeline {
       const save = () => from(gate.exclusive(async () => {
         // No step is running: a lock still held belongs to a thread that died holding it.
         assertNoLockHeld(tables);
+        await redis?.syncDense();
         const step = dense.globalStep;
         // The positions go first: the checkpoint's index, written last, makes both current at once.
         const positions = await ck!.positions?.write(ck!.dir, step);
@@ -182,7 +212,7 @@ export class TrainingPipeline {
       graph = graph.then('checkpoint', checkpointOperator(save, ck!, restoredStep ?? 0), 'checkpoint', `every ${[ck!.everySteps && `${ck!.everySteps} steps`, ck!.everySeconds && `${ck!.everySeconds} s`].filter(Boolean).join(' or ')} to ${ck!.dir}`);
     }
     named(opts.sinks, 'sink');
-    return new TrainingPipeline(spec, tables, dense, graph, pool, saver, gate, restoredStep);
+    return new TrainingPipeline(spec, tables, dense, graph, pool, saver, gate, restoredStep, redis);
   }
 
   /** Runs the graph (cold: each subscription runs it once). */
@@ -205,8 +235,17 @@ export class TrainingPipeline {
    */
   close(): Promise<void> {
     this.closed ??= (async () => {
-      if (!this.failed && !this.gate.failed) await this.gate.exclusive(async () => undefined).catch(() => undefined);
+      const ok = !this.failed && !this.gate.failed;
+      if (ok) await this.gate.exclusive(async () => undefined).catch(() => undefined);
       await this.pool?.destroy();
+      if (this.redis) {
+        try {
+          // This trainer's last dense changes go to the cluster.
+          if (ok) await this.redis.syncDense();
+        } finally {
+          await this.redis.close();
+        }
+      }
     })();
     return this.closed;
   }

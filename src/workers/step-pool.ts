@@ -30,6 +30,8 @@ export interface StepPoolOptions {
   stepTimeoutMs?: number;
   /** Heap limits of each worker thread (Node's Worker resourceLimits). */
   resourceLimits?: ResourceLimits;
+  /** Train steps report their sparse gradients (StepResult.sparseUpdates). */
+  reportSparse?: boolean;
 }
 
 export interface PoolStepOptions {
@@ -76,7 +78,7 @@ export class StepWorkerPool {
     this.stepTimeoutMs = timeout === 0 ? Number.POSITIVE_INFINITY : timeout;
     this.size = size;
     this.tables = Object.values(opts.tables);
-    const workerData: StepWorkerData = { model: opts.model, tables: tableHandles(opts.tables), dense: opts.dense.handle, backend: opts.backend };
+    const workerData: StepWorkerData = { model: opts.model, tables: tableHandles(opts.tables), dense: opts.dense.handle, backend: opts.backend, reportSparse: opts.reportSparse };
     this.pool = new Piscina({
       filename: new URL('./step-worker.js', import.meta.url).href,
       minThreads: size,

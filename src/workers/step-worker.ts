@@ -19,6 +19,7 @@ export interface StepWorkerData {
   tables: Record<string, EmbeddingHashTableHandle>;
   dense: SharedDenseParamsHandle;
   backend?: BackendName;
+  reportSparse?: boolean;
 }
 
 export interface StepTask {
@@ -46,7 +47,7 @@ function init(): Promise<{ step: TrainStep; backend: BackendName }> {
     const data = workerData as StepWorkerData;
     const backend = await initBackend(data.backend);
     const spec = await loadModel(data.model);
-    const step = new TrainStep({ spec, tables: attachTables(data.tables), dense: SharedDenseParams.attach(data.dense), worker: threadId });
+    const step = new TrainStep({ spec, tables: attachTables(data.tables), dense: SharedDenseParams.attach(data.dense), worker: threadId, reportSparse: data.reportSparse });
     return { step, backend };
   })();
   return ready;

@@ -19,6 +19,8 @@ export interface TrainStepOptions {
   dense: SharedDenseParams;
   /** Reported in StepResult.worker. */
   worker?: number;
+  /** Train steps report the sparse gradients they applied (StepResult.sparseUpdates), for a remote parameter store. */
+  reportSparse?: boolean;
 }
 
 export interface RunStepOptions {
@@ -166,6 +168,7 @@ export class TrainStep {
     let preds: Float32Array[];
     let t2: number;
     let t3: number;
+    let sparseUpdates: StepResult['sparseUpdates'];
     try {
       if (mode === 'train') {
         const inputVars = pooledTensors.map((p) => tf.variable(p, true));
@@ -190,6 +193,7 @@ export class TrainStep {
             l.table.applyGradients(l.fids, sparse[k]!.grads, { globalStep: step });
           });
           this.opts.dense.applyGradients(denseGrads, step);
+          if (this.opts.reportSparse) sparseUpdates = looked.map((l, k) => ({ table: l.feature.table, fids: l.fids, grads: sparse[k]!.grads, globalStep: step }));
           t3 = now();
         } finally {
           tf.dispose(inputVars);
@@ -222,6 +226,7 @@ export class TrainStep {
       timings: { parse: opts.parseMs, lookup: t1 - t0, dense: t2 - t1, apply: t3 - t2 },
       worker: this.opts.worker,
       batch: opts.keepBatch ? batch : undefined,
+      ...(sparseUpdates ? { sparseUpdates } : {}),
     };
   }
 }

@@ -103,6 +103,32 @@ export class RedisEmbeddingTable {
     const n = u.first.length;
     const res = out ?? new Float32Array(n * dim);
     this.checkValues('lookup output', n, res);
+    const rows = await this.readRows(w, u, insert);
+    for (let i = 0; i < n; i++) {
+      const r = rows[u.first[i]!];
+      for (let d = 0; d < dim; d++) res[i * dim + d] = r ? r.readFloatLE(4 * d) : 0;
+    }
+    return res;
+  }
+
+  /**
+   * The stored rows of the distinct ids of `ids` (first occurrences, in input
+   * order), whole: embedding, optimizer state and time, as a local table holds
+   * them. With `insert`, missing ids are created first (as `lookup` does);
+   * without, they are left out.
+   */
+  async fetchRows(ids: IdsInput, insert: boolean): Promise<RedisRow[]> {
+    const w = toIdWords(ids);
+    const u = this.unique(w);
+    const rows = await this.readRows(w, u, insert);
+    const out: RedisRow[] = [];
+    rows.forEach((b, j) => {
+      if (b) out.push({ lo: w[2 * u.at[j]!]!, hi: w[2 * u.at[j]! + 1]!, row: this.decodeRow(b), ts: b.readUInt32LE(4 * this.layout.tsWord) });
+    });
+    return out;
+  }
+
+  private async readRows(w: IdWords, u: { keys: string[]; at: number[] }, insert: boolean): Promise<Array<Buffer | null>> {
     const rows = (await this.connection.batch(u.keys, (p, k) => p.getBuffer(k))) as Array<Buffer | null>;
     const missing = rows.flatMap((r, j) => (r ? [] : [j]));
     if (insert && missing.length > 0) {
@@ -118,11 +144,13 @@ export class RedisEmbeddingTable {
       missing.forEach((j, m) => (rows[j] = made[m]!));
     }
     rows.forEach((r, j) => r && this.checkRow(r, u.keys[j]!));
-    for (let i = 0; i < n; i++) {
-      const r = rows[u.first[i]!];
-      for (let d = 0; d < dim; d++) res[i * dim + d] = r ? r.readFloatLE(4 * d) : 0;
-    }
-    return res;
+    return rows;
+  }
+
+  private decodeRow(buf: Buffer): Float32Array {
+    const row = new Float32Array(this.layout.stride);
+    for (let d = 0; d < row.length; d++) row[d] = buf.readFloatLE(4 * d);
+    return row;
   }
 
   /**
@@ -185,8 +213,7 @@ export class RedisEmbeddingTable {
         const buf = v as Buffer;
         this.checkRow(buf, keys[i]!);
         const id = BigInt(keys[i]!.slice(this.prefix.length));
-        const row = new Float32Array(this.layout.stride);
-        for (let d = 0; d < row.length; d++) row[d] = buf.readFloatLE(4 * d);
+        const row = this.decodeRow(buf);
         fn({ lo: Number(id & 0xffffffffn), hi: Number(id >> 32n), row, ts: buf.readUInt32LE(4 * this.layout.tsWord) });
       });
     });
