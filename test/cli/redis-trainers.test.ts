@@ -1,0 +1,127 @@
+import test from 'ava';
+import Kafka from 'node-rdkafka';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { RedisEmbeddingTable, SyntheticCtr } from 'monolith-ts';
+import { ROOT, tempDir } from '../helpers.js';
+import { startRedisCluster, type LocalRedisCluster } from '../hashtable/redis/local-redis-cluster.js';
+import { startMockKafka, type MockKafka } from '../streams/sinks/kafka-mock.js';
+import { createModel } from '../streams/sources/fixtures/counting-model.js';
+
+const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+const COUNTING = join(ROOT, 'dist', 'test', 'streams', 'sources', 'fixtures', 'counting-model.js');
+const TOPIC = 'clicks';
+const GROUP = 'redis-trainers';
+const PARTITIONS = 4;
+
+const cb = <T>(fn: (done: (err: unknown, v: T) => void) => void) => new Promise<T>((res, rej) => fn((err, v) => (err ? rej(err) : res(v))));
+
+/** Polls `check` every 50 ms until it is true, failing after `ms` (a process we started reaching a state). */
+async function until(what: string, ms: number, check: () => Promise<boolean>): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`${what}: not reached within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** `monolith-ts train` on the counting model (every message adds 1 to its id's row), parameters in Redis. */
+function trainer(dir: string, kafka: MockKafka, redis: LocalRedisCluster, role: 'chief' | 'worker', index: number): ChildProcess & { out: string[] } {
+  const args = [
+    CLI, 'train', '--model-module', COUNTING, '--model-dir', join(dir, 'model'),
+    '--kafka-brokers', kafka.bootstrap, '--topic', TOPIC, '--group-id', GROUP, '--kafka-session-timeout-ms', '3000',
+    '--layout', 'message', '--slots', '1', '--workers', '1', '--batch-size', '20', '--checkpoint-every', '25',
+    '--redis-nodes', redis.nodes[0]!, '--role', role, '--trainer-index', String(index), '--staleness-ms', '0', '--dense-sync-steps', '5',
+  ];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MONOLITH_LOG: 'warn' } }) as ChildProcess & { out: string[] };
+  child.out = [];
+  child.stdout!.on('data', (d) => child.out.push(String(d)));
+  child.stderr!.on('data', (d) => child.out.push(String(d)));
+  return child;
+}
+
+test('two trainers on one topic share Redis tables; one SIGKILLed mid-run: the other takes its partitions, no committed message is lost, Redis holds both trainers\' updates', async (t) => {
+  t.timeout(180_000);
+  const redis = await startRedisCluster(3);
+  const kafka = await startMockKafka();
+  const children: ChildProcess[] = [];
+  t.teardown(async () => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    await kafka.close();
+    await redis.stop();
+  });
+  const producer = new Kafka.Producer({ 'bootstrap.servers': kafka.bootstrap, 'linger.ms': 5 } as Kafka.ProducerGlobalConfig);
+  await cb((done) => producer.connect({}, done));
+  t.teardown(() => new Promise<void>((r) => producer.disconnect(5000, () => r())));
+  const gen = new SyntheticCtr({ seed: 1, sparseSlots: 1, denseFeatures: 0, interactions: 0 });
+  let produced = 0;
+  const produce = async (n: number) => {
+    for (let k = 0; k < n; k++, produced++) producer.produce(TOPIC, produced % PARTITIONS, Buffer.from(gen.toInstance({ ids: Uint32Array.of(produced + 1), dense: new Float32Array(0), label: produced % 2 }, produced)), null);
+    await cb<void>((done) => producer.flush(10_000, (err) => done(err, undefined)));
+  };
+
+  const table = await RedisEmbeddingTable.open({ ...createModel().tables.count!, name: 'count' }, { nodes: redis.nodes });
+  t.teardown(() => table.close());
+  const examplesBy = async (): Promise<Record<string, number>> => {
+    const h = (await table.connection.batch(['mt:trainers:counting'], (p, k) => p.hgetall(k)))[0] as Record<string, string>;
+    return Object.fromEntries(Object.entries(h).map(([k, v]) => [k, Number(v)]));
+  };
+
+  await produce(40); // creates the topic (the mock cluster gives it 4 partitions)
+  const dir = await tempDir();
+  const chief = trainer(dir, kafka, redis, 'chief', 0);
+  const worker = trainer(dir, kafka, redis, 'worker', 1);
+  children.push(chief, worker);
+  const failIfExited = (c: ChildProcess & { out: string[] }, name: string) => {
+    if (c.exitCode !== null) throw new Error(`${name} exited with ${c.exitCode}:\n${c.out.join('')}`);
+  };
+  // Messages keep coming until both trainers have applied some (both hold partitions of the group).
+  await until('both trainers applied messages', 90_000, async () => {
+    failIfExited(chief, 'chief');
+    failIfExited(worker, 'worker');
+    const by = await examplesBy();
+    if ((by['trainer-0'] ?? 0) >= 40 && (by['trainer-1'] ?? 0) >= 40) return true;
+    await produce(40);
+    return false;
+  });
+  worker.kill('SIGKILL');
+  await new Promise((r) => worker.once('exit', r));
+  const byWorker = (await examplesBy())['trainer-1']!;
+  await produce(400);
+
+  // Every message ends up applied (by the chief, after the group gave it the worker's partitions), and committed.
+  const total = produced;
+  const counts = new Map<number, number>();
+  const readCounts = async () => {
+    counts.clear();
+    await table.forEachRow((r) => counts.set(r.lo, r.row[0]!));
+  };
+  await until('every message applied in Redis', 90_000, async () => {
+    failIfExited(chief, 'chief');
+    await readCounts();
+    for (let i = 1; i <= total; i++) if (!(counts.get(i)! >= 1)) return false;
+    return true;
+  });
+  const consumer = new Kafka.KafkaConsumer({ 'bootstrap.servers': kafka.bootstrap, 'group.id': GROUP, 'enable.auto.commit': false } as Kafka.ConsumerGlobalConfig, {});
+  await cb((done) => consumer.connect({}, done));
+  t.teardown(() => new Promise<void>((r) => consumer.disconnect(() => r())));
+  const parts = Array.from({ length: PARTITIONS }, (_, p) => ({ topic: TOPIC, partition: p }));
+  await until('the group committed every offset', 30_000, async () => {
+    const c = await cb<Kafka.TopicPartitionOffset[]>((done) => consumer.committed(parts, 5000, done));
+    return c.reduce((n, p) => n + Math.max(0, p.offset), 0) === total;
+  });
+  chief.kill('SIGTERM');
+
+  await readCounts();
+  const lost = [...Array(total).keys()].map((i) => i + 1).filter((i) => !(counts.get(i)! >= 1));
+  const twice = [...counts.values()].filter((c) => c > 1).length;
+  const by = await examplesBy();
+  const applied = [...counts.values()].reduce((a, b) => a + b, 0);
+  t.log(`${total} messages; examples applied by trainer: ${JSON.stringify(by)}; worker killed after ${byWorker}; ${twice} applied twice (read again after the kill)`);
+  t.deepEqual(lost, [], 'no message lost');
+  t.true(by['trainer-1']! >= 40 && by['trainer-0']! > 0, 'both trainers updated the shared rows');
+  t.is(applied, by['trainer-0']! + by['trainer-1']!, 'the rows hold exactly the updates the trainers applied');
+  // Only messages the killed trainer applied but had not committed are applied twice.
+  t.true(twice <= byWorker, `${twice} duplicates`);
+  t.regex(chief.out.join(''), /parameters in the Redis Cluster at .* as chief 0/);
+});
