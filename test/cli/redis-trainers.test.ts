@@ -125,3 +125,16 @@ test('two trainers on one topic share Redis tables; one SIGKILLed mid-run: the o
   t.true(twice <= byWorker, `${twice} duplicates`);
   t.regex(chief.out.join(''), /parameters in the Redis Cluster at .* as chief 0/);
 });
+
+test('train: Redis flags without --redis-nodes, a bad node address and a bad role are errors naming the flag', async (t) => {
+  const { cli } = await import('./cli-run.js');
+  const dir = await tempDir();
+  const base = ['train', '--model-module', COUNTING, '--model-dir', join(dir, 'm'), '--kafka-brokers', '127.0.0.1:1', '--topic', 't', '--layout', 'message', '--slots', '1'];
+  const a = await cli(...base, '--role', 'worker', '--staleness-ms', '5');
+  t.is(a.code, 1);
+  t.regex(a.stderr, /--role, --staleness-ms need --redis-nodes/);
+  const b = await cli(...base, '--redis-nodes', 'localhost');
+  t.regex(b.stderr, /--redis-nodes: "localhost" is not host:port/);
+  const c = await cli(...base, '--redis-nodes', '127.0.0.1:7000', '--role', 'boss');
+  t.regex(c.stderr, /--role must be chief or worker, got boss/);
+});

@@ -115,3 +115,32 @@ test.serial('a Redis node killed during training fails it with a RedisNodeError 
     await mine.stop();
   }
 });
+
+test.serial('restart: a chief restores its newest checkpoint only into an empty cluster; otherwise the cluster is the state and the global step continues', async (t) => {
+  await flushCluster();
+  const dir = await tempDir();
+  const redis = { nodes: cluster.nodes, stalenessMs: 0, denseSyncSteps: 1 };
+  const first = await train({ model, source: batches(11, 6), workers: 0, redis, checkpoint: { dir, everySteps: 3 } });
+  t.is(first.globalStep, 6);
+  const rows = await redisRows('even');
+  // A restarted chief facing the same cluster: nothing restored, the counts go on.
+  const again = await train({ model, source: batches(12, 2), workers: 0, redis, checkpoint: { dir, everySteps: 100 } });
+  t.is(again.restoredStep, undefined);
+  t.is(again.globalStep, 8);
+  // The cluster lost everything: the chief puts its newest checkpoint (step 8) back.
+  await flushCluster();
+  const afterLoss = await train({ model, source: [], workers: 0, redis, checkpoint: { dir, everySteps: 100 } });
+  t.is(afterLoss.restoredStep, 8);
+  t.is(afterLoss.globalStep, 8);
+  const back = await redisRows('even');
+  t.true(back.size >= rows.size);
+});
+
+test.serial('a worker with no chief to initialise the cluster fails with a ConfigError saying so; a Redis-backed eval is refused', async (t) => {
+  await flushCluster();
+  const err = await t.throwsAsync(train({ model, source: batches(1, 1), workers: 0, redis: { nodes: cluster.nodes, role: 'worker', chiefWaitMs: 300 } }));
+  t.is(err!.name, 'ConfigError');
+  t.regex(err!.message, /no chief initialised the parameters of model tiny/);
+  const { TrainingPipeline } = await import('monolith-ts');
+  await t.throwsAsync(TrainingPipeline.create({ model, source: [], mode: 'eval', workers: 0, redis: { nodes: cluster.nodes } }), { message: /Redis-backed parameters are for training/ });
+});
