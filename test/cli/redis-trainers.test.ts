@@ -26,14 +26,17 @@ async function until(what: string, ms: number, check: () => Promise<boolean>): P
 }
 
 /** `monolith-ts train` on the counting model (every message adds 1 to its id's row), parameters in Redis. */
-function trainer(dir: string, kafka: MockKafka, redis: LocalRedisCluster, role: 'chief' | 'worker', index: number): ChildProcess & { out: string[] } {
+function trainer(dir: string, kafka: MockKafka, redis: LocalRedisCluster, who: { role: 'chief'; index: 0 } | { mlpWorkerIndex: number }): ChildProcess & { out: string[] } {
   const args = [
     CLI, 'train', '--model-module', COUNTING, '--model-dir', join(dir, 'model'),
     '--kafka-brokers', kafka.bootstrap, '--topic', TOPIC, '--group-id', GROUP, '--kafka-session-timeout-ms', '3000',
     '--layout', 'message', '--slots', '1', '--workers', '1', '--batch-size', '20', '--checkpoint-every', '25',
-    '--redis-nodes', redis.nodes[0]!, '--role', role, '--trainer-index', String(index), '--staleness-ms', '0', '--dense-sync-steps', '5',
+    '--redis-nodes', redis.nodes[0]!, '--staleness-ms', '0', '--dense-sync-steps', '5',
+    // The chief by flags; a worker by the MLP job environment (worker i > 0 of the job).
+    ...('role' in who ? ['--role', who.role, '--trainer-index', String(who.index)] : []),
   ];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MONOLITH_LOG: 'warn' } }) as ChildProcess & { out: string[] };
+  const mlp = 'mlpWorkerIndex' in who ? { MLP_ROLE: 'worker', MLP_ROLE_INDEX: String(who.mlpWorkerIndex), MLP_WORKER_NUM: '2' } : {};
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MONOLITH_LOG: 'warn', ...mlp } }) as ChildProcess & { out: string[] };
   child.out = [];
   child.stdout!.on('data', (d) => child.out.push(String(d)));
   child.stderr!.on('data', (d) => child.out.push(String(d)));
@@ -69,8 +72,8 @@ test('two trainers on one topic share Redis tables; one SIGKILLed mid-run: the o
 
   await produce(40); // creates the topic (the mock cluster gives it 4 partitions)
   const dir = await tempDir();
-  const chief = trainer(dir, kafka, redis, 'chief', 0);
-  const worker = trainer(dir, kafka, redis, 'worker', 1);
+  const chief = trainer(dir, kafka, redis, { role: 'chief', index: 0 });
+  const worker = trainer(dir, kafka, redis, { mlpWorkerIndex: 1 });
   children.push(chief, worker);
   const failIfExited = (c: ChildProcess & { out: string[] }, name: string) => {
     if (c.exitCode !== null) throw new Error(`${name} exited with ${c.exitCode}:\n${c.out.join('')}`);
@@ -121,9 +124,11 @@ test('two trainers on one topic share Redis tables; one SIGKILLed mid-run: the o
   t.deepEqual(lost, [], 'no message lost');
   t.true(by['trainer-1']! >= 40 && by['trainer-0']! > 0, 'both trainers updated the shared rows');
   t.is(applied, by['trainer-0']! + by['trainer-1']!, 'the rows hold exactly the updates the trainers applied');
-  // Only messages the killed trainer applied but had not committed are applied twice.
-  t.true(twice <= byWorker, `${twice} duplicates`);
+  // At-least-once: batches applied but not yet committed when their partition moved (the worker joining, or
+  // being killed) are applied again by the next owner; that is the only source of counts above 1.
+  t.true([...counts.values()].every((c) => c <= 3), 'no message applied more than once per partition move');
   t.regex(chief.out.join(''), /parameters in the Redis Cluster at .* as chief 0/);
+  t.regex(worker.out.join(''), /parameters in the Redis Cluster at .* as worker 1 \(no checkpoints or exports\)/);
 });
 
 test('train: Redis flags without --redis-nodes, a bad node address and a bad role are errors naming the flag', async (t) => {
