@@ -123,7 +123,10 @@ test('two trainers on one topic share Redis tables; one SIGKILLed mid-run: the o
   t.log(`${total} messages; examples applied by trainer: ${JSON.stringify(by)}; worker killed after ${byWorker}; ${twice} applied twice (read again after the kill)`);
   t.deepEqual(lost, [], 'no message lost');
   t.true(by['trainer-1']! >= 40 && by['trainer-0']! > 0, 'both trainers updated the shared rows');
-  t.is(applied, by['trainer-0']! + by['trainer-1']!, 'the rows hold exactly the updates the trainers applied');
+  // The rows hold every update the trainers counted; the killed trainer may have pushed the batches it had in
+  // flight (one worker thread: at most 2 of 20 rows) without counting them.
+  const countedSum = by['trainer-0']! + by['trainer-1']!;
+  t.true(applied >= countedSum && applied - countedSum <= 2 * 20, `rows hold ${applied} updates, the trainers counted ${countedSum}`);
   // At-least-once: batches applied but not yet committed when their partition moved (the worker joining, or
   // being killed) are applied again by the next owner; that is the only source of counts above 1.
   t.true([...counts.values()].every((c) => c <= 3), 'no message applied more than once per partition move');
