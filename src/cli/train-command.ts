@@ -8,7 +8,7 @@ import { ExportSaverListener } from '../export/export-saver-listener.js';
 import { StandaloneExporter } from '../export/exporters.js';
 import { checkpointParams } from '../export/params-source.js';
 import { writeModelSettings } from '../graph/model-settings.js';
-import { train } from '../graph/training-pipeline.js';
+import { train, type NamedOperator } from '../graph/training-pipeline.js';
 import { trainEpochs, type EpochReport } from '../graph/epoch-training.js';
 import { recordFileBatches, recordTopicSource } from '../streams/sources/record-input-source.js';
 import { checkModelInput, describeInput, exportedDenseGroups } from '../streams/sources/record-input.js';
@@ -101,7 +101,9 @@ export function trainCommand(): Command {
       const files = epochsOf(unit, o.epochs, (onFileRead) => recordFileBatches({ files: o.data, input, batchSize: o.batchSize, onFileRead }));
       source = o.maxSteps ? limit(files, o.maxSteps) : files;
     }
-    const s = await train({ model, source, workers, deterministic: o.deterministic, redis, checkpoint: { dir: o.modelDir, everySteps: o.checkpointEvery, listeners } });
+    // Operators every step result passes through (e.g. a publisher of updated rows); they see StepResult.sparseUpdates.
+    const hooks: NamedOperator[] = [];
+    const s = await train({ model, source, workers, deterministic: o.deterministic, redis, hooks, reportSparse: hooks.length > 0, checkpoint: { dir: o.modelDir, everySteps: o.checkpointEvery, listeners } });
     if (s.restoredStep !== undefined) say(`  resumed from the checkpoint of step ${s.restoredStep}`);
     say(`trained ${s.steps} steps, ${s.examples} examples, global step ${s.globalStep}, last loss ${s.lastLoss?.toFixed(4) ?? 'n/a'}`);
     say(`settings ${settingsPath}`);

@@ -87,6 +87,11 @@ export interface PipelineOptions {
    * restores and writes checkpoints; a worker ignores `checkpoint`.
    */
   redis?: RedisTrainingOptions;
+  /**
+   * Train steps report the ids and gradients they applied (StepResult.sparseUpdates),
+   * e.g. for a hook publishing updated rows. Always on with `redis`.
+   */
+  reportSparse?: boolean;
 }
 
 const isSourceBatch = (x: SourceBatch | Batch): x is SourceBatch => !('rows' in x) && 'batch' in x;
@@ -154,13 +159,14 @@ export class TrainingPipeline {
       }
     }
 
+    const reportSparse = !!redis || !!opts.reportSparse;
     let run: Runner;
     let pool: StepWorkerPool | undefined;
     if (workers === 0) {
-      const local = new TrainStep({ spec, tables, dense, worker: 0, reportSparse: !!redis });
+      const local = new TrainStep({ spec, tables, dense, worker: 0, reportSparse });
       run = async (batch, m, o) => local.run(batch, m, o);
     } else {
-      pool = new StepWorkerPool({ model: opts.model, tables, dense, size: workers, backend: opts.backend, stepTimeoutMs: opts.stepTimeoutMs, resourceLimits: opts.workerResourceLimits, reportSparse: !!redis });
+      pool = new StepWorkerPool({ model: opts.model, tables, dense, size: workers, backend: opts.backend, stepTimeoutMs: opts.stepTimeoutMs, resourceLimits: opts.workerResourceLimits, reportSparse });
       run = (batch, m, o) => pool!.run(batch, m, o);
     }
     const gate = new StepGate();

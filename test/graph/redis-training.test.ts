@@ -144,3 +144,17 @@ test.serial('a worker with no chief to initialise the cluster fails with a Confi
   const { TrainingPipeline } = await import('monolith-ts');
   await t.throwsAsync(TrainingPipeline.create({ model, source: [], mode: 'eval', workers: 0, redis: { nodes: cluster.nodes } }), { message: /Redis-backed parameters are for training/ });
 });
+
+test.serial('reportSparse: each train step reports the ids and gradients it applied to its tables (for hooks publishing updated rows)', async (t) => {
+  const seen: Array<{ table: string; ids: number; grads: number }> = [];
+  const { map } = await import('rxjs');
+  const data = batches(4, 2);
+  await train({ model, source: data, workers: 1, reportSparse: true, hooks: [{ name: 'updates', op: map((r) => (r.sparseUpdates!.forEach((u) => seen.push({ table: u.table, ids: u.fids.length / 2, grads: u.grads.length })), r)) }] });
+  t.is(seen.length, 4, 'two features per step');
+  t.deepEqual(seen.map((s) => s.table), ['even', 'odd', 'even', 'odd']);
+  seen.forEach((s) => t.is(s.grads, s.ids * 4));
+  t.is(seen[0]!.ids, data[0]!.sparse[0]!.fids.length / 2);
+  const plain: unknown[] = [];
+  await train({ model, source: batches(4, 1), workers: 0, hooks: [{ name: 'updates', op: map((r) => (plain.push(r.sparseUpdates), r)) }] });
+  t.deepEqual(plain, [undefined], 'not reported unless asked');
+});
