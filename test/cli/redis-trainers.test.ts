@@ -2,8 +2,11 @@ import test from 'ava';
 import Kafka from 'node-rdkafka';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { RedisEmbeddingTable, SyntheticCtr } from 'monolith-ts';
+import { RedisClusterConnection, RedisEmbeddingTable, SyntheticCtr } from 'monolith-ts';
+import { readdir, readFile } from 'node:fs/promises';
 import { ROOT, tempDir } from '../helpers.js';
+import { cli } from './cli-run.js';
+import { writePlantedRecords } from './planted-records.js';
 import { startRedisCluster, type LocalRedisCluster } from '../hashtable/redis/local-redis-cluster.js';
 import { startMockKafka, type MockKafka } from '../streams/sinks/kafka-mock.js';
 import { createModel } from '../streams/sources/fixtures/counting-model.js';
@@ -135,7 +138,6 @@ test('two trainers on one topic share Redis tables; one SIGKILLed mid-run: the o
 });
 
 test('train: Redis flags without --redis-nodes, a bad node address and a bad role are errors naming the flag', async (t) => {
-  const { cli } = await import('./cli-run.js');
   const dir = await tempDir();
   const base = ['train', '--model-module', COUNTING, '--model-dir', join(dir, 'm'), '--kafka-brokers', '127.0.0.1:1', '--topic', 't', '--layout', 'message', '--slots', '1'];
   const a = await cli(...base, '--role', 'worker', '--staleness-ms', '5');
@@ -145,4 +147,43 @@ test('train: Redis flags without --redis-nodes, a bad node address and a bad rol
   t.regex(b.stderr, /--redis-nodes: "localhost" is not host:port/);
   const c = await cli(...base, '--redis-nodes', '127.0.0.1:7000', '--role', 'boss');
   t.regex(c.stderr, /--role must be chief or worker, got boss/);
+});
+
+test('train --redis-nodes on files: the chief\'s checkpoints and exports come from the cluster, and eval reads them like any checkpoint', async (t) => {
+  t.timeout(180_000);
+  const redis = await startRedisCluster(3);
+  t.teardown(() => redis.stop());
+  const dir = await tempDir();
+  const data = join(dir, 'day1.pb');
+  await writePlantedRecords(data, 600, 'plain');
+  const model = ['--model-module', 'monolith-ts/models/deepfm', '--model-options', '{"hidden":[8],"embeddingDim":4}'];
+  const features = ['--layout', 'plain', '--slots', '1..26', '--dense-group', 'dense=dense_0..dense_12'];
+  const r = await cli('train', ...model, '--model-dir', join(dir, 'ckpt'), '--export-base', join(dir, 'models'), '--data', data, ...features, '--workers', '1', '--batch-size', '100', '--checkpoint-every', '3', '--redis-nodes', redis.nodes.join(','));
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /as chief 0; rows at most 1000 ms stale, dense synced every 10 steps or 1000 ms/);
+  t.regex(r.stdout, /trained 6 steps, 600 examples, global step 6/);
+  t.true((await readdir(join(dir, 'models'))).length > 0, 'exported');
+  // The checkpoint holds as many rows per table as the cluster does (ckpt.info records what was saved).
+  const info = await readFile(join(dir, 'ckpt', 'ckpt.info-6'), 'utf8');
+  const saved = [...info.matchAll(/key: "([^"]+)"\s+value: (\d+)/g)].map((m) => [m[1]!, Number(m[2])] as const);
+  t.true(saved.length > 0, info);
+  const conn = await RedisClusterConnection.connect({ nodes: redis.nodes });
+  for (const [name, n] of saved) {
+    const keys = await conn.eachMaster(async (node) => {
+      let c = 0;
+      let cursor = '0';
+      do {
+        const [next, ks] = await node.scan(cursor, 'MATCH', `mt:${name}:*`, 'COUNT', 1000);
+        cursor = next;
+        c += ks.length;
+      } while (cursor !== '0');
+      return c;
+    });
+    t.is(keys.reduce((a, b) => a + b, 0), n, `table ${name}`);
+  }
+  await conn.close();
+  const ev = await cli('eval', '--model-dir', join(dir, 'ckpt'), '--data', data, '--json');
+  t.is(ev.code, 0, ev.stderr);
+  const res = JSON.parse(ev.stdout) as { globalStep?: number; examples?: number };
+  t.is(res.globalStep, 6, ev.stdout);
 });
