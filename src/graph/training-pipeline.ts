@@ -159,66 +159,72 @@ export class TrainingPipeline {
       }
     }
 
-    const reportSparse = !!redis || !!opts.reportSparse;
-    let run: Runner;
-    let pool: StepWorkerPool | undefined;
-    if (workers === 0) {
-      const local = new TrainStep({ spec, tables, dense, worker: 0, reportSparse });
-      run = async (batch, m, o) => local.run(batch, m, o);
-    } else {
-      pool = new StepWorkerPool({ model: opts.model, tables, dense, size: workers, backend: opts.backend, stepTimeoutMs: opts.stepTimeoutMs, resourceLimits: opts.workerResourceLimits, reportSparse });
-      run = (batch, m, o) => pool!.run(batch, m, o);
-    }
-    const gate = new StepGate();
-    const maxInFlight = opts.deterministic ? 1 : (opts.maxInFlight ?? Math.max(1, 2 * workers));
+    try {
+      const reportSparse = !!redis || !!opts.reportSparse;
+      let run: Runner;
+      let pool: StepWorkerPool | undefined;
+      if (workers === 0) {
+        const local = new TrainStep({ spec, tables, dense, worker: 0, reportSparse });
+        run = async (batch, m, o) => local.run(batch, m, o);
+      } else {
+        pool = new StepWorkerPool({ model: opts.model, tables, dense, size: workers, backend: opts.backend, stepTimeoutMs: opts.stepTimeoutMs, resourceLimits: opts.workerResourceLimits, reportSparse });
+        run = (batch, m, o) => pool!.run(batch, m, o);
+      }
+      const gate = new StepGate();
+      const maxInFlight = opts.deterministic ? 1 : (opts.maxInFlight ?? Math.max(1, 2 * workers));
 
-    const graph0 = new StreamGraph(`${spec.name}-${mode}`).from('source', opts.source);
-    let g: StreamGraph<unknown> = graph0;
-    for (const b of opts.before ?? []) g = g.through(b.name, b.op, b.kind ?? 'transform');
-    const stepRunner = (item: unknown, index: number) =>
-      gate.shared(async () => {
-        const sb = item as SourceBatch | Batch;
-        const src = isSourceBatch(sb) ? sb : { batch: sb };
-        let res: StepResult;
-        try {
-          await redis?.beforeStep(src.batch);
-          res = await run(src.batch, mode, { batchIndex: index + 1, parseMs: parseTimeOf(src.batch), keepBatch: opts.keepBatch });
-          // The source's offsets are acked below, only once the step's updates are in Redis.
-          await redis?.afterStep(res);
-        } catch (err) {
-          // No step starts after a failure, and a waiting checkpoint is not written.
-          gate.fail(err);
-          throw err;
-        }
-        src.ack?.();
-        return res;
-      });
-    let graph = g.step(mode, stepRunner, { maxInFlight, detail: `${workers === 0 ? 'in this thread' : `${workers} worker(s)`}, at most ${maxInFlight} in flight${opts.deterministic ? ', deterministic' : ''}` });
-    const named = (list: NamedOperator[] | undefined, kind: 'hook' | 'sink') =>
-      (list ?? []).forEach((h, i) => {
-        const { name, op } = typeof h === 'function' ? { name: `${kind}-${i + 1}`, op: h } : 'make' in h ? { name: h.name, op: h.make({ spec, tables, dense }) } : h;
-        graph = graph.then(name, op, kind);
-      });
-    named(opts.hooks, 'hook');
-    if (saver && mode === 'train' && (ck!.everySteps !== undefined || ck!.everySeconds !== undefined)) {
-      const save = () => from(gate.exclusive(async () => {
-        // No step is running: a lock still held belongs to a thread that died holding it.
-        assertNoLockHeld(tables);
-        await redis?.syncDense();
-        const step = dense.globalStep;
-        // The positions go first: the checkpoint's index, written last, makes both current at once.
-        const positions = await ck!.positions?.write(ck!.dir, step);
-        await saver.save(step);
-        if (positions) {
-          await SourcePositions.prune(ck!.dir, (await readIndex(ck!.dir))?.all ?? [step]);
-          ck!.positions!.committed(positions);
-        }
-        return step;
-      }));
-      graph = graph.then('checkpoint', checkpointOperator(save, ck!, restoredStep ?? 0), 'checkpoint', `every ${[ck!.everySteps && `${ck!.everySteps} steps`, ck!.everySeconds && `${ck!.everySeconds} s`].filter(Boolean).join(' or ')} to ${ck!.dir}`);
+      const graph0 = new StreamGraph(`${spec.name}-${mode}`).from('source', opts.source);
+      let g: StreamGraph<unknown> = graph0;
+      for (const b of opts.before ?? []) g = g.through(b.name, b.op, b.kind ?? 'transform');
+      const stepRunner = (item: unknown, index: number) =>
+        gate.shared(async () => {
+          const sb = item as SourceBatch | Batch;
+          const src = isSourceBatch(sb) ? sb : { batch: sb };
+          let res: StepResult;
+          try {
+            await redis?.beforeStep(src.batch);
+            res = await run(src.batch, mode, { batchIndex: index + 1, parseMs: parseTimeOf(src.batch), keepBatch: opts.keepBatch });
+            // The source's offsets are acked below, only once the step's updates are in Redis.
+            await redis?.afterStep(res);
+          } catch (err) {
+            // No step starts after a failure, and a waiting checkpoint is not written.
+            gate.fail(err);
+            throw err;
+          }
+          src.ack?.();
+          return res;
+        });
+      let graph = g.step(mode, stepRunner, { maxInFlight, detail: `${workers === 0 ? 'in this thread' : `${workers} worker(s)`}, at most ${maxInFlight} in flight${opts.deterministic ? ', deterministic' : ''}` });
+      const named = (list: NamedOperator[] | undefined, kind: 'hook' | 'sink') =>
+        (list ?? []).forEach((h, i) => {
+          const { name, op } = typeof h === 'function' ? { name: `${kind}-${i + 1}`, op: h } : 'make' in h ? { name: h.name, op: h.make({ spec, tables, dense }) } : h;
+          graph = graph.then(name, op, kind);
+        });
+      named(opts.hooks, 'hook');
+      if (saver && mode === 'train' && (ck!.everySteps !== undefined || ck!.everySeconds !== undefined)) {
+        const save = () => from(gate.exclusive(async () => {
+          // No step is running: a lock still held belongs to a thread that died holding it.
+          assertNoLockHeld(tables);
+          await redis?.syncDense();
+          const step = dense.globalStep;
+          // The positions go first: the checkpoint's index, written last, makes both current at once.
+          const positions = await ck!.positions?.write(ck!.dir, step);
+          await saver.save(step);
+          if (positions) {
+            await SourcePositions.prune(ck!.dir, (await readIndex(ck!.dir))?.all ?? [step]);
+            ck!.positions!.committed(positions);
+          }
+          return step;
+        }));
+        graph = graph.then('checkpoint', checkpointOperator(save, ck!, restoredStep ?? 0), 'checkpoint', `every ${[ck!.everySteps && `${ck!.everySteps} steps`, ck!.everySeconds && `${ck!.everySeconds} s`].filter(Boolean).join(' or ')} to ${ck!.dir}`);
+      }
+      named(opts.sinks, 'sink');
+      return new TrainingPipeline(spec, tables, dense, graph, pool, saver, gate, restoredStep, redis);
+    } catch (err) {
+      // A pipeline that cannot be built leaves no connection open.
+      await redis?.close();
+      throw err;
     }
-    named(opts.sinks, 'sink');
-    return new TrainingPipeline(spec, tables, dense, graph, pool, saver, gate, restoredStep, redis);
   }
 
   /** Runs the graph (cold: each subscription runs it once). */
