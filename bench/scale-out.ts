@@ -5,7 +5,11 @@
  * Ops per batch of ids (Zipf-like skew over `--ids` distinct ids):
  * a = lookup-or-insert, b = Adagrad apply, c = lookupOnly (all hits).
  *
- *   node dist/bench/scale-out.js --ids=20000 --dim=16 --batch=1024 --batches=20 --repeat=3
+ * Then training examples/s with 1 and 2 trainer processes sharing a 3-node
+ * cluster through one Kafka consumer group (bench/scale-out-trainers.ts).
+ *
+ *   node dist/bench/scale-out.js --ids=20000 --dim=16 --batch=1024 --batches=20 --repeat=3 --messages=20000
+ *   node dist/bench/scale-out.js --quick     # a short run (1 repetition, small sizes)
  *
  * Needs `redis-server` and `redis-cli` on PATH; starts and stops its own clusters on loopback.
  * Then the parameter-sync latency (bench/sync-latency.ts); `--part=tables` or `--part=sync` runs one part only.
@@ -15,6 +19,7 @@ import { pathToFileURL } from 'node:url';
 import { EmbeddingHashTable, RedisEmbeddingTable, type EmbeddingHashTableConfig } from 'monolith-ts';
 import { runSyncLatency } from './sync-latency.js';
 import { startRedisCluster, type LocalRedisCluster } from '../test/hashtable/redis/local-redis-cluster.js';
+import { runTrainerScaleOut, trainerTable } from './scale-out-trainers.js';
 
 interface Options {
   ids: number;
@@ -22,6 +27,8 @@ interface Options {
   batch: number;
   batches: number;
   repeat: number;
+  /** Timed messages per training run (trainer part). */
+  messages: number;
 }
 
 type Ops = {
@@ -83,12 +90,16 @@ export async function runScaleOut(o: Options): Promise<string> {
   }
   const load1 = loadavg();
   const lines = [
-    `Command: \`node dist/bench/scale-out.js --ids=${o.ids} --dim=${o.dim} --batch=${o.batch} --batches=${o.batches} --repeat=${o.repeat}\` — ${started}; ${cpus()[0]?.model ?? '?'}, ${cpus().length} vCPUs, Node ${process.version}.`,
+    `Command: \`node dist/bench/scale-out.js --ids=${o.ids} --dim=${o.dim} --batch=${o.batch} --batches=${o.batches} --repeat=${o.repeat} --messages=${o.messages}\` — ${started}; ${cpus()[0]?.model ?? '?'}, ${cpus().length} vCPUs, Node ${process.version}.`,
     `Load average (1/5/15 min) at start ${load0.map((x) => x.toFixed(1)).join('/')}, at end ${load1.map((x) => x.toFixed(1)).join('/')}.`,
     '',
     '| backend | a lookup-or-insert keys/s | b Adagrad apply keys/s | c lookupOnly keys/s |',
     '| --- | --- | --- | --- |',
     ...Object.entries(rates).map(([k, v]) => `| ${k} | ${median(v.a!).toFixed(0)} | ${median(v.b!).toFixed(0)} | ${median(v.c!).toFixed(0)} |`),
+    '',
+    `Training (DeepFM, batches of 256, one worker thread per trainer, ${o.messages} timed messages per run, interleaved 1, 2, 1, 2, …):`,
+    '',
+    ...trainerTable(await runTrainerScaleOut({ messages: o.messages, repeat: o.repeat, batchSize: 256 })),
   ];
   return lines.join('\n');
 }
@@ -96,9 +107,12 @@ export async function runScaleOut(o: Options): Promise<string> {
 const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
 if (isMain) {
   const arg = (k: string, d: number) => Number(process.argv.find((a) => a.startsWith(`--${k}=`))?.split('=')[1] ?? d);
-  // --part=tables | sync (default both); --quick shortens the sync-latency run.
+  // --part=tables | sync (default both); --quick shortens every part.
   const part = process.argv.find((a) => a.startsWith('--part='))?.split('=')[1] ?? 'all';
-  const o: Options = { ids: arg('ids', 20000), dim: arg('dim', 16), batch: arg('batch', 1024), batches: arg('batches', 20), repeat: arg('repeat', 3) };
+  const quick = process.argv.includes('--quick');
+  const o: Options = quick
+    ? { ids: 5000, dim: 16, batch: 512, batches: 5, repeat: 1, messages: 3000 }
+    : { ids: arg('ids', 20000), dim: arg('dim', 16), batch: arg('batch', 1024), batches: arg('batches', 20), repeat: arg('repeat', 3), messages: arg('messages', 20000) };
   if (part !== 'sync') console.log(await runScaleOut(o));
-  if (part !== 'tables') console.log(await runSyncLatency({ steps: arg('steps', process.argv.includes('--quick') ? 60 : 400), stepMs: arg('step-ms', 25), intervalMs: arg('interval-ms', 100) }));
+  if (part !== 'tables') console.log(await runSyncLatency({ steps: arg('steps', quick ? 60 : 400), stepMs: arg('step-ms', 25), intervalMs: arg('interval-ms', 100) }));
 }

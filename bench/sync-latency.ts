@@ -48,7 +48,7 @@ export async function runSyncLatency(o: SyncLatencyOptions): Promise<string> {
   const latencies: number[] = [];
   const noteUpdates = (r: StepResult) => {
     const t = Date.now();
-    for (const [table, w] of Object.entries(r.updatedIds ?? {})) for (let i = 0; i < w.length; i += 2) if (!since.has(`${table}/${w[i]}/${w[i + 1]}`)) since.set(`${table}/${w[i]}/${w[i + 1]}`, t);
+    for (const { table, fids: w } of r.sparseUpdates ?? []) for (let i = 0; i < w.length; i += 2) if (!since.has(`${table}/${w[i]}/${w[i + 1]}`)) since.set(`${table}/${w[i]}/${w[i + 1]}`, t);
     return r;
   };
   const source = syntheticCtrSource({ seed: 5, sparseSlots: 8, vocabSize: 2000, batchSize: 64, batches: o.steps }).pipe(concatMap((b) => timer(o.stepMs).pipe(map(() => b))));
@@ -56,7 +56,7 @@ export async function runSyncLatency(o: SyncLatencyOptions): Promise<string> {
     model: { url: 'monolith-ts/models/deepfm', options: { sparseSlots: 8, hidden: [16], embeddingDim: 8 } },
     source,
     workers: 1,
-    hooks: [{ name: 'timing', make: () => map(noteUpdates), updatedIds: true }, pub.operator()],
+    hooks: [{ name: 'timing', make: () => map(noteUpdates), sparseUpdates: true }, pub.operator()],
   });
   const exportDir = await new StandaloneExporter({ spec: p.spec, exportDirBase: dir, params: sharedParams(p.spec, p.tables, p.dense), syncMark: () => pub.mark(), warmupFile: false }).exportSavedModel({ globalStep: 0 });
   const model = await loadExport(exportDir, { trialLoadTimeoutMs: 0 });

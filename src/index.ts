@@ -145,7 +145,9 @@ export { HashTableCheckpointSaverListener, HashTableCheckpointRestorerListener, 
 export { restoreForServing, hashTableAssign, multiHashTableRawAssignSignatures, type RestoreForServingOptions, type ServingTable } from './hashtable/serving-tables.js';
 export { getFsConf, slotPolicies, type FeatureSlotConfig as TableFeatureSlotConfig } from './hashtable/feature-slot-config.js';
 export { compressTFSnappy, uncompressTFSnappy } from './hashtable/tf-snappy.js';
-export { RedisEmbeddingTable, RedisClusterConnection, RedisNodeError, saveRedisTable, restoreRedisTable, REDIS_FUNCTION_LIBRARY, type RedisRow, type RedisClusterOptions } from './hashtable/redis/index.js';
+export { RedisEmbeddingTable, RedisClusterConnection, RedisNodeError, RedisRowCache, saveRedisTable, restoreRedisTable, REDIS_FUNCTION_LIBRARY, type RedisRow, type RedisClusterOptions, type RedisRowCacheOptions } from './hashtable/redis/index.js';
+export { RedisTraining, type RedisTrainingOptions, type TrainerRole } from './graph/redis-training.js';
+export { RedisDenseParams } from './workers/redis-dense-params.js';
 export { HashTrick, CollisionCounter, expectedCollisionRate, type HashTrickOptions } from './hashtable/hash-trick.js';
 export { runTask, type RunTaskOptions, type TaskRef, type TaskSummary } from './runner/run-task.js';
 export { taskHooks, modelFunctionSink, type TaskHookSettings, type TaskHooks } from './runner/task-hooks.js';

@@ -19,6 +19,7 @@ import { inputFromFlags, withInputFlags } from './input-flags.js';
 import { differsFromStored, modelRefOf, storedRun } from './model-flags.js';
 import { nonNegativeInt, positiveInt } from './options.js';
 import { checkDataFiles, checkDataFlags } from './run-input.js';
+import { redisOptionsFromFlags, withRedisFlags } from './redis-flags.js';
 
 const say = (l: string) => void process.stdout.write(`${l}\n`);
 
@@ -54,11 +55,14 @@ export function trainCommand(): Command {
     .option('--sync-topic <name>', 'publish the rows each step updates (and the dense weights) to this Kafka topic at --kafka-brokers, for `serve --sync-topic`')
     .option('--sync-interval-ms <ms>', 'with --sync-topic: publish updated rows at least this often', positiveInt, 500)
     .option('--sync-dense-every <steps>', 'with --sync-topic: publish the dense weights every this many steps (0: at exports and at the end only)', nonNegativeInt, 100);
-  return withInputFlags(cmd).action(async (o) => {
+  return withRedisFlags(withInputFlags(cmd)).action(async (o) => {
     if (o.syncTopic && !o.kafkaBrokers) throw new ConfigError('--sync-topic needs --kafka-brokers');
     // With --sync-topic and --data, --kafka-brokers names the brokers of the sync topic only.
     const fromTopic = Boolean(o.kafkaBrokers && (o.topic || !o.syncTopic));
     checkDataFlags({ ...o, kafkaBrokers: fromTopic ? o.kafkaBrokers : undefined }, true);
+    const redis = redisOptionsFromFlags(o, (name) => cmd.getOptionValueSource(name) === 'cli');
+    if (redis && o.evalData) throw new ConfigError('--eval-data (passes over files with held-out evaluation) does not go with --redis-nodes');
+    if (o.kafkaSessionTimeoutMs !== undefined && !fromTopic) throw new ConfigError('--kafka-session-timeout-ms needs a Kafka topic to train from (--kafka-brokers and --topic)');
     const { settings, input: storedInput } = await storedRun(o.modelDir);
     const model = modelRefOf(o, settings, o.modelDir);
     const differs = differsFromStored(model, settings);
@@ -85,6 +89,7 @@ export function trainCommand(): Command {
     const workers = o.workers ?? availableParallelism();
     say(`training ${spec.name} on ${fromTopic ? `Kafka topic ${o.topic} at ${o.kafkaBrokers}` : `${o.data.length} file(s)`} (${describeInput(input)})`);
     say(`  ${workers} worker thread(s), batches of ${o.batchSize}, checkpoints in ${o.modelDir}${o.exportBase ? `, exports in ${o.exportBase}` : ''}${sync ? `, updates published to Kafka topic ${o.syncTopic}` : ''}`);
+    if (redis) say(`  parameters in the Redis Cluster at ${redis.nodes.join(',')}, as ${redis.role} ${redis.trainerIndex}${redis.role === 'worker' ? ' (no checkpoints or exports)' : ''}; rows at most ${redis.stalenessMs} ms stale, dense synced every ${redis.denseSyncSteps} steps or ${redis.denseSyncMs} ms`);
     const unit = input.variant === 'example_batch' ? 'rows' : 'records';
     if (o.evalData) {
       const r = await trainEpochs({
@@ -100,7 +105,7 @@ export function trainCommand(): Command {
     }
     let source: AsyncIterable<SourceBatch> | Observable<SourceBatch>;
     if (fromTopic) {
-      const topic = recordTopicSource({ brokers: o.kafkaBrokers, topic: o.topic, groupId: o.groupId ?? 'monolith-ts-train', input, batchSize: o.batchSize });
+      const topic = recordTopicSource({ brokers: o.kafkaBrokers, topic: o.topic, groupId: o.groupId ?? 'monolith-ts-train', input, batchSize: o.batchSize, consumerConfig: o.kafkaSessionTimeoutMs ? { 'session.timeout.ms': o.kafkaSessionTimeoutMs, 'heartbeat.interval.ms': Math.max(100, Math.floor(o.kafkaSessionTimeoutMs / 5)) } : undefined });
       source = o.maxSteps ? topic.pipe(take(o.maxSteps)) : topic;
     } else {
       const files = epochsOf(unit, o.epochs, (onFileRead) => recordFileBatches({ files: o.data, input, batchSize: o.batchSize, onFileRead }));
@@ -108,7 +113,7 @@ export function trainCommand(): Command {
     }
     let s;
     try {
-      s = await train({ model, source, workers, deterministic: o.deterministic, checkpoint: { dir: o.modelDir, everySteps: o.checkpointEvery, listeners }, ...(sync ? { hooks: [sync.operator()] } : {}) });
+      s = await train({ model, source, workers, deterministic: o.deterministic, redis, checkpoint: { dir: o.modelDir, everySteps: o.checkpointEvery, listeners }, ...(sync ? { hooks: [sync.operator()] } : {}) });
     } finally {
       await sync?.close();
     }

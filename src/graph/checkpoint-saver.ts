@@ -4,7 +4,7 @@ import { FormatError } from '../errors.js';
 import { removeStaleTemps, writeFileAtomic } from '../io/atomic-file.js';
 import { checkpointIndexText, CKPT_INDEX, readCheckpointIndex } from '../hashtable/checkpoint-index.js';
 import { checkpointableTable } from '../hashtable/checkpoint.js';
-import { ckptPrefix, HashTableCheckpointRestorerListener, HashTableCheckpointSaverListener } from '../hashtable/checkpoint-listeners.js';
+import { ckptPrefix, HashTableCheckpointRestorerListener, HashTableCheckpointSaverListener, type CheckpointableTables } from '../hashtable/checkpoint-listeners.js';
 import type { EmbeddingHashTable } from '../hashtable/embedding-hash-table.js';
 import { log } from '../util/log.js';
 import type { SharedDenseParams } from '../workers/shared-dense-params.js';
@@ -24,6 +24,8 @@ export interface CheckpointSaverOptions {
   listeners?: CheckpointListener[];
   /** Files per table (default: the hash-table saver's rule). */
   tableShards?: number;
+  /** What is saved and restored as the tables (default: `tables` themselves; e.g. their Redis-backed originals). */
+  tableCheckpoints?: CheckpointableTables[];
 }
 
 export const CKPT_BASENAME = 'model.ckpt';
@@ -39,11 +41,11 @@ export { CKPT_INDEX };
  */
 export class CheckpointSaver {
   private readonly basename: string;
-  private readonly tableList;
+  private readonly tableList: CheckpointableTables[];
 
   constructor(private readonly opts: CheckpointSaverOptions) {
     this.basename = join(opts.dir, CKPT_BASENAME);
-    this.tableList = Object.values(opts.tables).map((t) => checkpointableTable(t, opts.tableShards ? { nshards: opts.tableShards } : {}));
+    this.tableList = opts.tableCheckpoints ?? Object.values(opts.tables).map((t) => checkpointableTable(t, opts.tableShards ? { nshards: opts.tableShards } : {}));
   }
 
   /** Writes the checkpoint for `step` and returns its path prefix. The caller keeps steps from running meanwhile. */

@@ -35,8 +35,11 @@ export interface StepResult {
   worker?: number;
   /** The batch itself, when a downstream operator needs LineId fields (deep insight, prediction output). */
   batch?: Batch;
-  /** Train mode, when an operator asked for them: the ids (interleaved lo, hi words) each table updated, by table name. */
-  updatedIds?: Record<string, Uint32Array>;
+  /**
+   * Train steps with a remote parameter store: per sparse feature, the ids and
+   * the (clipped) gradients the step applied to its table, at `globalStep`.
+   */
+  sparseUpdates?: Array<{ table: string; fids: Uint32Array; grads: Float32Array; globalStep: number }>;
 }
 
 /**

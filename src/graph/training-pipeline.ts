@@ -16,6 +16,7 @@ import { createSharedDenseParams, TrainStep } from '../workers/train-step.js';
 import { checkpointOperator, type CheckpointTrigger } from './checkpoint-operator.js';
 import { fitCallbacks, type FitCallbacksOptions, type History } from './fit-callbacks.js';
 import { progressLine } from './progress-line.js';
+import { RedisTraining, type RedisTrainingOptions } from './redis-training.js';
 import { CheckpointSaver, type CheckpointListener } from './checkpoint-saver.js';
 import { parseTimeOf } from './parse-timing.js';
 import { SourcePositions } from './source-positions.js';
@@ -34,8 +35,8 @@ export type NamedOperator<I = StepResult, O = StepResult> =
   | {
       name: string;
       make: (p: { spec: ModelSpec; tables: Record<string, EmbeddingHashTable>; dense: SharedDenseParams }) => OperatorFunction<I, O>;
-      /** The operator reads StepResult.updatedIds: train steps then report the ids they updated. */
-      updatedIds?: boolean;
+      /** The operator reads StepResult.sparseUpdates: train steps then report the ids and gradients they applied. */
+      sparseUpdates?: boolean;
     }
   | OperatorFunction<I, O>;
 
@@ -85,11 +86,22 @@ export interface PipelineOptions {
   /** Tables to use instead of fresh ones (e.g. to evaluate what a training run holds). */
   tables?: Record<string, EmbeddingHashTable>;
   dense?: SharedDenseParams;
+  /**
+   * Train against tables and dense parameters in a Redis Cluster, shared with
+   * other trainers (the local tables become caches of hot rows). Only a chief
+   * restores and writes checkpoints; a worker ignores `checkpoint`.
+   */
+  redis?: RedisTrainingOptions;
+  /**
+   * Train steps report the ids and gradients they applied (StepResult.sparseUpdates),
+   * e.g. for a hook publishing updated rows. Always on with `redis`.
+   */
+  reportSparse?: boolean;
 }
 
 const isSourceBatch = (x: SourceBatch | Batch): x is SourceBatch => !('rows' in x) && 'batch' in x;
 
-type Runner = (batch: Batch, mode: RunMode, opts: { batchIndex: number; parseMs?: number; keepBatch?: boolean; reportUpdates?: boolean }) => Promise<StepResult>;
+type Runner = (batch: Batch, mode: RunMode, opts: { batchIndex: number; parseMs?: number; keepBatch?: boolean }) => Promise<StepResult>;
 
 /**
  * A ready-to-run train / eval / predict pipeline: the model's tables and
@@ -111,6 +123,8 @@ export class TrainingPipeline {
     readonly gate: StepGate,
     /** Step of the checkpoint restored at creation, if any. */
     readonly restoredStep: number | undefined,
+    /** The Redis parameter store, when training against one. */
+    readonly redis?: RedisTraining,
   ) {}
 
   static async create(opts: PipelineOptions): Promise<TrainingPipeline> {
@@ -122,10 +136,27 @@ export class TrainingPipeline {
     const spec = await loadModel(opts.model);
     const tables = opts.tables ?? createModelTables(spec);
     const dense = opts.dense ?? createSharedDenseParams(spec);
-    const ck = opts.checkpoint;
-    const saver = ck ? new CheckpointSaver({ dir: ck.dir, tables, dense, keep: ck.keep, listeners: ck.listeners }) : undefined;
+    let ck = opts.checkpoint;
+    let redis: RedisTraining | undefined;
+    if (opts.redis) {
+      if (mode !== 'train') throw new ConfigError(`pipeline: Redis-backed parameters are for training, not ${mode}`);
+      if (ck?.positions) throw new ConfigError('pipeline: checkpoint positions (exactly-once) do not go with Redis-backed parameters; offsets are committed once a step\'s updates are in Redis');
+      redis = await RedisTraining.open(opts.redis, spec, tables, dense);
+      if (redis.role === 'worker' && ck) {
+        log.info('redis training: this trainer is a worker; the chief writes the checkpoints');
+        ck = undefined;
+      }
+    }
+    const saver = ck ? new CheckpointSaver({ dir: ck.dir, tables, dense, keep: ck.keep, listeners: ck.listeners, tableCheckpoints: redis?.checkpointables() }) : undefined;
     let restoredStep: number | undefined;
-    if (saver && (ck!.restore ?? true)) {
+    if (redis) {
+      try {
+        restoredStep = await redis.start(saver && (ck!.restore ?? true) ? () => saver.restore() : undefined);
+      } catch (err) {
+        await redis.close();
+        throw err;
+      }
+    } else if (saver && (ck!.restore ?? true)) {
       restoredStep = await saver.restore();
       if (restoredStep !== undefined) {
         await ck!.positions?.load(ck!.dir, restoredStep);
@@ -133,62 +164,73 @@ export class TrainingPipeline {
       }
     }
 
-    let run: Runner;
-    let pool: StepWorkerPool | undefined;
-    if (workers === 0) {
-      const local = new TrainStep({ spec, tables, dense, worker: 0 });
-      run = async (batch, m, o) => local.run(batch, m, o);
-    } else {
-      pool = new StepWorkerPool({ model: opts.model, tables, dense, size: workers, backend: opts.backend, stepTimeoutMs: opts.stepTimeoutMs, resourceLimits: opts.workerResourceLimits });
-      run = (batch, m, o) => pool!.run(batch, m, o);
-    }
-    const gate = new StepGate();
-    const reportUpdates = [...(opts.hooks ?? []), ...(opts.sinks ?? [])].some((h) => typeof h !== 'function' && 'make' in h && h.updatedIds === true);
-    const maxInFlight = opts.deterministic ? 1 : (opts.maxInFlight ?? Math.max(1, 2 * workers));
+    try {
+      const readsUpdates = [...(opts.hooks ?? []), ...(opts.sinks ?? [])].some((h) => typeof h !== 'function' && 'make' in h && h.sparseUpdates === true);
+      const reportSparse = !!redis || !!opts.reportSparse || readsUpdates;
+      let run: Runner;
+      let pool: StepWorkerPool | undefined;
+      if (workers === 0) {
+        const local = new TrainStep({ spec, tables, dense, worker: 0, reportSparse });
+        run = async (batch, m, o) => local.run(batch, m, o);
+      } else {
+        pool = new StepWorkerPool({ model: opts.model, tables, dense, size: workers, backend: opts.backend, stepTimeoutMs: opts.stepTimeoutMs, resourceLimits: opts.workerResourceLimits, reportSparse });
+        run = (batch, m, o) => pool!.run(batch, m, o);
+      }
+      const gate = new StepGate();
+      const maxInFlight = opts.deterministic ? 1 : (opts.maxInFlight ?? Math.max(1, 2 * workers));
 
-    const graph0 = new StreamGraph(`${spec.name}-${mode}`).from('source', opts.source);
-    let g: StreamGraph<unknown> = graph0;
-    for (const b of opts.before ?? []) g = g.through(b.name, b.op, b.kind ?? 'transform');
-    const stepRunner = (item: unknown, index: number) =>
-      gate.shared(async () => {
-        const sb = item as SourceBatch | Batch;
-        const src = isSourceBatch(sb) ? sb : { batch: sb };
-        let res: StepResult;
-        try {
-          res = await run(src.batch, mode, { batchIndex: index + 1, parseMs: parseTimeOf(src.batch), keepBatch: opts.keepBatch, reportUpdates });
-        } catch (err) {
-          // No step starts after a failure, and a waiting checkpoint is not written.
-          gate.fail(err);
-          throw err;
-        }
-        src.ack?.();
-        return res;
-      });
-    let graph = g.step(mode, stepRunner, { maxInFlight, detail: `${workers === 0 ? 'in this thread' : `${workers} worker(s)`}, at most ${maxInFlight} in flight${opts.deterministic ? ', deterministic' : ''}` });
-    const named = (list: NamedOperator[] | undefined, kind: 'hook' | 'sink') =>
-      (list ?? []).forEach((h, i) => {
-        const { name, op } = typeof h === 'function' ? { name: `${kind}-${i + 1}`, op: h } : 'make' in h ? { name: h.name, op: h.make({ spec, tables, dense }) } : h;
-        graph = graph.then(name, op, kind);
-      });
-    named(opts.hooks, 'hook');
-    if (saver && mode === 'train' && (ck!.everySteps !== undefined || ck!.everySeconds !== undefined)) {
-      const save = () => from(gate.exclusive(async () => {
-        // No step is running: a lock still held belongs to a thread that died holding it.
-        assertNoLockHeld(tables);
-        const step = dense.globalStep;
-        // The positions go first: the checkpoint's index, written last, makes both current at once.
-        const positions = await ck!.positions?.write(ck!.dir, step);
-        await saver.save(step);
-        if (positions) {
-          await SourcePositions.prune(ck!.dir, (await readIndex(ck!.dir))?.all ?? [step]);
-          ck!.positions!.committed(positions);
-        }
-        return step;
-      }));
-      graph = graph.then('checkpoint', checkpointOperator(save, ck!, restoredStep ?? 0), 'checkpoint', `every ${[ck!.everySteps && `${ck!.everySteps} steps`, ck!.everySeconds && `${ck!.everySeconds} s`].filter(Boolean).join(' or ')} to ${ck!.dir}`);
+      const graph0 = new StreamGraph(`${spec.name}-${mode}`).from('source', opts.source);
+      let g: StreamGraph<unknown> = graph0;
+      for (const b of opts.before ?? []) g = g.through(b.name, b.op, b.kind ?? 'transform');
+      const stepRunner = (item: unknown, index: number) =>
+        gate.shared(async () => {
+          const sb = item as SourceBatch | Batch;
+          const src = isSourceBatch(sb) ? sb : { batch: sb };
+          let res: StepResult;
+          try {
+            await redis?.beforeStep(src.batch);
+            res = await run(src.batch, mode, { batchIndex: index + 1, parseMs: parseTimeOf(src.batch), keepBatch: opts.keepBatch });
+            // The source's offsets are acked below, only once the step's updates are in Redis.
+            await redis?.afterStep(res);
+          } catch (err) {
+            // No step starts after a failure, and a waiting checkpoint is not written.
+            gate.fail(err);
+            throw err;
+          }
+          src.ack?.();
+          return res;
+        });
+      let graph = g.step(mode, stepRunner, { maxInFlight, detail: `${workers === 0 ? 'in this thread' : `${workers} worker(s)`}, at most ${maxInFlight} in flight${opts.deterministic ? ', deterministic' : ''}` });
+      const named = (list: NamedOperator[] | undefined, kind: 'hook' | 'sink') =>
+        (list ?? []).forEach((h, i) => {
+          const { name, op } = typeof h === 'function' ? { name: `${kind}-${i + 1}`, op: h } : 'make' in h ? { name: h.name, op: h.make({ spec, tables, dense }) } : h;
+          graph = graph.then(name, op, kind);
+        });
+      named(opts.hooks, 'hook');
+      if (saver && mode === 'train' && (ck!.everySteps !== undefined || ck!.everySeconds !== undefined)) {
+        const save = () => from(gate.exclusive(async () => {
+          // No step is running: a lock still held belongs to a thread that died holding it.
+          assertNoLockHeld(tables);
+          await redis?.syncDense();
+          const step = dense.globalStep;
+          // The positions go first: the checkpoint's index, written last, makes both current at once.
+          const positions = await ck!.positions?.write(ck!.dir, step);
+          await saver.save(step);
+          if (positions) {
+            await SourcePositions.prune(ck!.dir, (await readIndex(ck!.dir))?.all ?? [step]);
+            ck!.positions!.committed(positions);
+          }
+          return step;
+        }));
+        graph = graph.then('checkpoint', checkpointOperator(save, ck!, restoredStep ?? 0), 'checkpoint', `every ${[ck!.everySteps && `${ck!.everySteps} steps`, ck!.everySeconds && `${ck!.everySeconds} s`].filter(Boolean).join(' or ')} to ${ck!.dir}`);
+      }
+      named(opts.sinks, 'sink');
+      return new TrainingPipeline(spec, tables, dense, graph, pool, saver, gate, restoredStep, redis);
+    } catch (err) {
+      // A pipeline that cannot be built leaves no connection open.
+      await redis?.close();
+      throw err;
     }
-    named(opts.sinks, 'sink');
-    return new TrainingPipeline(spec, tables, dense, graph, pool, saver, gate, restoredStep);
   }
 
   /** Runs the graph (cold: each subscription runs it once). */
@@ -211,8 +253,17 @@ export class TrainingPipeline {
    */
   close(): Promise<void> {
     this.closed ??= (async () => {
-      if (!this.failed && !this.gate.failed) await this.gate.exclusive(async () => undefined).catch(() => undefined);
+      const ok = !this.failed && !this.gate.failed;
+      if (ok) await this.gate.exclusive(async () => undefined).catch(() => undefined);
       await this.pool?.destroy();
+      if (this.redis) {
+        try {
+          // This trainer's last dense changes go to the cluster.
+          if (ok) await this.redis.syncDense();
+        } finally {
+          await this.redis.close();
+        }
+      }
     })();
     return this.closed;
   }

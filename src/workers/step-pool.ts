@@ -30,6 +30,8 @@ export interface StepPoolOptions {
   stepTimeoutMs?: number;
   /** Heap limits of each worker thread (Node's Worker resourceLimits). */
   resourceLimits?: ResourceLimits;
+  /** Train steps report their sparse gradients (StepResult.sparseUpdates). */
+  reportSparse?: boolean;
 }
 
 export interface PoolStepOptions {
@@ -37,8 +39,6 @@ export interface PoolStepOptions {
   parseMs?: number;
   /** Attach the batch to the result (it stays in this thread; nothing is copied back). */
   keepBatch?: boolean;
-  /** Report the ids each table updated (StepResult.updatedIds). */
-  reportUpdates?: boolean;
   signal?: AbortSignal;
 }
 
@@ -78,7 +78,7 @@ export class StepWorkerPool {
     this.stepTimeoutMs = timeout === 0 ? Number.POSITIVE_INFINITY : timeout;
     this.size = size;
     this.tables = Object.values(opts.tables);
-    const workerData: StepWorkerData = { model: opts.model, tables: tableHandles(opts.tables), dense: opts.dense.handle, backend: opts.backend };
+    const workerData: StepWorkerData = { model: opts.model, tables: tableHandles(opts.tables), dense: opts.dense.handle, backend: opts.backend, reportSparse: opts.reportSparse };
     this.pool = new Piscina({
       filename: new URL('./step-worker.js', import.meta.url).href,
       minThreads: size,
@@ -178,7 +178,7 @@ export class StepWorkerPool {
     const signal = opts.signal ? AbortSignal.any([opts.signal, timeout.signal]) : timeout.signal;
     let out: StepTaskOutcome;
     try {
-      out = await this.pool.run({ buffer, mode, batchIndex: opts.batchIndex, parseMs: opts.parseMs, reportUpdates: opts.reportUpdates, runner }, { signal });
+      out = await this.pool.run({ buffer, mode, batchIndex: opts.batchIndex, parseMs: opts.parseMs, runner }, { signal });
     } catch (err) {
       const thread = ran[0]! >= 0 ? ran[0]! : undefined;
       void this.threads;

@@ -19,6 +19,7 @@ export interface StepWorkerData {
   tables: Record<string, EmbeddingHashTableHandle>;
   dense: SharedDenseParamsHandle;
   backend?: BackendName;
+  reportSparse?: boolean;
 }
 
 export interface StepTask {
@@ -26,7 +27,6 @@ export interface StepTask {
   mode: RunMode;
   batchIndex?: number;
   parseMs?: number;
-  reportUpdates?: boolean;
   /** Two Float64s: the worker stores its threadId and the wall-clock ms when it starts the task (who ran it, for how long). */
   runner: SharedArrayBuffer;
 }
@@ -47,7 +47,7 @@ function init(): Promise<{ step: TrainStep; backend: BackendName }> {
     const data = workerData as StepWorkerData;
     const backend = await initBackend(data.backend);
     const spec = await loadModel(data.model);
-    const step = new TrainStep({ spec, tables: attachTables(data.tables), dense: SharedDenseParams.attach(data.dense), worker: threadId });
+    const step = new TrainStep({ spec, tables: attachTables(data.tables), dense: SharedDenseParams.attach(data.dense), worker: threadId, reportSparse: data.reportSparse });
     return { step, backend };
   })();
   return ready;
@@ -64,7 +64,7 @@ export default async function runStepTask(task: StepTask): Promise<StepTaskOutco
     return { failed: 'init', error, thread: threadId };
   }
   try {
-    const res = ctx.step.run(fromSharedBatch(task.buffer), task.mode, { batchIndex: task.batchIndex, parseMs: task.parseMs, reportUpdates: task.reportUpdates });
+    const res = ctx.step.run(fromSharedBatch(task.buffer), task.mode, { batchIndex: task.batchIndex, parseMs: task.parseMs });
     return { ok: { ...res, backend: ctx.backend } };
   } catch (error) {
     return { failed: 'step', error, thread: threadId };

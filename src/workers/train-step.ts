@@ -19,6 +19,8 @@ export interface TrainStepOptions {
   dense: SharedDenseParams;
   /** Reported in StepResult.worker. */
   worker?: number;
+  /** Train steps report the sparse gradients they applied (StepResult.sparseUpdates), for a remote parameter store. */
+  reportSparse?: boolean;
 }
 
 export interface RunStepOptions {
@@ -28,8 +30,6 @@ export interface RunStepOptions {
   parseMs?: number;
   /** Attach the batch to the result (deep insight, prediction output). */
   keepBatch?: boolean;
-  /** Train mode: report the ids each table updated (StepResult.updatedIds), for parameter sync. */
-  reportUpdates?: boolean;
 }
 
 interface LookedUp {
@@ -42,23 +42,6 @@ interface LookedUp {
 }
 
 const now = (): number => performance.now();
-
-/** The id words each table was updated with in one step (features sharing a table concatenated). */
-function updatedIdsOf(looked: readonly LookedUp[]): Record<string, Uint32Array> {
-  const parts = new Map<string, Uint32Array[]>();
-  for (const l of looked) if (l.fids.length) parts.set(l.table.name, [...(parts.get(l.table.name) ?? []), l.fids]);
-  const out: Record<string, Uint32Array> = {};
-  for (const [name, list] of parts) {
-    const all = new Uint32Array(list.reduce((n, a) => n + a.length, 0));
-    let at = 0;
-    for (const a of list) {
-      all.set(a, at);
-      at += a.length;
-    }
-    out[name] = all;
-  }
-  return out;
-}
 
 /** The dense parameter specs and current values of a freshly built model (to create SharedDenseParams). */
 export function denseParamsOf(model: LayersModel): { params: DenseParamSpec[]; initial: Float32Array[] } {
@@ -185,6 +168,7 @@ export class TrainStep {
     let preds: Float32Array[];
     let t2: number;
     let t3: number;
+    let sparseUpdates: StepResult['sparseUpdates'];
     try {
       if (mode === 'train') {
         const inputVars = pooledTensors.map((p) => tf.variable(p, true));
@@ -209,6 +193,7 @@ export class TrainStep {
             l.table.applyGradients(l.fids, sparse[k]!.grads, { globalStep: step });
           });
           this.opts.dense.applyGradients(denseGrads, step);
+          if (this.opts.reportSparse) sparseUpdates = looked.map((l, k) => ({ table: l.feature.table, fids: l.fids, grads: sparse[k]!.grads, globalStep: step }));
           t3 = now();
         } finally {
           tf.dispose(inputVars);
@@ -241,7 +226,7 @@ export class TrainStep {
       timings: { parse: opts.parseMs, lookup: t1 - t0, dense: t2 - t1, apply: t3 - t2 },
       worker: this.opts.worker,
       batch: opts.keepBatch ? batch : undefined,
-      ...(opts.reportUpdates && mode === 'train' ? { updatedIds: updatedIdsOf(looked) } : {}),
+      ...(sparseUpdates ? { sparseUpdates } : {}),
     };
   }
 }

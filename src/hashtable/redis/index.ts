@@ -3,3 +3,4 @@ export { RedisClusterConnection, type RedisClusterOptions } from './cluster-conn
 export { RedisNodeError } from './errors.js';
 export { saveRedisTable, restoreRedisTable } from './redis-checkpoint.js';
 export { FUNCTION_LIBRARY as REDIS_FUNCTION_LIBRARY } from './optimizer-functions.js';
+export { RedisRowCache, type RedisRowCacheOptions } from './redis-row-cache.js';

@@ -5,7 +5,7 @@ import { opt } from '../optimizers/segment-optimizer.js';
 /** Name of the Redis Function library this backend loads (`FUNCTION LOAD REPLACE`). */
 export const FUNCTION_LIBRARY = 'monolith_ts';
 /** Bumped whenever the Lua below changes, so a cluster running an older library is replaced. */
-export const FUNCTION_LIBRARY_VERSION = 1;
+export const FUNCTION_LIBRARY_VERSION = 2;
 
 /**
  * Redis Functions (Lua) that update one row atomically on the server.
@@ -13,8 +13,10 @@ export const FUNCTION_LIBRARY_VERSION = 1;
  * [embedding | optimizer states | last-update seconds (uint32) | padding].
  *
  * `mt_apply KEYS[1]=row ARGV = ts, tsWord, gradients (dim float32s), nseg,
- * then per segment: kind, dim, embAt, stateAt, lr, p1, p2, p3` returns 1, or
- * 0 when the row does not exist (the client creates it and calls again).
+ * then per segment: kind, dim, embAt, stateAt, lr, p1, p2, p3, then optionally
+ * ttl` returns 1, or 0 when the row does not exist (the client creates it and
+ * calls again). With a ttl > 0 the row expires that many seconds after this
+ * update (expiry counts from the last update).
  * The formulas are those of src/hashtable/optimizers (computed in doubles,
  * stored as float32, exactly as the Float32Array rows are).
  */
@@ -79,7 +81,12 @@ local function apply(keys, args)
       parts[j + 1] = string.sub(row, j * 4 + 1, j * 4 + 4)
     end
   end
-  redis.call('SET', keys[1], table.concat(parts))
+  local ttl = tonumber(args[a] or '0') or 0
+  if ttl > 0 then
+    redis.call('SET', keys[1], table.concat(parts), 'EX', ttl)
+  else
+    redis.call('SET', keys[1], table.concat(parts))
+  end
   return 1
 end
 

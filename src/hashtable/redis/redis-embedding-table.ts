@@ -4,6 +4,7 @@ import { EntryLayout } from '../entry-config.js';
 import { HashTableError } from '../errors.js';
 import { toIdWords, type IdsInput, type IdWords } from '../id-batch.js';
 import { segmentLearningRates } from '../learning-rate.js';
+import { expireTimes, occurrenceThresholds, SlotTable } from '../slot-policy.js';
 import { RedisClusterConnection, type RedisClusterOptions } from './cluster-connection.js';
 import { segmentArgs } from './optimizer-functions.js';
 
@@ -28,8 +29,11 @@ export interface RedisRow {
  * (same initializers seeded by id) and created with SET NX, so concurrent
  * trainers agree on them; gradients are applied on the server by the
  * `mt_apply` Redis Function, so each row update is atomic.
- * Supported: TRAINING entries with SGD, Adagrad or FTRL segments; no
- * occurrence threshold or expiry yet.
+ * Supported: TRAINING entries with SGD, Adagrad or FTRL segments.
+ * Occurrence thresholds: a missing id is created once lookups have missed it
+ * `threshold` times (a counter shared by every trainer); until then lookups
+ * give zeros and its gradients are dropped. Expiry: with `expireTime` set, a
+ * row's key expires its slot's expire time after its last update (Redis TTL).
  */
 export class RedisEmbeddingTable {
   readonly layout: EntryLayout;
@@ -39,6 +43,11 @@ export class RedisEmbeddingTable {
   private readonly clock: () => number;
   private readonly segArgs: string[][];
   private readonly lrs: Float64Array;
+  private readonly thresholds: SlotTable;
+  /** Expire times (days) per slot, or undefined when the config sets none (rows never expire). */
+  private readonly expiry: SlotTable | undefined;
+  /** Key prefix of the sighting counters of ids not yet admitted (occurrence thresholds). */
+  readonly seenPrefix: string;
 
   private constructor(
     readonly config: EmbeddingHashTableConfig,
@@ -52,9 +61,10 @@ export class RedisEmbeddingTable {
     this.clock = runtime.clock ?? wallClock;
     this.segArgs = segmentArgs(this.layout, this.name);
     this.lrs = new Float64Array(this.layout.segments.length);
-    if (config.occurrenceThreshold !== undefined || config.expireTime !== undefined) {
-      throw new ConfigError(`redis table ${this.name}: occurrenceThreshold and expireTime are not supported by the Redis backend yet`);
-    }
+    const v = config.fidVersion ?? 2;
+    this.thresholds = new SlotTable(occurrenceThresholds(config.occurrenceThreshold), v);
+    this.expiry = config.expireTime !== undefined ? new SlotTable(expireTimes(config.expireTime), v) : undefined;
+    this.seenPrefix = `mt-seen:${this.name}:`;
     if (config.learningRates && config.learningRates.length !== this.layout.segments.length) {
       throw new ConfigError(`redis table ${this.name}: ${config.learningRates.length} learning rates for ${this.layout.segments.length} segments`);
     }
@@ -103,26 +113,75 @@ export class RedisEmbeddingTable {
     const n = u.first.length;
     const res = out ?? new Float32Array(n * dim);
     this.checkValues('lookup output', n, res);
+    const rows = await this.readRows(w, u, insert);
+    for (let i = 0; i < n; i++) {
+      const r = rows[u.first[i]!];
+      for (let d = 0; d < dim; d++) res[i * dim + d] = r ? r.readFloatLE(4 * d) : 0;
+    }
+    return res;
+  }
+
+  /**
+   * The stored rows of the distinct ids of `ids` (first occurrences, in input
+   * order), whole: embedding, optimizer state and time, as a local table holds
+   * them. With `insert`, missing ids are created first (as `lookup` does);
+   * without, they are left out.
+   */
+  async fetchRows(ids: IdsInput, insert: boolean): Promise<RedisRow[]> {
+    const w = toIdWords(ids);
+    const u = this.unique(w);
+    const rows = await this.readRows(w, u, insert);
+    const out: RedisRow[] = [];
+    rows.forEach((b, j) => {
+      if (b) out.push({ lo: w[2 * u.at[j]!]!, hi: w[2 * u.at[j]! + 1]!, row: this.decodeRow(b), ts: b.readUInt32LE(4 * this.layout.tsWord) });
+    });
+    return out;
+  }
+
+  private async readRows(w: IdWords, u: { keys: string[]; at: number[] }, insert: boolean): Promise<Array<Buffer | null>> {
     const rows = (await this.connection.batch(u.keys, (p, k) => p.getBuffer(k))) as Array<Buffer | null>;
-    const missing = rows.flatMap((r, j) => (r ? [] : [j]));
+    let missing = rows.flatMap((r, j) => (r ? [] : [j]));
     if (insert && missing.length > 0) {
+      missing = await this.admitted(w, u, missing);
       const ts = this.clock();
       const made = (await this.connection.batch(
         missing.map((j) => u.keys[j]!),
         (p, k, m) => {
           const j = missing[m]!;
-          p.set(k, this.newRow(w[2 * u.at[j]!]!, w[2 * u.at[j]! + 1]!, ts), 'NX');
+          this.create(p, k, w[2 * u.at[j]!]!, w[2 * u.at[j]! + 1]!, ts);
           p.getBuffer(k);
         },
       )) as Array<Buffer | null>;
       missing.forEach((j, m) => (rows[j] = made[m]!));
     }
     rows.forEach((r, j) => r && this.checkRow(r, u.keys[j]!));
-    for (let i = 0; i < n; i++) {
-      const r = rows[u.first[i]!];
-      for (let d = 0; d < dim; d++) res[i * dim + d] = r ? r.readFloatLE(4 * d) : 0;
-    }
-    return res;
+    return rows;
+  }
+
+  /**
+   * Of the missing distinct ids `missing`, those to create now: ids whose slot
+   * has no occurrence threshold, and ids seen `threshold` times before (each
+   * lookup that misses an id counts one sighting, in a counter key
+   * `mt-seen:<table>:<id>` shared by every trainer).
+   */
+  private async admitted(w: IdWords, u: { keys: string[]; at: number[] }, missing: number[]): Promise<number[]> {
+    const counted = missing.filter((j) => this.thresholdOf(w[2 * u.at[j]! + 1]!) > 0);
+    if (counted.length === 0) return missing;
+    const seenKey = (j: number) => this.seenPrefix + u.keys[j]!.slice(this.prefix.length);
+    // A counter lives (from the first sighting) as long as an entry would, 30 days without expiry configured.
+    const ttl = (j: number) => this.expireSecondsOf(w[2 * u.at[j]! + 1]!) || 30 * 86400;
+    const counts = (await this.connection.batch(counted.map(seenKey), (p, k, m) => {
+      p.set(k, '0', 'EX', ttl(counted[m]!), 'NX');
+      p.incr(k);
+    })) as number[];
+    const ok = new Set(counted.filter((j, m) => counts[m]! > this.thresholdOf(w[2 * u.at[j]! + 1]!)));
+    return missing.filter((j) => !counted.includes(j) || ok.has(j));
+  }
+
+  private decodeRow(buf: Buffer): Float32Array {
+    const row = new Float32Array(this.layout.stride);
+    for (let d = 0; d < row.length; d++) row[d] = buf.readFloatLE(4 * d);
+    return row;
   }
 
   /**
@@ -152,15 +211,16 @@ export class RedisEmbeddingTable {
     const head = [String(ts), String(this.layout.tsWord)];
     const tail = [String(segs.length / 8), ...segs];
     const grad = (j: number): Buffer => Buffer.from(acc.buffer, j * dim * 4, dim * 4);
-    const fcall = (p: import('ioredis').ChainableCommander, k: string, j: number) => p.call('FCALL', 'mt_apply', 1, k, ...head, grad(j), ...tail);
+    const fcall = (p: import('ioredis').ChainableCommander, k: string, j: number) => p.call('FCALL', 'mt_apply', 1, k, ...head, grad(j), ...tail, String(this.expireSecondsOf(w[2 * u.at[j]! + 1]!)));
     const done = await this.connection.batch(u.keys, fcall);
-    const missing = done.flatMap((r, j) => (r === 1 ? [] : [j]));
+    // Missing rows are created as the local table does; ids of a slot with an occurrence threshold are not entries yet: their gradients are dropped.
+    const missing = done.flatMap((r, j) => (r === 1 || this.thresholdOf(w[2 * u.at[j]! + 1]!) > 0 ? [] : [j]));
     if (missing.length === 0) return;
     await this.connection.batch(
       missing.map((j) => u.keys[j]!),
       (p, k, m) => {
         const j = missing[m]!;
-        p.set(k, this.newRow(w[2 * u.at[j]!]!, w[2 * u.at[j]! + 1]!, ts), 'NX');
+        this.create(p, k, w[2 * u.at[j]!]!, w[2 * u.at[j]! + 1]!, ts);
         fcall(p, k, j);
       },
     );
@@ -185,19 +245,46 @@ export class RedisEmbeddingTable {
         const buf = v as Buffer;
         this.checkRow(buf, keys[i]!);
         const id = BigInt(keys[i]!.slice(this.prefix.length));
-        const row = new Float32Array(this.layout.stride);
-        for (let d = 0; d < row.length; d++) row[d] = buf.readFloatLE(4 * d);
+        const row = this.decodeRow(buf);
         fn({ lo: Number(id & 0xffffffffn), hi: Number(id >> 32n), row, ts: buf.readUInt32LE(4 * this.layout.tsWord) });
       });
     });
   }
 
-  /** Stores rows as they are (replacing existing ones), e.g. from a checkpoint. */
+  /**
+   * Stores rows as they are (replacing existing ones), e.g. from a checkpoint.
+   * With expiry configured, a row expires its slot's expire time after its
+   * last update `ts`; rows already past it are not stored.
+   */
   async putRows(rows: readonly RedisRow[]): Promise<void> {
+    const now = this.clock();
+    const live = this.expiry ? rows.filter((r) => now - r.ts < this.expireSecondsOf(r.hi)) : rows;
     await this.connection.batch(
-      rows.map((r) => this.keyOf(r.lo, r.hi)),
-      (p, k, i) => p.set(k, this.encodeRow(rows[i]!.row, rows[i]!.ts)),
+      live.map((r) => this.keyOf(r.lo, r.hi)),
+      (p, k, i) => {
+        const r = live[i]!;
+        const ttl = this.expiry ? this.expireSecondsOf(r.hi) - (now - r.ts) : 0;
+        if (ttl > 0) p.set(k, this.encodeRow(r.row, r.ts), 'EX', ttl);
+        else p.set(k, this.encodeRow(r.row, r.ts));
+      },
     );
+  }
+
+  /** The occurrence threshold of the slot of a FID's high word (0: admitted at once). */
+  thresholdOf(hi: number): number {
+    return this.thresholds.forHi(hi);
+  }
+
+  /** Seconds a row of this FID's slot lives after its last update, or 0 when the config sets no expiry. */
+  expireSecondsOf(hi: number): number {
+    return this.expiry ? Math.max(1, Math.round(this.expiry.forHi(hi) * 86400)) : 0;
+  }
+
+  /** Queues the creation of row (lo, hi) unless it exists (SET NX, with its expiry). */
+  private create(p: import('ioredis').ChainableCommander, key: string, lo: number, hi: number, ts: number): void {
+    const ttl = this.expireSecondsOf(hi);
+    if (ttl > 0) p.set(key, this.newRow(lo, hi, ts), 'EX', ttl, 'NX');
+    else p.set(key, this.newRow(lo, hi, ts), 'NX');
   }
 
   /** Deletes every row of this table. */

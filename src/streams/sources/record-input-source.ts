@@ -35,12 +35,14 @@ export interface RecordTopicOptions {
   groupId: string;
   input: RecordInput;
   batchSize: number;
+  /** Extra librdkafka consumer settings (e.g. session.timeout.ms). */
+  consumerConfig?: Record<string, string | number | boolean>;
 }
 
 /** Batches from a Kafka topic, framed and parsed as `input` says, with dense groups applied. */
 export function recordTopicSource(opts: RecordTopicOptions): Observable<SourceBatch> {
   const f = kafkaFramingOf(opts.input.format);
-  return kafkaSource({ brokers: opts.brokers, topics: opts.topic, groupId: opts.groupId, variant: opts.input.variant, parse: opts.input.parse, batchSize: opts.batchSize, framing: f.framing, layout: f.layout }).pipe(
+  return kafkaSource({ brokers: opts.brokers, topics: opts.topic, groupId: opts.groupId, variant: opts.input.variant, parse: opts.input.parse, batchSize: opts.batchSize, framing: f.framing, layout: f.layout, consumerConfig: opts.consumerConfig }).pipe(
     map((sb) => ({ ...sb, batch: groupDense(sb.batch, opts.input.denseGroups) })),
   );
 }

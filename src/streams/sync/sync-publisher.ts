@@ -105,7 +105,7 @@ export class SyncPublisher {
   operator(): NamedOperator {
     return {
       name: 'sync-publisher',
-      updatedIds: true,
+      sparseUpdates: true,
       make: ({ spec, tables, dense }) => {
         this.attach({ modelName: spec.name, tables, dense });
         return this.tapOperator();
@@ -151,8 +151,8 @@ export class SyncPublisher {
 
   /** Takes note of one step's updated ids; publishes when enough rows are pending or the dense weights are due. */
   note(r: StepResult): void {
-    if (r.mode !== 'train' || !r.updatedIds) return;
-    for (const [table, words] of Object.entries(r.updatedIds)) this.pending.add(table, words);
+    if (r.mode !== 'train' || !r.sparseUpdates) return;
+    for (const u of r.sparseUpdates) if (u.fids.length) this.pending.add(u.table, u.fids);
     if (this.pending.size >= (this.opts.maxRows ?? 4096)) this.publishRows();
     const every = this.opts.denseEverySteps ?? 100;
     if (every > 0 && r.step - this.lastDenseStep >= every) this.publishDense();
