@@ -3,15 +3,27 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 /** Activations the wasm dense kernels compute, numbered as wasm/dense.ts numbers them. */
 export const ACTIVATIONS: Readonly<Record<string, number>> = { linear: 0, relu: 1, sigmoid: 2, tanh: 3 };
 
-/** One node of a dense model the wasm kernels can run; every value is a [rows, width] matrix. */
-export type PlanOp =
-  | { kind: 'input'; input: number; width: number }
-  | { kind: 'dense'; src: number; width: number; inWidth: number; act: number; kernel: number; bias: number }
-  | { kind: 'concat'; srcs: number[]; width: number }
-  | { kind: 'add'; srcs: number[]; width: number }
-  | { kind: 'activation'; src: number; width: number; act: number }
-  /** Flatten of a 2-D value: the same matrix. */
-  | { kind: 'identity'; src: number; width: number };
+/**
+ * One node of a dense model the wasm kernels can run. Every value is a
+ * row-major [rows, width] matrix; `fields` > 0 marks a [rows, fields,
+ * width / fields] value (stacked field embeddings), laid out the same way.
+ */
+export type PlanOp = { width: number; fields?: number } & (
+  | { kind: 'input'; input: number }
+  | { kind: 'dense'; src: number; inWidth: number; act: number; kernel: number; bias: number }
+  /** Concatenate on the last axis, or (fields > 0) a stack of equal-width fields. */
+  | { kind: 'concat'; srcs: number[] }
+  | { kind: 'add'; srcs: number[] }
+  | { kind: 'activation'; src: number; act: number }
+  /** Columns [start, start + width) of a 2-D value. */
+  | { kind: 'slice'; src: number; start: number }
+  /** Sum of a 2-D value's columns: width 1. */
+  | { kind: 'reduceSum'; src: number }
+  /** FM second-order term of a [rows, fields, k] value: ½ Σ_k ((Σ_f v)² − Σ_f v²), width 1. */
+  | { kind: 'fm'; src: number }
+  /** Flatten: the same values. */
+  | { kind: 'identity'; src: number }
+);
 
 /**
  * A LayersModel as a list of ops in topological order: `ops[outputs[k]]` is
@@ -37,17 +49,18 @@ interface TfLayer {
   inboundNodes: { inboundLayers: TfLayer[]; nodeIndices: number[]; tensorIndices: number[] }[];
   weights: unknown[];
   trainable: boolean;
-  batchInputShape?: (number | null)[];
 }
 
 /**
  * The plan of `model` when it is a graph of Input, Dense (linear / relu /
  * sigmoid / tanh activation), Concatenate (last axis), Add, Activation and
- * Flatten layers over 2-D inputs, every weight trainable; else why not.
+ * Flatten layers over 2-D inputs, and the embedding layers of models built
+ * with MonolithModel (EmbeddingSlice, stack, ReduceSum, FmInteraction),
+ * every weight trainable; else why not.
  * `pooledInputs` is how many leading model inputs are pooled embeddings (their gradient is wanted).
  */
 export function planDenseModel(model: LayersModel, pooledInputs: number): DensePlan | Unsupported {
-  const m = model as unknown as { inputLayers: TfLayer[]; outputs: { sourceLayer: TfLayer; nodeIndex: number; tensorIndex: number }[]; trainableWeights: unknown[] };
+  const m = model as unknown as { inputs: { sourceLayer: TfLayer; shape: (number | null)[] }[]; outputs: { sourceLayer: TfLayer; nodeIndex: number; tensorIndex: number }[]; trainableWeights: unknown[] };
   const trainable = m.trainableWeights;
   const ops: PlanOp[] = [];
   const index = new Map<TfLayer, number>();
@@ -62,8 +75,8 @@ export function planDenseModel(model: LayersModel, pooledInputs: number): DenseP
     const cfg = layer.getConfig();
     let op: PlanOp;
     if (cls === 'InputLayer') {
-      const k = m.inputLayers.indexOf(layer);
-      const shape = layer.batchInputShape ?? [];
+      const k = m.inputs.findIndex((t) => t.sourceLayer === layer);
+      const shape = k < 0 ? [] : m.inputs[k]!.shape;
       if (k < 0 || shape.length !== 2 || typeof shape[1] !== 'number') return fail(`input ${layer.name} is not a 2-D model input`);
       op = { kind: 'input', input: k, width: shape[1] };
     } else {
@@ -77,6 +90,7 @@ export function planDenseModel(model: LayersModel, pooledInputs: number): DenseP
         srcs.push(s);
       }
       const widths = srcs.map((s) => ops[s]!.width);
+      const flat = (): Unsupported | undefined => (srcs.some((s) => ops[s]!.fields) ? fail(`layer ${layer.name} (${cls}) reads a 3-D value`) : undefined);
       const one = (): number | Unsupported => (srcs.length === 1 ? srcs[0]! : fail(`layer ${layer.name} has ${srcs.length} inputs`));
       const act = (name: unknown): number | Unsupported => (typeof name === 'string' && name in ACTIVATIONS ? ACTIVATIONS[name]! : fail(`layer ${layer.name} has activation ${String(name)}`));
       switch (cls) {
@@ -85,6 +99,7 @@ export function planDenseModel(model: LayersModel, pooledInputs: number): DenseP
           if (typeof src !== 'number') return src;
           const a = act(cfg.activation);
           if (typeof a !== 'number') return a;
+          if (flat()) return flat()!;
           const [kernel, bias] = layer.weights;
           const ki = trainable.indexOf(kernel);
           const bi = bias === undefined ? -1 : trainable.indexOf(bias);
@@ -95,10 +110,12 @@ export function planDenseModel(model: LayersModel, pooledInputs: number): DenseP
         }
         case 'Concatenate':
           if (cfg.axis !== -1 && cfg.axis !== 1) return fail(`layer ${layer.name} concatenates on axis ${String(cfg.axis)}`);
+          if (flat()) return flat()!;
           op = { kind: 'concat', srcs, width: widths.reduce((a, b) => a + b, 0) };
           break;
         case 'Add':
           if (widths.some((w) => w !== widths[0])) return fail(`layer ${layer.name} adds inputs of widths ${widths.join(', ')}`);
+          if (flat()) return flat()!;
           op = { kind: 'add', srcs, width: widths[0]! };
           break;
         case 'Activation': {
@@ -106,13 +123,41 @@ export function planDenseModel(model: LayersModel, pooledInputs: number): DenseP
           if (typeof src !== 'number') return src;
           const a = act(cfg.activation);
           if (typeof a !== 'number') return a;
-          op = { kind: 'activation', src, width: widths[0]!, act: a };
+          op = { kind: 'activation', src, width: widths[0]!, act: a, fields: ops[src]!.fields };
           break;
         }
         case 'Flatten': {
           const src = one();
           if (typeof src !== 'number') return src;
           op = { kind: 'identity', src, width: widths[0]! };
+          break;
+        }
+        case 'MonolithEmbeddingSlice': {
+          const src = one();
+          if (typeof src !== 'number') return src;
+          if (flat()) return flat()!;
+          const start = cfg.start as number;
+          if (cfg.seqLength !== 0 || cfg.rowDim !== widths[0]) return fail(`layer ${layer.name} slices a sequence input`);
+          op = { kind: 'slice', src, start, width: (cfg.end as number) - start };
+          break;
+        }
+        case 'MonolithStack':
+          if (flat()) return flat()!;
+          if (widths.some((w) => w !== widths[0])) return fail(`layer ${layer.name} stacks inputs of widths ${widths.join(', ')}`);
+          op = { kind: 'concat', srcs, width: widths[0]! * srcs.length, fields: srcs.length };
+          break;
+        case 'MonolithReduceSum': {
+          const src = one();
+          if (typeof src !== 'number') return src;
+          if (flat() || cfg.axis !== 1) return fail(`layer ${layer.name} sums other than the columns of a 2-D value`);
+          op = { kind: 'reduceSum', src, width: 1 };
+          break;
+        }
+        case 'MonolithFmInteraction': {
+          const src = one();
+          if (typeof src !== 'number') return src;
+          if (!ops[src]!.fields) return fail(`layer ${layer.name} reads a 2-D value`);
+          op = { kind: 'fm', src, width: 1 };
           break;
         }
         default:
@@ -136,7 +181,12 @@ export function planDenseModel(model: LayersModel, pooledInputs: number): DenseP
   ops.forEach((op, i) => {
     if (op.kind === 'input') needsGrad[i] = op.input < pooledInputs;
     else if (op.kind === 'dense') needsGrad[i] = true;
-    else needsGrad[i] = ('srcs' in op ? op.srcs : [op.src]).some((s) => needsGrad[s]);
+    else needsGrad[i] = sourcesOf(op).some((s) => needsGrad[s]);
   });
   return { ops, outputs, needsGrad };
+}
+
+/** The ops `op` reads. */
+export function sourcesOf(op: PlanOp): number[] {
+  return op.kind === 'input' ? [] : 'srcs' in op ? op.srcs : [op.src];
 }

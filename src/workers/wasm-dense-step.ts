@@ -103,11 +103,67 @@ export class WasmDenseStep {
           this.f32(out, rows * op.width).set(this.f32(this.val[op.src]!, rows * op.width));
           k.biasAct(out, 0, rows, op.width, op.act);
           break;
+        case 'slice': {
+          const w = ops[op.src]!.width;
+          const src = this.f32(this.val[op.src]!, rows * w);
+          const dst = this.f32(out, rows * op.width);
+          for (let r = 0; r < rows; r++) dst.set(src.subarray(r * w + op.start, r * w + op.start + op.width), r * op.width);
+          break;
+        }
+        case 'reduceSum': {
+          const w = ops[op.src]!.width;
+          const src = this.f32(this.val[op.src]!, rows * w);
+          const dst = this.f32(out, rows);
+          for (let r = 0; r < rows; r++) {
+            let t = 0;
+            for (let c = r * w; c < r * w + w; c++) t += src[c]!;
+            dst[r] = t;
+          }
+          break;
+        }
+        case 'fm':
+          this.fm(op.src, out, rows, false);
+          break;
         case 'identity':
           break;
       }
     });
     return outputs.map((o) => this.f32(this.val[o]!, rows * ops[o]!.width));
+  }
+
+  /**
+   * The FM term of op `src` ([rows, f, d]) into `out` (forward), or — with
+   * `backward` — its gradient from the output gradient at `out`:
+   * ∂/∂v_fk = g · (Σ_f' v_f'k − v_fk), added to src's gradient.
+   */
+  private fm(src: number, out: number, rows: number, backward: boolean): void {
+    const op = this.plan.ops[src]!;
+    const f = op.fields!;
+    const d = op.width / f;
+    const v = this.f32(this.val[src]!, rows * op.width);
+    const o = this.f32(out, rows);
+    const gv = backward ? this.f32(this.grad[src]!, rows * op.width) : undefined;
+    const sum = new Float32Array(d);
+    for (let r = 0; r < rows; r++) {
+      const base = r * op.width;
+      sum.fill(0);
+      let sq = 0;
+      for (let i = 0; i < f; i++) {
+        for (let k = 0; k < d; k++) {
+          const x = v[base + i * d + k]!;
+          sum[k] += x;
+          sq += x * x;
+        }
+      }
+      if (!gv) {
+        let ss = 0;
+        for (let k = 0; k < d; k++) ss += sum[k]! * sum[k]!;
+        o[r] = 0.5 * (ss - sq);
+        continue;
+      }
+      const g = o[r]!;
+      for (let i = 0; i < f; i++) for (let k = 0; k < d; k++) gv[base + i * d + k] += g * (sum[k]! - v[base + i * d + k]!);
+    }
   }
 
   /**
@@ -171,6 +227,25 @@ export class WasmDenseStep {
           if (!needsGrad[op.src]) break;
           k.actGrad(g, this.val[i]!, rows * op.width, op.act);
           k.addInto(this.grad[op.src]!, g, rows * op.width);
+          break;
+        case 'slice': {
+          if (!needsGrad[op.src]) break;
+          const w = ops[op.src]!.width;
+          const src = this.f32(g, rows * op.width);
+          const dst = this.f32(this.grad[op.src]!, rows * w);
+          for (let r = 0; r < rows; r++) for (let c = 0; c < op.width; c++) dst[r * w + op.start + c] += src[r * op.width + c]!;
+          break;
+        }
+        case 'reduceSum': {
+          if (!needsGrad[op.src]) break;
+          const w = ops[op.src]!.width;
+          const src = this.f32(g, rows);
+          const dst = this.f32(this.grad[op.src]!, rows * w);
+          for (let r = 0; r < rows; r++) for (let c = r * w; c < r * w + w; c++) dst[c] += src[r]!;
+          break;
+        }
+        case 'fm':
+          if (needsGrad[op.src]) this.fm(op.src, g, rows, true);
           break;
         case 'input':
         case 'identity':
