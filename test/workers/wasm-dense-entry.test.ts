@@ -1,6 +1,7 @@
 import test from 'ava';
 // Through the package entry, as a user reaches the dense step.
-import { ConfigError, DeepFMModel, TrainStep, createModelTables, createSharedDenseParams, initBackend, type ModelSpec } from 'monolith-ts';
+import { ConfigError, DeepFMModel, StepWorkerPool, TrainStep, createModelTables, createSharedDenseParams, initBackend, type ModelSpec } from 'monolith-ts';
+import { createModel as tinyModel } from './fixtures/tiny-model.js';
 import { Rng } from '../../src/util/random.js';
 import { tinyBatch } from './fixtures/tiny-batches.js';
 
@@ -40,4 +41,40 @@ test('DeepFM with the field-weighted FM (a layer the kernels do not run) trains 
   const { results } = train(spec);
   t.true(results.every((r) => r.denseKernel === 'tfjs' && Number.isFinite(r.loss)));
   t.throws(() => train(spec, 'wasm'), { instanceOf: ConfigError, message: /FieldWeightedFm|Fwfm|weights/i });
+});
+
+test('two worker threads run the kernels over the one shared weight memory: same weights as the same steps in this thread', async (t) => {
+  const options = { seed: 4, denseOptimizer: 'adagrad' as const };
+  const spec = tinyModel(options);
+  const batches = Array.from({ length: 6 }, (_, i) => tinyBatch(new Rng(100 + i), 16, { features: 2 }));
+  const local = { tables: createModelTables(spec), dense: createSharedDenseParams(spec) };
+  const step = new TrainStep({ spec, ...local });
+  for (const b of batches) step.run(b, 'train');
+  const shared = { tables: createModelTables(spec), dense: createSharedDenseParams(spec) };
+  const pool = new StepWorkerPool({ model: { url: new URL('./fixtures/tiny-model.js', import.meta.url).href, options }, ...shared, size: 2 });
+  try {
+    const kernels: (string | undefined)[] = [];
+    const threads = new Set<number | undefined>();
+    for (const b of batches) {
+      // One step in flight at a time (deterministic), whichever thread takes it.
+      const r = await pool.run(b, 'train');
+      kernels.push(r.denseKernel);
+      threads.add(r.worker);
+    }
+    t.deepEqual(kernels, batches.map(() => 'wasm'));
+    t.true(maxRelDiff(shared.dense.flatState, local.dense.flatState) < 1e-5);
+    t.is(shared.dense.globalStep, batches.length);
+    // Two evaluations at once occupy both threads; each reads the trained weights in place.
+    const probe = tinyBatch(new Rng(999), 16, { features: 2 });
+    const want = step.run(probe, 'eval').loss!;
+    const evals = await Promise.all([pool.run(probe, 'eval'), pool.run(probe, 'eval')]);
+    evals.forEach((r) => threads.add(r.worker));
+    t.is(threads.size, 2);
+    for (const r of evals) {
+      t.is(r.denseKernel, 'wasm');
+      t.true(Math.abs(r.loss! - want) < 1e-5, `${r.loss} vs ${want}`);
+    }
+  } finally {
+    await pool.destroy();
+  }
 });
