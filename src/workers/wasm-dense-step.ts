@@ -42,7 +42,7 @@ export class WasmDenseStep {
 
   /** Lays out this thread's region for batches of up to `rows` rows. */
   private ensure(rows: number): void {
-    if (rows <= this.rowsCap) return;
+    if (this.val.length > 0 && rows <= this.rowsCap) return;
     const cap = Math.max(rows, 2 * this.rowsCap, 64);
     const { ops, needsGrad } = this.plan;
     let bytes = 0;

@@ -175,3 +175,13 @@ test('MONOLITH_DENSE_KERNEL=tfjs forces tfjs on a model the kernels run; an unkn
     else process.env.MONOLITH_DENSE_KERNEL = saved;
   }
 });
+
+test('a batch of no rows predicts nothing on both kernels', (t) => {
+  const spec = specOf(mlpModel);
+  for (const denseKernel of ['tfjs', 'wasm'] as const) {
+    const step = new TrainStep({ spec, tables: createModelTables(spec), dense: createSharedDenseParams(spec), denseKernel });
+    const r = step.run(tinyBatch(new Rng(1), 0), 'predict');
+    t.is(r.denseKernel, denseKernel);
+    t.is(r.predictions!.ctr!.length, 0);
+  }
+});
