@@ -261,7 +261,7 @@ export class TrainStep {
     const heads = this.opts.spec.heads;
     const outs = wasm.forward([...looked.map((l) => l.pooled), ...this.denseValues(batch)], rows);
     if (outs.length !== heads.length) throw new ConfigError(`model ${this.opts.spec.name}: the dense model has ${outs.length} outputs for ${heads.length} heads`);
-    const logits = outs.map((o) => tf.tensor2d(o.slice(), [rows, o.length / rows]));
+    const logits = outs.map((o, k) => tf.tensor2d(o.slice(), [rows, wasm.outputWidths[k]!]));
     let loss: number | undefined;
     let preds: Float32Array[];
     let logitGrads: Float32Array[] = [];

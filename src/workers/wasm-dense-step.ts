@@ -36,6 +36,11 @@ export class WasmDenseStep {
     this.k = instantiateWasm<DenseKernels>('dense', memory);
   }
 
+  /** The width of each model output. */
+  get outputWidths(): number[] {
+    return this.plan.outputs.map((o) => this.plan.ops[o]!.width);
+  }
+
   private f32(addr: number, n: number): Float32Array {
     return new Float32Array(this.memory.buffer, addr, n);
   }
