@@ -31,6 +31,8 @@ export interface StepResult {
   /** Custom scalar metrics the model reported for this step. */
   metrics?: Record<string, number>;
   timings?: StepTimings;
+  /** Who computed the dense model: the wasm SIMD kernels or tfjs (see MONOLITH_DENSE_KERNEL). */
+  denseKernel?: 'wasm' | 'tfjs';
   /** Index of the worker thread that ran the step. */
   worker?: number;
   /** The batch itself, when a downstream operator needs LineId fields (deep insight, prediction output). */

@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors.js';
+import { sharedWasmMemory } from '../util/wasm-module.js';
 import { applyDenseUpdate, initSlots, slotCount, validateDenseOptimizer, type DenseOptimizerConfig } from './dense-optimizer.js';
 
 export interface DenseParamSpec {
@@ -10,7 +11,15 @@ export interface DenseParamSpec {
 export interface SharedDenseParamsHandle {
   params: DenseParamSpec[];
   optimizer: DenseOptimizerConfig;
+  /** The state's bytes: the start of `memory` (when given), or a plain SharedArrayBuffer. */
   buffer: SharedArrayBuffer;
+  /**
+   * The shared WebAssembly memory holding `buffer` at byte 0, so the wasm
+   * dense kernels read the weights in place. Absent in a handle made by hand
+   * over a plain SharedArrayBuffer (then the dense step runs in tfjs).
+   * Typed `object` to keep WebAssembly types out of the public API.
+   */
+  memory?: object;
 }
 
 /** Counters at the start of the buffer (int32): global step, dense updates applied. */
@@ -28,7 +37,8 @@ const sizeOf = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
  * training does against its parameter servers): two workers may interleave
  * their updates of one weight; each update is still a whole float32 write.
  * For bit-reproducible runs keep one step in flight (the graph's
- * `deterministic` option).
+ * `deterministic` option). The buffer is the start of a shared WebAssembly
+ * memory, which the wasm dense kernels of every thread read in place.
  */
 export class SharedDenseParams {
   readonly weights: Float32Array[];
@@ -44,7 +54,8 @@ export class SharedDenseParams {
     const k = slotCount(optimizer);
     const total = params.reduce((a, p) => a + sizeOf(p.shape), 0);
     const need = HEADER_WORDS * 4 + total * 4 * (1 + k);
-    if (buffer.byteLength !== need) throw new ConfigError(`dense params: buffer has ${buffer.byteLength} bytes, the specs need ${need}`);
+    // A wasm memory's buffer is whole 64 KiB pages (and may have grown since): the state is its first `need` bytes.
+    if (handle.memory ? buffer.byteLength < need : buffer.byteLength !== need) throw new ConfigError(`dense params: buffer has ${buffer.byteLength} bytes, the specs need ${need}`);
     this.counters = new Int32Array(buffer, 0, HEADER_WORDS);
     this.flatWeights = new Float32Array(buffer, HEADER_WORDS * 4, total);
     this.flatState = new Float32Array(buffer, HEADER_WORDS * 4, total * (1 + k));
@@ -64,8 +75,8 @@ export class SharedDenseParams {
     validateDenseOptimizer(optimizer);
     if (initial.length !== params.length) throw new ConfigError(`dense params: ${initial.length} initial arrays for ${params.length} params`);
     const total = params.reduce((a, p) => a + sizeOf(p.shape), 0);
-    const buffer = new SharedArrayBuffer(HEADER_WORDS * 4 + total * 4 * (1 + slotCount(optimizer)));
-    const d = new SharedDenseParams({ params: params.map((p) => ({ name: p.name, shape: [...p.shape] })), optimizer, buffer });
+    const memory = sharedWasmMemory(HEADER_WORDS * 4 + total * 4 * (1 + slotCount(optimizer)));
+    const d = new SharedDenseParams({ params: params.map((p) => ({ name: p.name, shape: [...p.shape] })), optimizer, buffer: memory.buffer as SharedArrayBuffer, memory });
     params.forEach((p, i) => {
       if (initial[i]!.length !== sizeOf(p.shape)) throw new ConfigError(`dense param ${p.name}: ${initial[i]!.length} initial values for shape [${p.shape}]`);
       d.weights[i]!.set(initial[i]!);
@@ -76,6 +87,11 @@ export class SharedDenseParams {
 
   static attach(handle: SharedDenseParamsHandle): SharedDenseParams {
     return new SharedDenseParams(handle);
+  }
+
+  /** Byte address of param `i`'s weights in `handle.memory`. */
+  weightAddress(i: number): number {
+    return this.weights[i]!.byteOffset;
   }
 
   get params(): DenseParamSpec[] {

@@ -11,6 +11,8 @@ import { denseOptimizerConfig } from './dense-optimizer.js';
 import { applyGradientSettings, validateGradientSettings } from './gradient-settings.js';
 import { poolEmbeddings, scatterPooledGradient, selectFirstN, type PoolingShape } from './embedding-pooling.js';
 import { SharedDenseParams, type DenseParamSpec } from './shared-dense-params.js';
+import { envDenseKernel, wasmDenseStepFor, type DenseKernel, type DenseKernelSetting } from './dense-kernel.js';
+import type { WasmDenseStep } from './wasm-dense-step.js';
 
 export interface TrainStepOptions {
   spec: ModelSpec;
@@ -21,6 +23,8 @@ export interface TrainStepOptions {
   worker?: number;
   /** Train steps report the sparse gradients they applied (StepResult.sparseUpdates), for a remote parameter store. */
   reportSparse?: boolean;
+  /** Who computes the dense model (default: the MONOLITH_DENSE_KERNEL environment variable, else `auto`). */
+  denseKernel?: DenseKernelSetting;
 }
 
 export interface RunStepOptions {
@@ -76,6 +80,7 @@ export function createSharedDenseParams(spec: Pick<ModelSpec, 'buildDense' | 'de
 export class TrainStep {
   readonly model: LayersModel;
   private readonly vars: tf.Variable[];
+  private readonly wasm: WasmDenseStep | undefined;
 
   constructor(private readonly opts: TrainStepOptions) {
     const { spec, tables, dense } = opts;
@@ -95,6 +100,12 @@ export class TrainStep {
     this.vars.forEach((v, i) => {
       if (v.shape.join(',') !== ps[i]!.shape.join(',')) throw new ConfigError(`model ${spec.name}: weight ${i} (${v.name}) has shape [${v.shape}], the shared parameter ${ps[i]!.name} [${ps[i]!.shape}]`);
     });
+    this.wasm = wasmDenseStepFor(spec, this.model, dense, opts.denseKernel ?? envDenseKernel());
+  }
+
+  /** Who computes this step's dense model: the wasm kernels (over the shared weights in place) or tfjs. */
+  get denseKernel(): DenseKernel {
+    return this.wasm ? 'wasm' : 'tfjs';
   }
 
   get spec(): ModelSpec {
@@ -121,13 +132,17 @@ export class TrainStep {
     });
   }
 
-  private denseInputs(batch: Batch): tf.Tensor[] {
+  private denseValues(batch: Batch): Float32Array[] {
     return this.opts.spec.denseInputs.map((d) => {
       const c = denseColumn(batch, d.name);
       if (!c) throw new FormatError(`batch has no dense column ${d.name}`, { field: d.name });
       if (c.width !== d.width || c.values.length !== batch.rows * d.width) throw new FormatError(`dense column ${d.name} has width ${c.width} (${c.values.length} values), the model expects ${d.width} x ${batch.rows} rows`, { field: d.name });
-      return tf.tensor2d(c.values.slice(), [batch.rows, d.width]);
+      return c.values;
     });
+  }
+
+  private denseInputs(batch: Batch): tf.Tensor[] {
+    return this.denseValues(batch).map((v, k) => tf.tensor2d(v.slice(), [batch.rows, this.opts.spec.denseInputs[k]!.width]));
   }
 
   /** Copies the shared dense weights into this thread's model. */
@@ -161,6 +176,7 @@ export class TrainStep {
     const t0 = now();
     const looked = this.lookup(batch, mode === 'train');
     const t1 = now();
+    if (this.wasm) return this.runWasm(this.wasm, batch, mode, opts, looked, t0, t1);
     this.readWeights();
     const pooledTensors = looked.map((l) => tf.tensor2d(l.pooled, [batch.rows, outputDim(l.feature)]));
     const denseTensors = this.denseInputs(batch);
@@ -185,15 +201,7 @@ export class TrainStep {
           const pooledGrads = inputVars.map((v) => grads[v.name]!.dataSync() as Float32Array);
           tf.dispose([value, ...Object.values(grads), ...kept]);
           t2 = now();
-          const step = this.opts.dense.globalStep;
-          const sparse = looked.map((l, k) => ({ fids: l.fids, grads: scatterPooledGradient(pooledGrads[k]!, l.splits, l.shape), dim: l.feature.dim }));
-          applyGradientSettings(this.opts.spec.gradients, { dense: denseGrads, denseWeights: this.opts.dense.weights, pooled: pooledGrads, sparse }, step);
-          looked.forEach((l, k) => {
-            if (l.fids.length === 0) return;
-            l.table.applyGradients(l.fids, sparse[k]!.grads, { globalStep: step });
-          });
-          this.opts.dense.applyGradients(denseGrads, step);
-          if (this.opts.reportSparse) sparseUpdates = looked.map((l, k) => ({ table: l.feature.table, fids: l.fids, grads: sparse[k]!.grads, globalStep: step }));
+          sparseUpdates = this.apply(looked, denseGrads, pooledGrads);
           t3 = now();
         } finally {
           tf.dispose(inputVars);
@@ -212,21 +220,87 @@ export class TrainStep {
     } finally {
       tf.dispose([...pooledTensors, ...denseTensors]);
     }
+    return this.result(batch, mode, opts, { loss, preds, t0, t1, t2, t3, sparseUpdates });
+  }
+
+  /**
+   * Scatters the pooled gradients to the tables and applies the dense gradients (after the model's gradient settings);
+   * returns what was applied to the tables when the step reports it.
+   */
+  private apply(looked: LookedUp[], denseGrads: Float32Array[], pooledGrads: Float32Array[]): StepResult['sparseUpdates'] {
+    const step = this.opts.dense.globalStep;
+    const sparse = looked.map((l, k) => ({ fids: l.fids, grads: scatterPooledGradient(pooledGrads[k]!, l.splits, l.shape), dim: l.feature.dim }));
+    applyGradientSettings(this.opts.spec.gradients, { dense: denseGrads, denseWeights: this.opts.dense.weights, pooled: pooledGrads, sparse }, step);
+    looked.forEach((l, k) => {
+      if (l.fids.length === 0) return;
+      l.table.applyGradients(l.fids, sparse[k]!.grads, { globalStep: step });
+    });
+    this.opts.dense.applyGradients(denseGrads, step);
+    return this.opts.reportSparse ? looked.map((l, k) => ({ table: l.feature.table, fids: l.fids, grads: sparse[k]!.grads, globalStep: step })) : undefined;
+  }
+
+  private result(batch: Batch, mode: RunMode, opts: RunStepOptions, r: { loss: number | undefined; preds: Float32Array[]; t0: number; t1: number; t2: number; t3: number; sparseUpdates: StepResult['sparseUpdates'] }): StepResult {
     const step = mode === 'train' ? this.opts.dense.nextStep() : (opts.batchIndex ?? 0);
     const predictions: Record<string, Float32Array> = {};
-    this.opts.spec.heads.forEach((h, k) => (predictions[h.name] = preds[k]!));
+    this.opts.spec.heads.forEach((h, k) => (predictions[h.name] = r.preds[k]!));
     return {
       mode,
       step,
       examples: batch.rows,
-      loss,
+      loss: r.loss,
       predictions,
       labels: batch.labels.slice(),
       labelWidth: batch.labelWidth,
-      timings: { parse: opts.parseMs, lookup: t1 - t0, dense: t2 - t1, apply: t3 - t2 },
+      timings: { parse: opts.parseMs, lookup: r.t1 - r.t0, dense: r.t2 - r.t1, apply: r.t3 - r.t2 },
+      denseKernel: this.denseKernel,
       worker: this.opts.worker,
       batch: opts.keepBatch ? batch : undefined,
-      ...(sparseUpdates ? { sparseUpdates } : {}),
+      ...(r.sparseUpdates ? { sparseUpdates: r.sparseUpdates } : {}),
     };
+  }
+
+  /**
+   * The step with the wasm kernels: the dense model runs forward and backward
+   * over the shared weights in place; tfjs only computes the loss and its
+   * gradient with respect to the logits (so custom losses keep working).
+   */
+  private runWasm(wasm: WasmDenseStep, batch: Batch, mode: RunMode, opts: RunStepOptions, looked: LookedUp[], t0: number, t1: number): StepResult {
+    const rows = batch.rows;
+    const heads = this.opts.spec.heads;
+    const outs = wasm.forward([...looked.map((l) => l.pooled), ...this.denseValues(batch)], rows);
+    if (outs.length !== heads.length) throw new ConfigError(`model ${this.opts.spec.name}: the dense model has ${outs.length} outputs for ${heads.length} heads`);
+    const logits = outs.map((o, k) => tf.tensor2d(o.slice(), [rows, wasm.outputWidths[k]!]));
+    let loss: number | undefined;
+    let preds: Float32Array[];
+    let logitGrads: Float32Array[] = [];
+    try {
+      preds = tf.tidy(() => this.predictionsOf(logits)).map((p) => {
+        const v = p.dataSync() as Float32Array;
+        p.dispose();
+        return v;
+      });
+      if (mode === 'train') {
+        const { value, grads } = tf.valueAndGrads((...ls: tf.Tensor[]) => this.lossOf(ls, batch))(logits);
+        loss = value.dataSync()[0];
+        logitGrads = grads.map((g) => g.dataSync() as Float32Array);
+        tf.dispose([value, ...grads]);
+      } else if (mode === 'eval') {
+        const l = tf.tidy(() => this.lossOf(logits, batch));
+        loss = l.dataSync()[0];
+        l.dispose();
+      }
+    } finally {
+      tf.dispose(logits);
+    }
+    let t2 = now();
+    let t3 = t2;
+    let sparseUpdates: StepResult['sparseUpdates'];
+    if (mode === 'train') {
+      const { dense, pooled } = wasm.backward(logitGrads, looked.length);
+      t2 = now();
+      sparseUpdates = this.apply(looked, dense, pooled);
+      t3 = now();
+    }
+    return this.result(batch, mode, opts, { loss, preds, t0, t1, t2, t3, sparseUpdates });
   }
 }
