@@ -9,7 +9,7 @@
  * taken on a busy machine shows as such.
  *
  *   node dist/bench/pipeline.js [--quick] [--rounds 3] [--models demo,criteo] [--batches N] [--rows 256]
- *                               [--out bench/RESULTS-pipeline.md] [--plot bench/plots/pipeline-throughput-vs-workers.svg]
+ *                               [--parse workers|main] [--out bench/RESULTS-pipeline.md] [--plot bench/plots/pipeline-throughput-vs-workers.svg]
  */
 import { cpus } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -20,6 +20,7 @@ import { timedParse } from '../src/graph/parse-timing.js';
 import type { StepResult } from '../src/graph/step-result.js';
 import { TrainingPipeline } from '../src/graph/training-pipeline.js';
 import { RecordParser } from '../src/streams/parse/record-parser.js';
+import { workerRecordParser } from '../src/streams/parse/worker-record-parser.js';
 import { SyntheticCtr } from '../src/streams/sources/synthetic-ctr.js';
 import { loadModel, type ModelRef } from '../src/workers/load-model.js';
 import { initBackend, type BackendName } from '../src/workers/tf-backend.js';
@@ -42,6 +43,8 @@ const PLOT = arg('plot', '');
 const BACKEND = arg('backend', 'wasm') as BackendName;
 const VOCAB = Number(arg('vocab', '1000000'));
 const MODELS = arg('models', 'demo,criteo').split(',');
+/** Where the pipeline parses: in the workers (parseInWorkers, default) or on the main thread (a parse node). */
+const PARSE = arg('parse', 'workers') as 'workers' | 'main';
 /** DeepRec's published WDL training rate per vCPU (examples/s), the issue's external reference. */
 const DEEPREC_WDL_PER_VCPU = { low: 2000, high: 3000 };
 
@@ -124,8 +127,8 @@ async function benchModel(m: BenchModel): Promise<{ table: string[]; ratios: str
   let uid = 0;
   const records = Array.from({ length: WARM + batches }, () => Array.from({ length: ROWS }, () => ctr.toInstance(ctr.sampleRow(), uid++)));
   const parser = new RecordParser(ctr.parseConfig, { variant: 'instance' });
-  const make = (workers: number) =>
-    TrainingPipeline.create({ model: m.ref, source: records, workers, backend: BACKEND, before: [{ name: 'parse', op: timedParse((recs: Uint8Array[]) => parser.parse(recs)), kind: 'parse' }] });
+  const parse = PARSE === 'main' ? { before: [{ name: 'parse', op: timedParse((recs: Uint8Array[]) => parser.parse(recs)), kind: 'parse' as const }] } : { parseInWorkers: workerRecordParser(ctr.parseConfig, 'instance') };
+  const make = (workers: number) => TrainingPipeline.create({ model: m.ref, source: records, workers, backend: BACKEND, ...parse });
   const pipes = { 1: await make(1), 2: await make(2) };
   const got = new Map<RunName, Measured[]>(RUNS.map((r) => [r, []]));
   try {
@@ -188,13 +191,13 @@ processes used more than ~0.1 core are from a busy machine: read the ratios, not
 
 Models: ${chosen.map((m) => `**${m.key}** = ${m.title}`).join('; ')}.
 Data: Criteo-shaped rows from SyntheticCtr (26 Zipf slots over ${f(VOCAB)} ids, 13 dense features), serialized as Monolith Instances
-and parsed in the pipeline (fast wire decoder, the pipeline's parse node), batches of ${ROWS} rows; each run passes over ${WARM} warm-up
+and parsed in the pipeline (fast wire decoder) ${PARSE === 'main' ? 'on the main thread (a parse node before the step)' : 'by the workers (parseInWorkers: the main thread only copies the records into shared memory)'}, batches of ${ROWS} rows; each run passes over ${WARM} warm-up
 batches then the timed ones (worker start-up excluded: each pipeline is created and run once before the rounds).
 Runs per round, interleaved (A B C D, then D C B A), ${ROUNDS} rounds: the dense step alone (forward + backward with the model's loss, gradients
 of the weights and of the pooled inputs, no tables, no weight copies) in 1 and in 2 plain threads at once, and the whole pipeline with
 1 and 2 workers. Rates are medians over the rounds with min–max; "× dense alone" and every ratio below are taken within a round.
 "per core" = examples/s ÷ cores this process kept busy (every thread, from its CPU time). Stage times (ms per step, median of the
-per-run means): parse on the main thread; lookup, dense (weight read + forward/backward), apply inside the worker.
+per-run means): parse (${PARSE === 'main' ? 'main thread' : 'inside the worker'}), lookup, dense (weight read + forward/backward), apply inside the worker.
 
 | model | run | examples/s | min–max | × dense alone, 1 thread | examples/s per core | cores used | main thread cores | other processes' cores | parse ms | lookup ms | dense ms | apply ms |
 | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
