@@ -16,7 +16,7 @@ export interface FramedRecords {
   offsets?: number[];
 }
 
-const align8 = (n: number): number => (n + 7) & ~7;
+const align8 = (n: number): number => Math.ceil(n / 8) * 8;
 
 /** Copies `records` into one new SharedArrayBuffer (one copy of the bytes, no parsing). */
 export function frameRecords(records: readonly Uint8Array[], offsets?: readonly number[]): SharedArrayBuffer {
