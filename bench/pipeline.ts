@@ -155,7 +155,7 @@ async function benchModel(m: BenchModel): Promise<{ table: string[]; ratios: str
     const st = (k: 'parse' | 'lookup' | 'dense' | 'apply') => (ms[0]!.stages ? f(median(ms.map((x) => x.stages![k])), 1) : '');
     return `| ${m.key} | ${run} | ${f(median(rates(run)))} | ${spread(rates(run))} | ${f(median(perRound(run, 'dense alone, 1 thread')), 2)} | ${f(median(perCore(run)))} | ${f(median(ms.map((x) => x.cpu.ownCores)), 2)} | ${f(median(ms.map((x) => x.cpu.mainThreadCores)), 2)} | ${f(median(ms.map((x) => x.cpu.otherCores)), 2)} | ${st('parse')} | ${st('lookup')} | ${st('dense')} | ${st('apply')} |`;
   });
-  const ratio = (name: string, xs: number[], goal: string) => `| ${m.key} | ${name} | **${f(median(xs), 2)}×** | ${spread(xs, 2)} | ${goal} |`;
+  const ratio = (name: string, xs: number[], goal: string) => `| ${name} | ${m.key} | **${f(median(xs), 2)}×** | ${spread(xs, 2)} | ${goal} |`;
   const wdl = (DEEPREC_WDL_PER_VCPU.low + DEEPREC_WDL_PER_VCPU.high) / 2;
   const ratios = [
     ratio('pipeline: 2 workers / 1 worker', perRound('pipeline, 2 workers', 'pipeline, 1 worker'), '≥ 1.7 on 2 free cores'),
@@ -203,7 +203,7 @@ per-run means): parse (${PARSE === 'main' ? 'main thread' : 'inside the worker'}
 | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 ${tables.join('\n')}
 
-| model | ratio | median | min–max | goal |
+| ratio | model | median | min–max | goal |
 | --- | --- | ---: | ---: | --- |
 ${ratios.join('\n')}
 `;
