@@ -137,6 +137,7 @@ export class TrainingPipeline {
     const mode = opts.mode ?? 'train';
     const workers = opts.workers ?? availableParallelism();
     if (!Number.isInteger(workers) || workers < 0) throw new ConfigError(`pipeline: workers must be a non-negative integer, got ${workers}`);
+    if (opts.parseInWorkers && opts.keepBatch) throw new ConfigError('pipeline: keepBatch needs the batches in this thread; parse them here (a parse node in `before`) instead of parseInWorkers');
     // The main thread builds the model once, for the tables' configs and the initial dense weights.
     await initBackend(workers === 0 ? opts.backend : (opts.backend ?? 'cpu'));
     const spec = await loadModel(opts.model);
@@ -153,7 +154,6 @@ export class TrainingPipeline {
       }
     }
 
-    if (opts.parseInWorkers && opts.keepBatch) throw new ConfigError('pipeline: keepBatch needs the batches in this thread; parse them here (a parse node in `before`) instead of parseInWorkers');
     let run: Runner;
     let runRecords: RecordRunner | undefined;
     let pool: StepWorkerPool | undefined;
