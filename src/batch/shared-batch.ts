@@ -29,6 +29,9 @@ function dtypeOf(a: LineIdValues): DType {
   return DType.Fid; // BigUint64Array: uint64 as (lo, hi) words
 }
 
+/** Data start of the last batch laid out in this thread (the usual header size of the next one). */
+let lastBase = 0;
+
 /** Lays `batch` out in one SharedArrayBuffer (one copy of every column). */
 export function toSharedBatch(batch: Batch): SharedArrayBuffer {
   // First pass: place every array after a header of unknown size, then build
@@ -80,10 +83,17 @@ export function toSharedBatch(batch: Batch): SharedArrayBuffer {
     b.finish(BatchHeader.endBatchHeader(b), 'MTSB');
     return b.asUint8Array();
   };
-  const headerLen = build(0).byteLength;
-  const base = align(4 + headerLen);
-  const header = build(base);
-  if (header.byteLength !== headerLen) throw new Error('batch header size changed between passes');
+  // Consecutive batches of a stream have the same columns, hence the same header size:
+  // build once at the last batch's data start, rebuild only when that guess was wrong.
+  let base = lastBase;
+  let header = build(base);
+  if (align(4 + header.byteLength) !== base) {
+    base = align(4 + header.byteLength);
+    header = build(base);
+    if (align(4 + header.byteLength) !== base) throw new Error('batch header size changed between passes');
+  }
+  lastBase = base;
+  const headerLen = header.byteLength;
 
   const sab = new SharedArrayBuffer(base + dataBytes);
   new DataView(sab).setUint32(0, headerLen, true);

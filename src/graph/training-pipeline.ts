@@ -10,7 +10,8 @@ import { log } from '../util/log.js';
 import { loadModel, type ModelRef } from '../workers/load-model.js';
 import { createModelTables } from '../workers/model-tables.js';
 import type { SharedDenseParams } from '../workers/shared-dense-params.js';
-import { StepWorkerPool } from '../workers/step-pool.js';
+import { loadRecordParser, type RecordParserRef } from '../workers/record-parser-ref.js';
+import { StepWorkerPool, type RecordSlice } from '../workers/step-pool.js';
 import { initBackend, type BackendName } from '../workers/tf-backend.js';
 import { createSharedDenseParams, TrainStep } from '../workers/train-step.js';
 import { checkpointOperator, type CheckpointTrigger } from './checkpoint-operator.js';
@@ -62,8 +63,19 @@ export interface PipelineOptions {
   /** Batches (or SourceBatches with ack), or raw records when `before` parses them. */
   source: SourceLike<unknown>;
   mode?: RunMode;
-  /** Operators before the step (parse, batch), in order; they must end in Batch or SourceBatch. */
+  /**
+   * Operators before the step (parse, batch), in order; they must end in Batch or SourceBatch
+   * (with `parseInWorkers`: in RecordBatch or Uint8Array[]).
+   */
   before?: Array<{ name: string; op: OperatorFunction<any, any>; kind?: 'parse' | 'batch' | 'transform' }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /**
+   * The workers parse the batches: the items reaching the step are the
+   * serialized records of one batch each (`Uint8Array[]`, or a RecordBatch
+   * with their file, offsets and ack), and every worker parses its own with
+   * this parser (e.g. `workerRecordParser(config, variant)`). This thread only
+   * copies the records' bytes into shared memory. Not with `keepBatch`.
+   */
+  parseInWorkers?: RecordParserRef;
   /** Worker threads; 0 runs the steps in this thread. Default: the machine's cores. */
   workers?: number;
   backend?: BackendName;
@@ -99,9 +111,22 @@ export interface PipelineOptions {
   reportSparse?: boolean;
 }
 
+/** The serialized records of one batch, for pipelines whose workers parse (`parseInWorkers`); `ack` as in SourceBatch. */
+export interface RecordBatch extends RecordSlice {
+  ack?: () => void;
+}
+
 const isSourceBatch = (x: SourceBatch | Batch): x is SourceBatch => !('rows' in x) && 'batch' in x;
 
 type Runner = (batch: Batch, mode: RunMode, opts: { batchIndex: number; parseMs?: number; keepBatch?: boolean }) => Promise<StepResult>;
+type RecordRunner = (slice: RecordSlice, mode: RunMode, opts: { batchIndex: number }) => Promise<StepResult>;
+
+function recordBatchOf(item: unknown): RecordBatch {
+  if (Array.isArray(item) && item.every((r) => r instanceof Uint8Array)) return { records: item as Uint8Array[] };
+  const rb = item as RecordBatch;
+  if (rb && Array.isArray(rb.records)) return rb;
+  throw new ConfigError('pipeline: with parseInWorkers the step takes the serialized records of a batch (Uint8Array[] or { records }), got something else');
+}
 
 /**
  * A ready-to-run train / eval / predict pipeline: the model's tables and
@@ -131,6 +156,7 @@ export class TrainingPipeline {
     const mode = opts.mode ?? 'train';
     const workers = opts.workers ?? availableParallelism();
     if (!Number.isInteger(workers) || workers < 0) throw new ConfigError(`pipeline: workers must be a non-negative integer, got ${workers}`);
+    if (opts.parseInWorkers && opts.keepBatch) throw new ConfigError('pipeline: keepBatch needs the batches in this thread; parse them here (a parse node in `before`) instead of parseInWorkers');
     // The main thread builds the model once, for the tables' configs and the initial dense weights.
     await initBackend(workers === 0 ? opts.backend : (opts.backend ?? 'cpu'));
     const spec = await loadModel(opts.model);
@@ -165,16 +191,27 @@ export class TrainingPipeline {
     }
 
     try {
+      if (redis && opts.parseInWorkers) throw new ConfigError('parseInWorkers does not go with redis (a step\'s rows are pulled from Redis before the step, from the parsed batch)');
       const readsUpdates = [...(opts.hooks ?? []), ...(opts.sinks ?? [])].some((h) => typeof h !== 'function' && 'make' in h && h.sparseUpdates === true);
       const reportSparse = !!redis || !!opts.reportSparse || readsUpdates;
       let run: Runner;
+      let runRecords: RecordRunner | undefined;
       let pool: StepWorkerPool | undefined;
       if (workers === 0) {
         const local = new TrainStep({ spec, tables, dense, worker: 0, reportSparse });
         run = async (batch, m, o) => local.run(batch, m, o);
+        if (opts.parseInWorkers) {
+          const parser = await loadRecordParser(opts.parseInWorkers);
+          runRecords = async (slice, m, o) => {
+            const t0 = performance.now();
+            const batch = parser.parseRecords(slice.records, { file: slice.file, offsets: slice.offsets });
+            return local.run(batch, m, { ...o, parseMs: performance.now() - t0 });
+          };
+        }
       } else {
-        pool = new StepWorkerPool({ model: opts.model, tables, dense, size: workers, backend: opts.backend, stepTimeoutMs: opts.stepTimeoutMs, resourceLimits: opts.workerResourceLimits, reportSparse });
+        pool = new StepWorkerPool({ model: opts.model, tables, dense, size: workers, backend: opts.backend, stepTimeoutMs: opts.stepTimeoutMs, resourceLimits: opts.workerResourceLimits, reportSparse, parser: opts.parseInWorkers });
         run = (batch, m, o) => pool!.run(batch, m, o);
+        if (opts.parseInWorkers) runRecords = (slice, m, o) => pool!.runRecords(slice, m, o);
       }
       const gate = new StepGate();
       const maxInFlight = opts.deterministic ? 1 : (opts.maxInFlight ?? Math.max(1, 2 * workers));
@@ -184,23 +221,31 @@ export class TrainingPipeline {
       for (const b of opts.before ?? []) g = g.through(b.name, b.op, b.kind ?? 'transform');
       const stepRunner = (item: unknown, index: number) =>
         gate.shared(async () => {
-          const sb = item as SourceBatch | Batch;
-          const src = isSourceBatch(sb) ? sb : { batch: sb };
+          let ack: (() => void) | undefined;
           let res: StepResult;
           try {
-            await redis?.beforeStep(src.batch);
-            res = await run(src.batch, mode, { batchIndex: index + 1, parseMs: parseTimeOf(src.batch), keepBatch: opts.keepBatch });
-            // The source's offsets are acked below, only once the step's updates are in Redis.
-            await redis?.afterStep(res);
+            if (runRecords) {
+              const rb = recordBatchOf(item);
+              ack = rb.ack;
+              res = await runRecords(rb, mode, { batchIndex: index + 1 });
+            } else {
+              const sb = item as SourceBatch | Batch;
+              const src = isSourceBatch(sb) ? sb : { batch: sb };
+              ack = src.ack;
+              await redis?.beforeStep(src.batch);
+              res = await run(src.batch, mode, { batchIndex: index + 1, parseMs: parseTimeOf(src.batch), keepBatch: opts.keepBatch });
+              // The source's offsets are acked below, only once the step's updates are in Redis.
+              await redis?.afterStep(res);
+            }
           } catch (err) {
             // No step starts after a failure, and a waiting checkpoint is not written.
             gate.fail(err);
             throw err;
           }
-          src.ack?.();
+          ack?.();
           return res;
         });
-      let graph = g.step(mode, stepRunner, { maxInFlight, detail: `${workers === 0 ? 'in this thread' : `${workers} worker(s)`}, at most ${maxInFlight} in flight${opts.deterministic ? ', deterministic' : ''}` });
+      let graph = g.step(mode, stepRunner, { maxInFlight, detail: `${workers === 0 ? 'in this thread' : `${workers} worker(s)`}${opts.parseInWorkers ? ' parsing their batches' : ''}, at most ${maxInFlight} in flight${opts.deterministic ? ', deterministic' : ''}` });
       const named = (list: NamedOperator[] | undefined, kind: 'hook' | 'sink') =>
         (list ?? []).forEach((h, i) => {
           const { name, op } = typeof h === 'function' ? { name: `${kind}-${i + 1}`, op: h } : 'make' in h ? { name: h.name, op: h.make({ spec, tables, dense }) } : h;

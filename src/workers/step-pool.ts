@@ -2,13 +2,16 @@ import { availableParallelism } from 'node:os';
 import type { ResourceLimits, Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { Batch } from '../batch/batch.js';
+import { frameRecords } from '../batch/record-frame.js';
 import { toSharedBatch } from '../batch/shared-batch.js';
 import { ConfigError } from '../errors.js';
 import type { EmbeddingHashTable } from '../hashtable/embedding-hash-table.js';
 import type { RunMode, StepResult } from '../graph/step-result.js';
 import { log } from '../util/log.js';
 import type { ModelRef } from './load-model.js';
+import { unpackError } from './error-transfer.js';
 import { tableHandles } from './model-tables.js';
+import type { RecordParserRef } from './record-parser-ref.js';
 import type { SharedDenseParams } from './shared-dense-params.js';
 import type { StepTask, StepTaskOutcome, StepWorkerData } from './step-worker.js';
 import type { BackendName } from './tf-backend.js';
@@ -32,6 +35,15 @@ export interface StepPoolOptions {
   resourceLimits?: ResourceLimits;
   /** Train steps report their sparse gradients (StepResult.sparseUpdates). */
   reportSparse?: boolean;
+  /** The parser every worker loads, for steps given serialized records (`runRecords`). */
+  parser?: RecordParserRef;
+}
+
+/** The serialized records of one batch, for a worker to parse; `offsets` (their byte offsets in `file`) name them in errors. */
+export interface RecordSlice {
+  records: readonly Uint8Array[];
+  file?: string;
+  offsets?: readonly number[];
 }
 
 export interface PoolStepOptions {
@@ -68,6 +80,7 @@ export class StepWorkerPool {
   private failure: WorkerCrashError | undefined;
   private destroyed = false;
   private backendLogged = false;
+  private readonly hasParser: boolean;
   readonly size: number;
 
   constructor(opts: StepPoolOptions) {
@@ -78,7 +91,8 @@ export class StepWorkerPool {
     this.stepTimeoutMs = timeout === 0 ? Number.POSITIVE_INFINITY : timeout;
     this.size = size;
     this.tables = Object.values(opts.tables);
-    const workerData: StepWorkerData = { model: opts.model, tables: tableHandles(opts.tables), dense: opts.dense.handle, backend: opts.backend, reportSparse: opts.reportSparse };
+    this.hasParser = opts.parser !== undefined;
+    const workerData: StepWorkerData = { model: opts.model, tables: tableHandles(opts.tables), dense: opts.dense.handle, backend: opts.backend, reportSparse: opts.reportSparse, parser: opts.parser };
     this.pool = new Piscina({
       filename: new URL('./step-worker.js', import.meta.url).href,
       minThreads: size,
@@ -157,8 +171,25 @@ export class StepWorkerPool {
   /** Runs one step in a worker. */
   async run(batch: Batch | SharedArrayBuffer, mode: RunMode, opts: PoolStepOptions = {}): Promise<StepResult> {
     if (this.failure) throw this.failure;
+    const res = await this.runTask({ buffer: batch instanceof SharedArrayBuffer ? batch : toSharedBatch(batch) }, mode, opts);
+    if (opts.keepBatch) res.batch = batch instanceof SharedArrayBuffer ? undefined : batch;
+    return res;
+  }
+
+  /**
+   * Runs one step on serialized records: they are copied into shared memory
+   * as they are and the worker parses them with the pool's `parser`, so this
+   * thread neither parses nor lays out the batch. Parse errors keep their
+   * class and location (file, byte offset).
+   */
+  async runRecords(slice: RecordSlice, mode: RunMode, opts: Omit<PoolStepOptions, 'keepBatch' | 'parseMs'> = {}): Promise<StepResult> {
+    if (this.failure) throw this.failure;
+    if (!this.hasParser) throw new ConfigError('worker pool: runRecords needs a pool created with a record parser (StepPoolOptions.parser)');
+    return this.runTask({ buffer: frameRecords(slice.records, slice.offsets), records: true, file: slice.file }, mode, opts);
+  }
+
+  private async runTask(task: { buffer: SharedArrayBuffer; records?: boolean; file?: string }, mode: RunMode, opts: PoolStepOptions): Promise<StepResult> {
     void this.threads; // start watching threads created since the last call
-    const buffer = batch instanceof SharedArrayBuffer ? batch : toSharedBatch(batch);
     const runner = new SharedArrayBuffer(16);
     const ran = new Float64Array(runner);
     ran[0] = -1;
@@ -178,7 +209,7 @@ export class StepWorkerPool {
     const signal = opts.signal ? AbortSignal.any([opts.signal, timeout.signal]) : timeout.signal;
     let out: StepTaskOutcome;
     try {
-      out = await this.pool.run({ buffer, mode, batchIndex: opts.batchIndex, parseMs: opts.parseMs, runner }, { signal });
+      out = await this.pool.run({ ...task, mode, batchIndex: opts.batchIndex, parseMs: opts.parseMs, runner }, { signal });
     } catch (err) {
       const thread = ran[0]! >= 0 ? ran[0]! : undefined;
       void this.threads;
@@ -196,10 +227,11 @@ export class StepWorkerPool {
       clearTimeout(timer);
     }
     if ('failed' in out) {
+      const error = unpackError(out.error);
       if (out.failed === 'init') {
-        throw this.fail(new WorkerCrashError([out.thread], `worker thread ${out.thread} could not load the model: ${describeError(out.error)}`, { cause: out.error }));
+        throw this.fail(new WorkerCrashError([out.thread], `worker thread ${out.thread} could not load the model: ${describeError(error)}`, { cause: error }));
       }
-      throw out.error;
+      throw error;
     }
     const res = out.ok;
     if (!this.backendLogged) {
@@ -207,7 +239,6 @@ export class StepWorkerPool {
       log.info(`step workers: ${this.size} thread(s), tfjs backend ${res.backend}`);
     }
     const { backend: _backend, ...result } = res;
-    if (opts.keepBatch) result.batch = batch instanceof SharedArrayBuffer ? undefined : batch;
     return result;
   }
 

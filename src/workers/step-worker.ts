@@ -2,15 +2,22 @@
  * Piscina worker entry: one per thread. On its first task the thread picks
  * its tfjs backend, imports the model module, attaches to the shared tables
  * and dense parameters and builds its TrainStep; later tasks reuse them.
- * Batches arrive as SharedArrayBuffers and are read in place.
+ * Batches arrive as SharedArrayBuffers and are read in place; with a record
+ * parser (`StepWorkerData.parser`) a task may instead carry the batch's
+ * serialized records, framed in shared memory, and the thread parses them.
  */
 import { threadId, workerData } from 'node:worker_threads';
+import type { Batch } from '../batch/batch.js';
+import { unframeRecords } from '../batch/record-frame.js';
 import { fromSharedBatch } from '../batch/shared-batch.js';
+import { ConfigError } from '../errors.js';
 import type { EmbeddingHashTableHandle } from '../hashtable/embedding-hash-table.js';
 import type { RunMode, StepResult } from '../graph/step-result.js';
+import { packError } from './error-transfer.js';
 import { loadModel, type ModelRef } from './load-model.js';
 import { attachTables } from './model-tables.js';
 import { SharedDenseParams, type SharedDenseParamsHandle } from './shared-dense-params.js';
+import { loadRecordParser, type BatchRecordParser, type RecordParserRef } from './record-parser-ref.js';
 import { initBackend, type BackendName } from './tf-backend.js';
 import { TrainStep } from './train-step.js';
 
@@ -20,10 +27,16 @@ export interface StepWorkerData {
   dense: SharedDenseParamsHandle;
   backend?: BackendName;
   reportSparse?: boolean;
+  /** The parser of tasks that carry records instead of a laid-out batch. */
+  parser?: RecordParserRef;
 }
 
 export interface StepTask {
+  /** A batch laid out by toSharedBatch, or (`records`) serialized records framed by frameRecords. */
   buffer: SharedArrayBuffer;
+  records?: boolean;
+  /** File the framed records come from (error messages). */
+  file?: string;
   mode: RunMode;
   batchIndex?: number;
   parseMs?: number;
@@ -40,33 +53,50 @@ export type StepTaskResult = StepResult & { backend: BackendName };
  */
 export type StepTaskOutcome = { ok: StepTaskResult } | { failed: 'init' | 'step'; error: unknown; thread: number };
 
-let ready: Promise<{ step: TrainStep; backend: BackendName }> | undefined;
+interface WorkerContext {
+  step: TrainStep;
+  backend: BackendName;
+  parser?: BatchRecordParser;
+}
+let ready: Promise<WorkerContext> | undefined;
 
-function init(): Promise<{ step: TrainStep; backend: BackendName }> {
+function init(): Promise<WorkerContext> {
   ready ??= (async () => {
     const data = workerData as StepWorkerData;
     const backend = await initBackend(data.backend);
     const spec = await loadModel(data.model);
     const step = new TrainStep({ spec, tables: attachTables(data.tables), dense: SharedDenseParams.attach(data.dense), worker: threadId, reportSparse: data.reportSparse });
-    return { step, backend };
+    const parser = data.parser ? await loadRecordParser(data.parser) : undefined;
+    return { step, backend, parser };
   })();
   return ready;
+}
+
+/** The task's batch, and how long parsing it took here (records) or upstream. */
+function batchOf(task: StepTask, ctx: WorkerContext): { batch: Batch; parseMs?: number } {
+  if (!task.records) return { batch: fromSharedBatch(task.buffer), parseMs: task.parseMs };
+  if (!ctx.parser) throw new ConfigError('a step task carries records, but this worker has no record parser');
+  const t0 = performance.now();
+  const { records, offsets } = unframeRecords(task.buffer);
+  const batch = ctx.parser.parseRecords(records, { file: task.file, offsets });
+  return { batch, parseMs: performance.now() - t0 };
 }
 
 export default async function runStepTask(task: StepTask): Promise<StepTaskOutcome> {
   const runner = new Float64Array(task.runner);
   runner[1] = Date.now();
   runner[0] = threadId;
-  let ctx: { step: TrainStep; backend: BackendName };
+  let ctx: WorkerContext;
   try {
     ctx = await init();
   } catch (error) {
-    return { failed: 'init', error, thread: threadId };
+    return { failed: 'init', error: packError(error), thread: threadId };
   }
   try {
-    const res = ctx.step.run(fromSharedBatch(task.buffer), task.mode, { batchIndex: task.batchIndex, parseMs: task.parseMs });
+    const { batch, parseMs } = batchOf(task, ctx);
+    const res = ctx.step.run(batch, task.mode, { batchIndex: task.batchIndex, parseMs });
     return { ok: { ...res, backend: ctx.backend } };
   } catch (error) {
-    return { failed: 'step', error, thread: threadId };
+    return { failed: 'step', error: packError(error), thread: threadId };
   }
 }

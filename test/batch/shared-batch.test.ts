@@ -63,3 +63,15 @@ test('a batch without weights or sparse columns', (t) => {
   t.is(r.sparse.length, 0);
   t.deepEqual([...r.labels], [0, 1]);
 });
+
+test('batches of different header sizes laid out one after another each round-trip (the header is built once when its size repeats)', (t) => {
+  const big = sample();
+  const small: Batch = { rows: 1, sparse: [], dense: [], labels: new Float32Array([1]), labelWidth: 1, lineId: [] };
+  const wide: Batch = { ...big, sparse: [...big.sparse, { name: 'a_much_longer_column_name_than_the_others', slot: 3, fids: new Uint32Array([4, 0xc00000]), rowSplits: new Int32Array([0, 1, 1, 1]) }] };
+  for (const b of [big, big, small, wide, small, big, wide, wide]) {
+    const r = fromSharedBatch(toSharedBatch(b));
+    t.is(r.rows, b.rows);
+    t.deepEqual(r.sparse.map((c) => [c.name, Array.from(c.fids), Array.from(c.rowSplits)]), b.sparse.map((c) => [c.name, Array.from(c.fids), Array.from(c.rowSplits)]));
+    t.deepEqual(Array.from(r.labels), Array.from(b.labels));
+  }
+});

@@ -4,3 +4,4 @@ export { BatchBuilder } from './batch-builder.js';
 export { FastDecoder, type RecordOrigin } from './fast-decoder.js';
 export { ReferenceDecoder } from './reference-decoder.js';
 export { sliceBatch, concatBatches } from './batch-ops.js';
+export { workerRecordParser, createRecordParser, type WorkerRecordParserOptions } from './worker-record-parser.js';
