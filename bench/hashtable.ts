@@ -209,7 +209,7 @@ async function benchTwoThreads(dim: number, size: number, shards: number, s: Str
   }
 }
 
-function nativeRef(srcDir: string): string | undefined {
+export function nativeRef(srcDir: string): string | undefined {
   const dir = join(os.tmpdir(), 'monolith-ts-bench-ref');
   const bin = join(dir, 'hashbench');
   if (!existsSync(bin)) {
@@ -224,7 +224,7 @@ function nativeRef(srcDir: string): string | undefined {
   return existsSync(bin) ? bin : undefined;
 }
 
-function runNative(bin: string, dim: number, size: number, threads: number, batches: number): Rates | undefined {
+export function runNative(bin: string, dim: number, size: number, threads: number, batches: number): Rates | undefined {
   try {
     const txt = execFileSync(bin, ['--table=oa', `--dim=${dim}`, `--size=${size}`, `--threads=${threads}`, `--batches=${batches}`, `--warm=${WARM}`], { encoding: 'utf8' });
     const line = txt.split('\n').find((l) => l.startsWith('RESULT'));

@@ -2,7 +2,7 @@
 // the lookup of one shard's slice over the shard's index and rows in this memory.
 
 /**
- * Looks up `n` keys, given as i32 triples [hash, lo, hi] at `keys`, in the
+ * Looks up `n` keys, given as i32 quads [hash, lo, hi, input index] at `keys`, in the
  * open-addressing index at `index` (12-byte slots [lo, hi, val], 2^log2 of
  * them, home slot = top log2 bits of the hash, val = row + 1 for an entry)
  * and copies each key's embedding (`dimBytes` from the start of its row of
@@ -16,11 +16,11 @@ export function lookupRows(keys: usize, n: i32, index: usize, log2: i32, rows: u
   const mask = (<u32>1 << <u32>log2) - 1;
   let sink: i32 = 0;
   for (let k = 0; k < n; k++) {
-    const h = load<u32>(keys + <usize>k * 12);
+    const h = load<u32>(keys + (<usize>k << 4));
     sink ^= load<i32>(index + <usize>(h >>> shift) * 12 + 8);
   }
   for (let k = 0; k < n; k++) {
-    const p = keys + <usize>k * 12;
+    const p = keys + (<usize>k << 4);
     const h = load<u32>(p);
     const lo = load<i32>(p, 4);
     const hi = load<i32>(p, 8);
@@ -60,4 +60,71 @@ export function lookupRows(keys: usize, n: i32, index: usize, log2: i32, rows: u
     for (; j < dimBytes; j += 4) store<i32>(o + <usize>j, load<i32>(a + <usize>j));
   }
   return sink;
+}
+
+/** The FID hash of src/hashtable/fid-hash.ts (mixFid), bit for bit. */
+// @ts-ignore: decorator
+@inline function mixFid(lo: u32, hi: u32): u32 {
+  let h = ((hi ^ 0x9e3779b9) * 0x85ebca6b) ^ lo;
+  h = (h ^ (h >>> 16)) * 0x7feb352d;
+  h = (h ^ (h >>> 15)) * 0x846ca68b;
+  return h ^ (h >>> 16);
+}
+
+/** shardOfHash of src/hashtable/fid-hash.ts, bit for bit. */
+// @ts-ignore: decorator
+@inline function shardOfHash(h: u32, n: u32): u32 {
+  if (n == 1) return 0;
+  const g = (h ^ (h >>> 13)) * 0x2c1b3c6d;
+  return <u32>((<u64>g * <u64>n) >>> 32);
+}
+
+/**
+ * Lays out a batch of `n` ids (u32 word pairs [lo, hi] at `ids`) by shard:
+ * quads [hash, lo, hi, input index] at `keys`, shard s's at quads
+ * starts[s] .. starts[s + 1] (`nShards + 1` i32s at `starts`), each shard's
+ * keys in input order (counting sort). `fill` is nShards i32s of scratch.
+ */
+export function partitionKeys(ids: usize, n: i32, nShards: i32, keys: usize, starts: usize, fill: usize): void {
+  const ns = <u32>nShards;
+  memory.fill(starts, 0, <usize>(nShards + 1) << 2);
+  for (let i = 0; i < n; i++) {
+    const p = ids + (<usize>i << 3);
+    const s = shardOfHash(mixFid(load<u32>(p), load<u32>(p, 4)), ns);
+    const a = starts + ((<usize>s + 1) << 2);
+    store<i32>(a, load<i32>(a) + 1);
+  }
+  for (let s = 0; s < nShards; s++) {
+    const a = starts + (<usize>s << 2);
+    const at = load<i32>(a);
+    store<i32>(a + 4, load<i32>(a + 4) + at);
+    store<i32>(fill + (<usize>s << 2), at);
+  }
+  for (let i = 0; i < n; i++) {
+    const p = ids + (<usize>i << 3);
+    const lo = load<u32>(p);
+    const hi = load<u32>(p, 4);
+    const h = mixFid(lo, hi);
+    const f = fill + (<usize>shardOfHash(h, ns) << 2);
+    const at = load<i32>(f);
+    store<i32>(f, at + 1);
+    const q = keys + (<usize>at << 4);
+    store<u32>(q, h);
+    store<u32>(q, lo, 4);
+    store<u32>(q, hi, 8);
+    store<i32>(q, i, 12);
+  }
+}
+
+/** Copies row k of `src` (`dimBytes` each, in key order) to row keys[k].index of `out`, for k < n. */
+export function scatterRows(src: usize, keys: usize, n: i32, dimBytes: i32, out: usize): void {
+  const vecBytes = dimBytes & ~15;
+  for (let k = 0; k < n; k++) {
+    const i = load<i32>(keys + (<usize>k << 4), 12);
+    const a = src + <usize>k * <usize>dimBytes;
+    const o = out + <usize>i * <usize>dimBytes;
+    let j = 0;
+    for (; j < vecBytes; j += 16) v128.store(o + <usize>j, v128.load(a + <usize>j));
+    for (; j < dimBytes; j += 4) store<i32>(o + <usize>j, load<i32>(a + <usize>j));
+  }
 }
