@@ -29,10 +29,15 @@ interface Kernel extends WebAssembly.Exports {
   lookupRows(keys: number, n: number, index: number, log2: number, rows: number, strideBytes: number, dimBytes: number, out: number, rowsOut: number): number;
   partitionKeys(ids: number, n: number, nShards: number, keys: number, starts: number, fill: number): void;
   scatterRows(src: number, keys: number, n: number, dimBytes: number, out: number): void;
+  gatherRows(src: number, keys: number, n: number, dimBytes: number, out: number): void;
+  applyAdagrad(keys: number, n: number, index: number, log2: number, rows: number, strideBytes: number, dim: number, accBytes: number, tsBytes: number, ts: number, grads: number, lr: number, dedup: number, dedupLog2: number, epoch: number, uniq: number, gsum: number, sinkAt: number): number;
 }
 
+/** Dedup table size of the apply kernel: 2^13 slots, twice the largest slice. */
+export const DEDUP_LOG2 = 13;
+
 /** One thread's batch area: ids in, keys by shard, gathered rows, output in input order. */
-function batchArea(dim: number, nShards: number) {
+export function batchArea(dim: number, nShards: number) {
   const at = { ids: 0, keys: BATCH * 8, starts: BATCH * 24, fill: BATCH * 24 + 4 * (nShards + 1), rows: 0, out: 0 };
   at.rows = (at.fill + 4 * nShards + 63) & ~63;
   at.out = at.rows + BATCH * dim * 4;
@@ -48,27 +53,31 @@ function batchArea(dim: number, nShards: number) {
     out: new Float32Array(b, at.out, BATCH * dim),
   };
 }
+export type BatchArea = ReturnType<typeof batchArea>;
 
-interface ShardMirror {
+export interface ShardMirror {
   k: Kernel;
   keys: Int32Array;
   out: Float32Array;
   out64: Float64Array;
-  at: { keys: number; rowsOut: number; out: number; index: number; rows: number };
+  at: { keys: number; rowsOut: number; out: number; gsum: number; dedup: number; sink: number; index: number; rows: number };
+  /** The mirrored rows (`usedWords` floats). */
+  rows: Float32Array;
   log2: number;
 }
 
-function mirror(index: Int32Array, capacity: number, log2: number, rows: Float32Array, usedWords: number, dim: number): ShardMirror {
+export function mirror(index: Int32Array, capacity: number, log2: number, rows: Float32Array, usedWords: number, dim: number): ShardMirror {
   const keysB = BATCH * 16;
   const rowsOutB = BATCH * 4;
   const outB = BATCH * dim * 4;
-  const at = { keys: 0, rowsOut: keysB, out: keysB + rowsOutB, index: 0, rows: 0 };
-  at.index = (at.out + outB + 63) & ~63;
+  const at = { keys: 0, rowsOut: keysB, out: keysB + rowsOutB, gsum: keysB + rowsOutB + outB, dedup: keysB + rowsOutB + 2 * outB, sink: 0, index: 0, rows: 0 };
+  at.sink = at.dedup + 12 * (1 << DEDUP_LOG2);
+  at.index = (at.sink + 64 + 63) & ~63;
   at.rows = (at.index + capacity * 12 + 63) & ~63;
   const memory = sharedWasmMemory(at.rows + usedWords * 4);
   new Int32Array(memory.buffer, at.index, capacity * 3).set(index.subarray(0, capacity * 3));
   new Float32Array(memory.buffer, at.rows, usedWords).set(rows.subarray(0, usedWords));
-  return { k: instantiateWasm<Kernel>('table-lookup', memory), keys: new Int32Array(memory.buffer, at.keys, BATCH * 4), out: new Float32Array(memory.buffer, at.out, BATCH * dim), out64: new Float64Array(memory.buffer, at.out, (BATCH * dim) / 2), at, log2 };
+  return { k: instantiateWasm<Kernel>('table-lookup', memory), rows: new Float32Array(memory.buffer, at.rows, usedWords), keys: new Int32Array(memory.buffer, at.keys, BATCH * 4), out: new Float32Array(memory.buffer, at.out, BATCH * dim), out64: new Float64Array(memory.buffer, at.out, (BATCH * dim) / 2), at, log2 };
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[(xs.length - 1) >> 1]!;
