@@ -1,6 +1,6 @@
 /**
  * What a WebAssembly core would gain on Adagrad apply (op b, all hits): the
- * prototype kernel `applyAdagrad` of wasm/table-lookup.ts (probe, in-batch
+ * prototype kernel `applyAdagrad` of wasm/table-kernels.ts (probe, in-batch
  * dedup with float32 gradient sums, Adagrad in float64x2 SIMD) over a copy of
  * each shard in a shared WebAssembly.Memory, next to the TypeScript core's
  * applyGradients on the same table and batches, interleaved A B A B; both

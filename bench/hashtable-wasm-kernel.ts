@@ -1,6 +1,6 @@
 /**
  * What a WebAssembly core would gain on lookupOnly (op c): the prototype
- * kernel wasm/table-lookup.ts runs over a copy of each shard's index and rows
+ * kernel wasm/table-kernels.ts runs over a copy of each shard's index and rows
  * in a shared WebAssembly.Memory (one per shard, the layout the TypeScript
  * core uses), next to the TypeScript core on the same table and batches,
  * interleaved A B A B. Outputs are checked bit-identical.
@@ -44,7 +44,7 @@ export function batchArea(dim: number, nShards: number) {
   const memory = sharedWasmMemory(at.out + BATCH * dim * 4);
   const b = memory.buffer;
   return {
-    k: instantiateWasm<Kernel>('table-lookup', memory),
+    k: instantiateWasm<Kernel>('table-kernels', memory),
     at,
     ids: new Uint32Array(b, 0, BATCH * 2),
     keys: new Int32Array(b, at.keys, BATCH * 4),
@@ -77,7 +77,7 @@ export function mirror(index: Int32Array, capacity: number, log2: number, rows: 
   const memory = sharedWasmMemory(at.rows + usedWords * 4);
   new Int32Array(memory.buffer, at.index, capacity * 3).set(index.subarray(0, capacity * 3));
   new Float32Array(memory.buffer, at.rows, usedWords).set(rows.subarray(0, usedWords));
-  return { k: instantiateWasm<Kernel>('table-lookup', memory), rows: new Float32Array(memory.buffer, at.rows, usedWords), keys: new Int32Array(memory.buffer, at.keys, BATCH * 4), out: new Float32Array(memory.buffer, at.out, BATCH * dim), out64: new Float64Array(memory.buffer, at.out, (BATCH * dim) / 2), at, log2 };
+  return { k: instantiateWasm<Kernel>('table-kernels', memory), rows: new Float32Array(memory.buffer, at.rows, usedWords), keys: new Int32Array(memory.buffer, at.keys, BATCH * 4), out: new Float32Array(memory.buffer, at.out, BATCH * dim), out64: new Float64Array(memory.buffer, at.out, (BATCH * dim) / 2), at, log2 };
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[(xs.length - 1) >> 1]!;

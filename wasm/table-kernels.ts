@@ -1,5 +1,7 @@
-// Prototype kernel for the hash-table core (bench/hashtable-wasm-kernel.ts measures it):
-// the lookup of one shard's slice over the shard's index and rows in this memory.
+// Prototype kernels for a WebAssembly hash-table core (bench/hashtable-wasm-kernel.ts and
+// bench/hashtable-wasm-apply.ts measure them; test/hashtable/wasm-table-kernels.test.ts checks them):
+// lookup and Adagrad apply of one shard's slice over the shard's index and rows in this memory, plus
+// the batch layout (partition by shard) and the gather / scatter between a batch and its shards.
 
 /**
  * Looks up `n` keys, given as i32 quads [hash, lo, hi, input index] at `keys`, in the
