@@ -11,7 +11,7 @@
  * `run(opts)` is exported for bench/run-all.ts; the markdown also goes to bench/RESULTS-hashtable.md.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -209,7 +209,7 @@ async function benchTwoThreads(dim: number, size: number, shards: number, s: Str
   }
 }
 
-function nativeRef(srcDir: string): string | undefined {
+export function nativeRef(srcDir: string): string | undefined {
   const dir = join(os.tmpdir(), 'monolith-ts-bench-ref');
   const bin = join(dir, 'hashbench');
   if (!existsSync(bin)) {
@@ -224,7 +224,7 @@ function nativeRef(srcDir: string): string | undefined {
   return existsSync(bin) ? bin : undefined;
 }
 
-function runNative(bin: string, dim: number, size: number, threads: number, batches: number): Rates | undefined {
+export function runNative(bin: string, dim: number, size: number, threads: number, batches: number): Rates | undefined {
   try {
     const txt = execFileSync(bin, ['--table=oa', `--dim=${dim}`, `--size=${size}`, `--threads=${threads}`, `--batches=${batches}`, `--warm=${WARM}`], { encoding: 'utf8' });
     const line = txt.split('\n').find((l) => l.startsWith('RESULT'));
@@ -234,6 +234,17 @@ function runNative(bin: string, dim: number, size: number, threads: number, batc
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The hand-written sections of an existing results file (from its first
+ * `## ` heading on: analysis, targets), kept below a new run's table.
+ */
+function keptNotes(path: string): string {
+  if (!existsSync(path)) return '';
+  const old = readFileSync(path, 'utf8');
+  const at = old.search(/^## /m);
+  return at < 0 ? '' : `\n${old.slice(at)}`;
 }
 
 const f = (x: number | undefined): string => (x === undefined || !Number.isFinite(x) ? 'n/a' : x >= 10 ? x.toFixed(1) : x.toFixed(2));
@@ -313,7 +324,7 @@ export async function run(opts: HashtableBenchOptions = {}): Promise<HashtableBe
     '',
   ].join('\n');
   const out = opts.resultsPath === undefined ? join(projectRoot(), 'bench', 'RESULTS-hashtable.md') : opts.resultsPath;
-  if (out) writeFileSync(out, md);
+  if (out) writeFileSync(out, md + keptNotes(out));
   return { rows, markdown: md, wallSeconds };
 }
 
