@@ -19,8 +19,7 @@ import type { Batch } from '../src/batch/batch.js';
 import { trainEpochs, type EpochReport } from '../src/graph/epoch-training.js';
 import { HashTrick } from '../src/hashtable/hash-trick.js';
 import { PlantedCtr, type PlantedCtrOptions, type PlantedReference, type PlantedRow } from '../src/streams/sources/planted-ctr.js';
-import { aucOf } from '../src/streams/sources/synthetic-ctr.js';
-import { mix } from '../src/streams/sources/synthetic-ctr.js';
+import { aucOf, hashNormal, mix } from '../src/streams/sources/synthetic-ctr.js';
 import { Rng } from '../src/util/random.js';
 import { FtrlLogistic, type FtrlLogisticOptions } from './ftrl-logistic.js';
 
@@ -70,6 +69,8 @@ interface ModelRun {
 
 interface SizeResult {
   examples: number;
+  /** AUC of an ideal per-id learner without interactions on these rows (see idealLearnerAuc). */
+  ideal: number;
   lr: { auc: number; logLoss: number; nonZero: number; seconds: number };
   runs: ModelRun[];
 }
@@ -103,6 +104,39 @@ function runLr(o: PlantedBenchOptions, examples: number, heldOut: PlantedRow[]):
   return { auc: aucOf(preds, labels), logLoss: logLoss(preds, labels), nonZero: lr.nonZero, seconds: (performance.now() - t0) / 1000 };
 }
 
+/**
+ * What first-order learning can reach from these rows: each id's planted weight seen through the noise of
+ * its n occurrences (an estimate with variance 1/(n·p(1−p)), p = 0.2), shrunk by the slot's true prior
+ * variance (the posterior mean), ids never seen at 0; the dense weights and the additive part of the pair
+ * terms exact: about the best first-order learning can do (an approximation); the no-interaction ceiling is its
+ * limit as the rows grow.
+ */
+function idealLearnerAuc(o: PlantedBenchOptions, examples: number, heldOut: PlantedRow[]): number {
+  const gen = new PlantedCtr(o.stream);
+  const counts = gen.vocabs.map((v) => new Uint32Array(v + 1));
+  for (let i = 0; i < examples; i++) gen.sampleRow().ids.forEach((ids, s) => ids.forEach((id) => counts[s]![id]!++));
+  const prior = gen.vocabs.map((v, s) => {
+    const m = Math.min(v, 2000);
+    let a = 0;
+    for (let id = 1; id <= m; id++) a += gen.idWeight(s, id) ** 2;
+    return a / m;
+  });
+  const z = heldOut.map((r) => {
+    let z = gen.logit(r, 'additive');
+    r.ids.forEach((ids, s) =>
+      ids.forEach((id) => {
+        const w = gen.idWeight(s, id);
+        const n = counts[s]![id]!;
+        const noise = n > 0 ? 1 / (0.16 * n) : Infinity;
+        const est = n > 0 ? w + Math.sqrt(noise) * hashNormal(0x1dea1, s + 1, id) : 0;
+        z += est * (prior[s]! / (prior[s]! + noise)) - w;
+      }),
+    );
+    return z;
+  });
+  return aucOf(z, heldOut.map((r) => r.label));
+}
+
 async function runModel(o: PlantedBenchOptions, name: string, model: string, examples: number, heldOut: Batch[], trick?: HashTrick, epochs = o.epochs): Promise<ModelRun> {
   const t0 = performance.now();
   const stream = new PlantedCtr(o.stream);
@@ -133,13 +167,15 @@ export async function run(opts: Partial<PlantedBenchOptions> = {}): Promise<{ re
   for (const examples of o.examples) {
     const lr = runLr(o, examples, heldOutRows);
     o.log(`FTRL logistic regression @${examples}: AUC ${lr.auc.toFixed(4)}`);
+    const ideal = idealLearnerAuc(o, examples, heldOutRows);
+    o.log(`ideal per-id learner @${examples}: AUC ${ideal.toFixed(4)}`);
     const runs: ModelRun[] = [];
     for (const m of o.models) runs.push(await runModel(o, m, m, examples, heldOut));
     if (o.hash && runs[0]) {
       const buckets = Math.max(1, Math.round(runs[0].entries / stream.slots));
       runs.push(await runModel(o, `${o.models[0]}, hash trick (same memory: ${buckets} rows/slot)`, o.models[0]!, examples, heldOut, new HashTrick({ buckets, seed: 0x5eed }), 1));
     }
-    sizes.push({ examples, lr, runs });
+    sizes.push({ examples, ideal, lr, runs });
     if (o.out) writeFileSync(o.out, render(o, reference, sizes, started, (performance.now() - t0) / 1000));
   }
   const markdown = render(o, reference, sizes, started, (performance.now() - t0) / 1000);
@@ -150,6 +186,7 @@ function render(o: PlantedBenchOptions, ref: PlantedReference, sizes: SizeResult
   const f4 = (x: number) => x.toFixed(4);
   const stream = new PlantedCtr(o.stream);
   const lines = sizes.flatMap((s) => [
+    `| ${s.examples.toLocaleString('en-US')} | ideal per-id learner without interactions (knows each slot's prior; reference, not trained) | ${f4(s.ideal)} | | | | | |`,
     `| ${s.examples.toLocaleString('en-US')} | FTRL-Proximal logistic regression (α ${o.ftrl.alpha}, β ${o.ftrl.beta}, L1 ${o.ftrl.l1}, L2 ${o.ftrl.l2}; per example) | ${f4(s.lr.auc)} | | ${f4(s.lr.logLoss)} | | ${s.lr.nonZero.toLocaleString('en-US')} non-zero | ${s.lr.seconds.toFixed(0)} |`,
     ...s.runs.map((r) => {
       const [a, b] = r.epochs;
@@ -166,7 +203,10 @@ ${stream.multiValued.filter(Boolean).length} multi-valued with 0–5 ids), ${str
 ${stream.pairs.map(([a, b]) => `C${a + 1}×C${b + 1}`).join(', ')} of the ${(stream.slots * (stream.slots - 1)) / 2} candidates. Held-out: ${o.evalRows.toLocaleString('en-US')} rows drawn apart from the training rows.
 
 **Bayes AUC ${f4(ref.bayesAuc)}** (the planted probabilities; log loss ${f4(ref.bayesLogLoss)}); **no-interaction ceiling ${f4(ref.noInteractionAuc)}** (the planted logit with
-each pair term replaced by its additive part — about what a model without interactions can reach); positive rate ${ref.ctr.toFixed(3)}.
+each pair term replaced by its additive part — what a model without interactions reaches with unlimited rows); positive rate ${ref.ctr.toFixed(3)}.
+The *ideal per-id learner* row is a reference for a finite number of rows: each planted id weight seen through the noise of its
+occurrences in the training rows and shrunk by its slot's true prior (the posterior mean): about the best a model without
+interactions can do from these rows (an approximation: Gaussian noise of variance 1/(n·0.16), dense weights exact).
 
 Every model runs with its shipped defaults (LEARNING_DEFAULTS in src/model/models/learning-defaults.ts), through \`trainEpochs\`
 (src/graph/epoch-training.ts): ${o.epochs} pass(es) over the same rows, held-out evaluation after each. The logistic regression sees the same rows once.
