@@ -1,5 +1,5 @@
 import test from 'ava';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { compileInConsumer, consumerProject, consumerWorkspace, runNode } from '../helpers/consumer-project.js';
@@ -18,6 +18,7 @@ test('the tarball installs without node-rdkafka and with one copy of tfjs and rx
   const files = JSON.parse(await readFile(join(nm, 'monolith-ts', 'package.json'), 'utf8')) as { version: string };
   t.truthy(files.version);
   t.false(existsSync(join(nm, 'monolith-ts', 'dist', 'test')), 'no tests in the tarball');
+  t.true(readdirSync(join(nm, 'monolith-ts', 'dist', 'wasm')).some((f) => f.endsWith('.wasm')), 'the built wasm kernels are in the tarball');
   t.false(existsSync(join(nm, 'monolith-ts', 'bench')), 'no benchmarks in the tarball');
 });
 
