@@ -1,346 +1,239 @@
 /**
- * Learning quality on the planted stream: DeepFM trained through the real
- * pipeline (worker pool, shared hash tables) for a budget of examples, its
- * held-out AUC measured every few steps on rows drawn with a separate seed,
- * next to the planted model's AUC on the same rows (the best any learner can
- * reach). Then Monolith's comparison: the same run with the hash trick
- * (a fixed table of B rows per slot where ids collide) at the same memory as
- * the collisionless tables ended up with (and optionally smaller fractions).
+ * Learning quality on the harder planted stream (PlantedCtr: Zipf vocabularies
+ * from 100 to 200,000 ids, multi-valued slots, named log-normal dense
+ * features, FM terms on 2 of 325 slot pairs): each shipped model with its
+ * defaults, trained through the real pipeline with `trainEpochs` (held-out
+ * figures after each pass), next to the stream's Bayes AUC, its
+ * no-interaction ceiling and an FTRL-Proximal logistic regression trained on
+ * the same rows in the same run; plus DeepFM with the hash trick at the
+ * memory the collisionless tables ended up with.
  *
- *   node dist/bench/learning-quality.js [--quick] [--examples N] [--workers 2] [--out bench/RESULTS-learning.md]
- *                                       [--plot bench/plots/auc-over-time.svg] [--fractions 1,0.25]
+ *   node dist/bench/learning-quality.js [--quick] [--examples 32768,500000] [--epochs 2] [--models deepfm,deep-fwfm,dcn-v2]
+ *                                       [--workers 2] [--no-hash] [--out bench/RESULTS-learning-quality.md]
+ *
+ * `--quick`: 8,192 examples, one pass, 5,000 held-out rows (a smoke run; the figures mean little).
  */
 import { writeFileSync } from 'node:fs';
-import { basename } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Batch } from '../src/batch/batch.js';
-import { TrainingPipeline } from '../src/graph/training-pipeline.js';
-import { lastValueFrom, tap } from 'rxjs';
-import { CollisionCounter, expectedCollisionRate, HashTrick } from '../src/hashtable/hash-trick.js';
-import type { DeepFmOptions } from '../src/model/models/deepfm.js';
-import { aucOf, SyntheticCtr, type CtrRow, type SyntheticCtrOptions } from '../src/streams/sources/synthetic-ctr.js';
+import { trainEpochs, type EpochReport } from '../src/graph/epoch-training.js';
+import { HashTrick } from '../src/hashtable/hash-trick.js';
+import { PlantedCtr, type PlantedCtrOptions, type PlantedReference, type PlantedRow } from '../src/streams/sources/planted-ctr.js';
+import { aucOf, hashNormal, mix } from '../src/streams/sources/synthetic-ctr.js';
 import { Rng } from '../src/util/random.js';
-import type { BackendName } from '../src/workers/tf-backend.js';
-import { TrainStep } from '../src/workers/train-step.js';
-import { writeLinePlot } from './plot.js';
+import { FtrlLogistic, type FtrlLogisticOptions } from './ftrl-logistic.js';
 
-export interface LearningBenchOptions {
-  /** Training examples per run. */
-  examples?: number;
-  batchSize?: number;
-  workers?: number;
-  backend?: BackendName;
-  /** Held-out rows (drawn with `heldOutSeed` from the same planted model). */
-  evalRows?: number;
-  /** Held-out AUC every this many steps. */
-  evalEverySteps?: number;
-  /** Hash-trick runs, as fractions of the collisionless run's entries (1 = same memory). */
-  fractions?: number[];
-  /** The main stream (collisionless vs hash trick). */
-  stream?: SyntheticCtrOptions;
-  /** A second collisionless run on this stream (the main one with its planted pair interactions back); null for none. */
-  pairStream?: SyntheticCtrOptions | null;
-  heldOutSeed?: number;
-  model?: DeepFmOptions;
-  /** SVG of AUC over time (none when empty). */
-  plot?: string;
-  log?: (line: string) => void;
+/** `--quick`: a smoke run of every part in a minute or two. */
+export const QUICK: Partial<PlantedBenchOptions> = { examples: [8192], epochs: 1, evalRows: 5000 };
+
+export interface PlantedBenchOptions {
+  examples: number[];
+  epochs: number;
+  models: string[];
+  batchSize: number;
+  workers: number;
+  evalRows: number;
+  stream: PlantedCtrOptions;
+  heldOutSeed: number;
+  hash: boolean;
+  ftrl: FtrlLogisticOptions;
+  /** Extra options per model (e.g. to compare settings). */
+  modelOptions: Record<string, unknown>;
+  log: (line: string) => void;
+  /** Write the report here after each training size (a long run leaves its finished part behind). */
+  out?: string;
 }
 
-/** Budget and model settings tuned to get close to the planted AUC in a few minutes on 2 cores. */
-export const FULL: Required<Omit<LearningBenchOptions, 'plot' | 'log' | 'backend' | 'pairStream'>> & { pairStream: SyntheticCtrOptions | null } = {
-  examples: 400_000,
+const DEFAULTS: PlantedBenchOptions = {
+  examples: [32_768, 500_000],
+  epochs: 2,
+  models: ['deepfm', 'deep-fwfm', 'dcn-v2'],
   batchSize: 512,
   workers: 2,
   evalRows: 20_000,
-  evalEverySteps: 50,
-  fractions: [1, 0.25],
-  // In the model's family: first-order id weights + dense weights (DeepFM can represent the planted model exactly).
-  stream: { seed: 1, vocabSize: 100, interactions: 0 },
-  // The stream's default planted model: 2 pairwise slot interactions with hashed (random) pair weights.
-  pairStream: { seed: 1, vocabSize: 100, interactions: 2 },
-  heldOutSeed: 777,
-  model: {
-    embeddingDim: 8,
-    hidden: [64, 32],
-    vecOptimizer: { adagrad: { learningRate: 0.05, initialAccumulatorValue: 1e-4 } },
-    biasOptimizer: { ftrl: { learningRate: 0.1, initialAccumulatorValue: 1e-6, beta: 0 } },
-    denseOptimizer: { name: 'adam', learningRate: 0.002 },
-  },
+  stream: { seed: 1 },
+  heldOutSeed: 4242,
+  hash: true,
+  ftrl: { alpha: 0.2, beta: 1, l1: 1, l2: 1 },
+  modelOptions: {},
+  log: (l) => process.stderr.write(`${l}\n`),
 };
 
-export const QUICK: typeof FULL = { ...FULL, examples: 200_000, evalRows: 10_000, evalEverySteps: 40, fractions: [1] };
-
-export interface CurvePoint {
-  examples: number;
-  seconds: number;
-  auc: number;
-}
-
-export interface RunFigures {
+interface ModelRun {
   name: string;
-  curve: CurvePoint[];
-  auc: number;
-  logLoss: number;
-  /** Entries held by the tables at the end (all slots). */
+  examples: number;
+  epochs: EpochReport[];
   entries: number;
-  /** Shared bytes of the tables at the end. */
-  bytes: number;
-  examplesPerSec: number;
-  trainSeconds: number;
-  buckets?: number;
-  collision?: { distinct: number; colliding: number; rate: number; expectedUniform: number; usedBuckets: number };
+  seconds: number;
 }
 
-export interface LearningBenchResult {
-  /** The planted model on the held-out rows; `firstOrderAuc`: the same without its pairwise interaction terms. */
-  planted: { auc: number; logLoss: number; ctr: number; firstOrderAuc: number };
-  collisionless: RunFigures;
-  hashed: RunFigures[];
-  /** The collisionless run on `pairStream`, with that stream's planted figures. */
-  pairs?: { planted: LearningBenchResult['planted']; run: RunFigures };
-  markdown: string;
-  options: LearningBenchOptions;
-  wallSeconds: number;
+interface SizeResult {
+  examples: number;
+  /** AUC of an ideal per-id learner without interactions on these rows (see idealLearnerAuc). */
+  ideal: number;
+  lr: { auc: number; logLoss: number; nonZero: number; seconds: number };
+  runs: ModelRun[];
 }
 
-const DEEPFM_URL = new URL('../src/model/models/deepfm.js', import.meta.url).href;
+const modelUrl = (name: string) => new URL(`../src/model/models/${name}.js`, import.meta.url).href;
 
-function logLossOf(p: ArrayLike<number>, labels: ArrayLike<number>): number {
+function logLoss(p: ArrayLike<number>, y: ArrayLike<number>): number {
   let s = 0;
-  for (let i = 0; i < p.length; i++) {
+  for (let i = 0; i < y.length; i++) {
     const q = Math.min(1 - 1e-7, Math.max(1e-7, p[i]!));
-    s -= labels[i]! > 0.5 ? Math.log(q) : Math.log(1 - q);
+    s -= y[i]! ? Math.log(q) : Math.log(1 - q);
   }
-  return s / p.length;
+  return s / y.length;
 }
 
-interface HeldOut {
-  batches: Batch[];
-  labels: Float32Array;
+function* trainBatches(o: PlantedBenchOptions, examples: number, trick?: HashTrick): Generator<Batch> {
+  const gen = new PlantedCtr(o.stream);
+  for (let done = 0; done < examples; done += o.batchSize) {
+    const b = gen.nextBatch(Math.min(o.batchSize, examples - done));
+    yield trick ? trick.mapBatch(b) : b;
+  }
 }
 
-function heldOutSet(stream: SyntheticCtrOptions, rows: number, seed: number): { set: HeldOut; planted: LearningBenchResult['planted'] } {
-  const gen = new SyntheticCtr(stream); // same planted weights as the training stream; rows from `seed`
-  const rng = new Rng(seed);
-  const data: CtrRow[] = Array.from({ length: rows }, () => gen.sampleRow(rng));
-  const labels = Float32Array.from(data, (r) => r.label);
-  const p = Float64Array.from(data, (r) => gen.plantedProbability(r));
-  const noPairs = new SyntheticCtr({ ...stream, interactions: 0 }); // same weights, pair terms dropped
-  const p1 = Float64Array.from(data, (r) => noPairs.plantedProbability(r));
-  const batches: Batch[] = [];
-  for (let i = 0; i < rows; i += 2048) batches.push(gen.toBatch(data.slice(i, i + 2048), i));
-  return {
-    set: { batches, labels },
-    planted: { auc: aucOf(p, labels), logLoss: logLossOf(p, labels), ctr: labels.reduce((a, b) => a + b, 0) / rows, firstOrderAuc: aucOf(p1, labels) },
-  };
-}
-
-async function trainRun(
-  name: string,
-  o: typeof FULL & LearningBenchOptions,
-  stream: SyntheticCtrOptions,
-  heldOut: HeldOut,
-  trick?: HashTrick,
-): Promise<RunFigures> {
-  const log = o.log ?? (() => undefined);
-  const steps = Math.ceil(o.examples / o.batchSize);
-  const gen = new SyntheticCtr(stream);
-  const counter = trick ? new CollisionCounter(trick) : undefined;
-  const mapHeld = trick ? heldOut.batches.map((b) => trick.mapBatch(b)) : heldOut.batches;
-  const curve: CurvePoint[] = [];
-  let trained = 0;
-  let evalMs = 0;
-  let last = { auc: NaN, logLoss: NaN };
-  // eslint-disable-next-line prefer-const
-  let p: TrainingPipeline;
-  let evaluator: TrainStep | undefined;
+function runLr(o: PlantedBenchOptions, examples: number, heldOut: PlantedRow[]): SizeResult['lr'] {
   const t0 = performance.now();
-
-  const evaluate = async (): Promise<void> => {
-    const e0 = performance.now();
-    evaluator ??= new TrainStep({ spec: p.spec, tables: p.tables, dense: p.dense, worker: -1 });
-    const preds = new Float32Array(heldOut.labels.length);
-    let at = 0;
-    for (const b of mapHeld) {
-      const r = evaluator.run(b, 'eval');
-      preds.set(Object.values(r.predictions!)[0]!, at);
-      at += b.rows;
-    }
-    last = { auc: aucOf(preds, heldOut.labels), logLoss: logLossOf(preds, heldOut.labels) };
-    evalMs += performance.now() - e0;
-    curve.push({ examples: trained, seconds: (performance.now() - t0 - evalMs) / 1000, auc: last.auc });
-    log(`${name}: ${trained} examples, held-out AUC ${last.auc.toFixed(4)}`);
-  };
-
-  async function* source(): AsyncGenerator<Batch> {
-    for (let s = 0; s < steps; s++) {
-      if (s > 0 && s % o.evalEverySteps === 0) await p.gate.exclusive(evaluate);
-      const batch = gen.nextBatch(o.batchSize);
-      counter?.addBatch(batch);
-      trained += batch.rows;
-      yield trick ? trick.mapBatch(batch) : batch;
-    }
-  }
-
-  p = await TrainingPipeline.create({ model: { url: DEEPFM_URL, options: { ...o.model } }, source, workers: o.workers, backend: o.backend });
-  try {
-    await lastValueFrom(p.run().pipe(tap(() => undefined)), { defaultValue: undefined });
-    await evaluate();
-  } finally {
-    await p.close();
-  }
-  const trainSeconds = (performance.now() - t0 - evalMs) / 1000;
-  const tables = Object.values(p.tables);
-  const entries = tables.reduce((a, t) => a + t.size, 0);
-  return {
-    name,
-    curve,
-    auc: last.auc,
-    logLoss: last.logLoss,
-    entries,
-    bytes: tables.reduce((a, t) => a + t.bytes, 0),
-    examplesPerSec: trained / trainSeconds,
-    trainSeconds,
-    ...(trick && counter
-      ? {
-          buckets: trick.buckets,
-          collision: {
-            distinct: counter.distinct,
-            colliding: counter.colliding,
-            rate: counter.rate,
-            expectedUniform: expectedCollisionRate(counter.distinct / gen.slots, trick.buckets),
-            usedBuckets: counter.usedBuckets,
-          },
-        }
-      : {}),
-  };
+  const gen = new PlantedCtr(o.stream);
+  const lr = new FtrlLogistic(o.ftrl);
+  for (let i = 0; i < examples; i++) lr.learn(gen.sampleRow());
+  const preds = heldOut.map((r) => lr.predict(r));
+  const labels = heldOut.map((r) => r.label);
+  return { auc: aucOf(preds, labels), logLoss: logLoss(preds, labels), nonZero: lr.nonZero, seconds: (performance.now() - t0) / 1000 };
 }
 
-export async function run(opts: LearningBenchOptions & { quick?: boolean } = {}): Promise<LearningBenchResult> {
-  const base = opts.quick ? QUICK : FULL;
-  const o = { ...base, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) } as typeof FULL & LearningBenchOptions;
-  o.stream = { ...base.stream, ...opts.stream };
-  o.pairStream = opts.pairStream === null ? null : { ...base.pairStream, ...opts.pairStream };
-  o.model = { ...base.model, ...opts.model };
+/**
+ * What first-order learning can reach from these rows: each id's planted weight seen through the noise of
+ * its n occurrences (an estimate with variance 1/(n·p(1−p)), p = 0.2), shrunk by the slot's true prior
+ * variance (the posterior mean), ids never seen at 0; the dense weights and the additive part of the pair
+ * terms exact: about the best first-order learning can do (an approximation); the no-interaction ceiling is its
+ * limit as the rows grow.
+ */
+function idealLearnerAuc(o: PlantedBenchOptions, examples: number, heldOut: PlantedRow[]): number {
+  const gen = new PlantedCtr(o.stream);
+  const counts = gen.vocabs.map((v) => new Uint32Array(v + 1));
+  for (let i = 0; i < examples; i++) gen.sampleRow().ids.forEach((ids, s) => ids.forEach((id) => counts[s]![id]!++));
+  const prior = gen.vocabs.map((v, s) => {
+    const m = Math.min(v, 2000);
+    let a = 0;
+    for (let id = 1; id <= m; id++) a += gen.idWeight(s, id) ** 2;
+    return a / m;
+  });
+  const z = heldOut.map((r) => {
+    let z = gen.logit(r, 'additive');
+    r.ids.forEach((ids, s) =>
+      ids.forEach((id) => {
+        const w = gen.idWeight(s, id);
+        const n = counts[s]![id]!;
+        const noise = n > 0 ? 1 / (0.16 * n) : Infinity;
+        const est = n > 0 ? w + Math.sqrt(noise) * hashNormal(0x1dea1, s + 1, id) : 0;
+        z += est * (prior[s]! / (prior[s]! + noise)) - w;
+      }),
+    );
+    return z;
+  });
+  return aucOf(z, heldOut.map((r) => r.label));
+}
+
+async function runModel(o: PlantedBenchOptions, name: string, model: string, examples: number, heldOut: Batch[], trick?: HashTrick, epochs = o.epochs): Promise<ModelRun> {
+  const t0 = performance.now();
+  const stream = new PlantedCtr(o.stream);
+  const res = await trainEpochs({
+    model: { url: modelUrl(model), options: { sparseSlots: stream.slots, denseFeatureNames: stream.denseNames, ...o.modelOptions } },
+    workers: o.workers,
+    trainSource: () => trainBatches(o, examples, trick),
+    heldOut: () => (trick ? heldOut.map((b) => trick.mapBatch(b)) : heldOut),
+    epochs,
+    onEpoch: (r) => o.log(`${name} @${examples}: pass ${r.epoch}: held-out AUC ${r.heldOutAuc.toFixed(4)}, log loss ${r.heldOutLoss.toFixed(4)}, calibration ${r.calibration.toFixed(3)}, train loss ${r.trainLoss.toFixed(4)}`),
+  });
+  const entries = Object.values(res.tables).reduce((a, t) => a + t.size, 0);
+  return { name, examples, epochs: res.epochs, entries, seconds: (performance.now() - t0) / 1000 };
+}
+
+export async function run(opts: Partial<PlantedBenchOptions> = {}): Promise<{ reference: PlantedReference; sizes: SizeResult[]; markdown: string }> {
+  const o: PlantedBenchOptions = { ...DEFAULTS, ...opts };
   const started = new Date();
   const t0 = performance.now();
-  const { set, planted } = heldOutSet(o.stream, o.evalRows, o.heldOutSeed);
-  o.log?.(`planted model: held-out AUC ${planted.auc.toFixed(4)}, CTR ${planted.ctr.toFixed(3)}`);
-  const collisionless = await trainRun('collisionless', o, o.stream, set);
-  const slots = new SyntheticCtr(o.stream).slots;
-  const hashed: RunFigures[] = [];
-  for (const f of o.fractions) {
-    const buckets = Math.max(1, Math.round((f * collisionless.entries) / slots));
-    hashed.push(await trainRun(`hash trick, ${fmtFraction(f)} memory`, o, o.stream, set, new HashTrick({ buckets, seed: 0x5eed })));
+  const stream = new PlantedCtr(o.stream);
+  const rng = new Rng(mix(o.heldOutSeed));
+  const heldOutRows = Array.from({ length: o.evalRows }, () => stream.sampleRow(rng));
+  const reference = stream.referenceOn(heldOutRows);
+  o.log(`held-out: Bayes AUC ${reference.bayesAuc.toFixed(4)}, no-interaction ceiling ${reference.noInteractionAuc.toFixed(4)}, CTR ${reference.ctr.toFixed(3)}`);
+  const heldOut: Batch[] = [];
+  for (let i = 0; i < heldOutRows.length; i += 2048) heldOut.push(stream.toBatch(heldOutRows.slice(i, i + 2048)));
+  const sizes: SizeResult[] = [];
+  for (const examples of o.examples) {
+    const lr = runLr(o, examples, heldOutRows);
+    o.log(`FTRL logistic regression @${examples}: AUC ${lr.auc.toFixed(4)}`);
+    const ideal = idealLearnerAuc(o, examples, heldOutRows);
+    o.log(`ideal per-id learner @${examples}: AUC ${ideal.toFixed(4)}`);
+    const runs: ModelRun[] = [];
+    for (const m of o.models) runs.push(await runModel(o, m, m, examples, heldOut));
+    if (o.hash && runs[0]) {
+      const buckets = Math.max(1, Math.round(runs[0].entries / stream.slots));
+      runs.push(await runModel(o, `${o.models[0]}, hash trick (same memory: ${buckets} rows/slot)`, o.models[0]!, examples, heldOut, new HashTrick({ buckets, seed: 0x5eed }), 1));
+    }
+    sizes.push({ examples, ideal, lr, runs });
+    if (o.out) writeFileSync(o.out, render(o, reference, sizes, started, (performance.now() - t0) / 1000));
   }
-  let pairs: LearningBenchResult['pairs'];
-  if (o.pairStream) {
-    const ps = heldOutSet(o.pairStream, o.evalRows, o.heldOutSeed);
-    o.log?.(`pair stream: planted AUC ${ps.planted.auc.toFixed(4)}, without pair terms ${ps.planted.firstOrderAuc.toFixed(4)}`);
-    pairs = { planted: ps.planted, run: await trainRun('collisionless, pair stream', o, o.pairStream, ps.set) };
-  }
-  const wallSeconds = (performance.now() - t0) / 1000;
-  if (opts.plot) await writeAucPlot(opts.plot, planted, [collisionless, ...hashed], pairs);
-  const result = { planted, collisionless, hashed, pairs, options: o, wallSeconds, markdown: '' };
-  result.markdown = renderMarkdown(result, started, opts);
-  return result;
+  const markdown = render(o, reference, sizes, started, (performance.now() - t0) / 1000);
+  return { reference, sizes, markdown };
 }
 
-const fmtFraction = (f: number): string => (f === 1 ? 'same' : `${+(f * 100).toFixed(1)}%`);
-
-export async function writeAucPlot(file: string, planted: { auc: number }, runs: RunFigures[], pairs?: LearningBenchResult['pairs']): Promise<void> {
-  const values: Record<string, unknown>[] = [];
-  for (const r of [...runs, ...(pairs ? [pairs.run] : [])]) for (const c of r.curve) values.push({ examples: c.examples, auc: c.auc, run: r.name });
-  const maxX = Math.max(...values.map((v) => v.examples as number));
-  const lines: [number, string][] = [[planted.auc, 'planted model (best possible)']];
-  if (pairs) lines.push([pairs.planted.auc, 'planted model, pair stream'], [pairs.planted.firstOrderAuc, 'pair stream planted without pair terms']);
-  for (const [auc, run] of lines) values.push({ examples: 0, auc, run }, { examples: maxX, auc, run });
-  await writeLinePlot(file, {
-    title: 'Held-out AUC while training (DeepFM, planted stream)',
-    x: { field: 'examples', title: 'training examples' },
-    y: { field: 'auc', title: 'held-out AUC', zero: false },
-    series: 'run',
-    references: (run) => lines.some(([, name]) => name === run),
-    values,
-    points: false,
-  });
-}
-
-function renderMarkdown(r: Omit<LearningBenchResult, 'markdown'>, started: Date, opts: LearningBenchOptions & { quick?: boolean }): string {
-  const o = r.options as typeof FULL;
+function render(o: PlantedBenchOptions, ref: PlantedReference, sizes: SizeResult[], started: Date, wall: number): string {
   const f4 = (x: number) => x.toFixed(4);
-  const gap = r.planted.auc - r.collisionless.auc;
-  const runs = [r.collisionless, ...r.hashed];
-  const rows = runs.map((x) => {
-    const c = x.collision;
-    return `| ${x.name} | ${f4(x.auc)} | ${f4(r.planted.auc - x.auc)} | ${f4(x.auc - r.collisionless.auc)} | ${f4(x.logLoss)} | ${x.entries.toLocaleString('en-US')} | ${(x.bytes / 2 ** 20).toFixed(1)} | ${x.buckets?.toLocaleString('en-US') ?? '–'} | ${c ? `${(c.rate * 100).toFixed(1)}% (${c.colliding.toLocaleString('en-US')} of ${c.distinct.toLocaleString('en-US')}; uniform ids: ${(c.expectedUniform * 100).toFixed(1)}%)` : '0 (collisionless)'} | ${x.examplesPerSec.toFixed(0)} |`;
-  });
-  const m = o.model;
-  const pr = r.pairs;
-  const pairGap = pr ? pr.planted.auc - pr.run.auc : NaN;
-  const pairLine = pr
-    ? `**Pair stream: trained ${f4(pr.run.auc)} vs planted ${f4(pr.planted.auc)}: gap ${f4(pairGap)}** (${pairGap <= 0.01 ? 'met' : 'not met'}); the planted model without its pair terms scores ${f4(pr.planted.firstOrderAuc)} on the same rows, so ${f4(pr.planted.auc - pr.planted.firstOrderAuc)} of the gap is the random pair interactions, which DeepFM's FM and MLP terms only approximate, and ${f4(pr.planted.firstOrderAuc - pr.run.auc)} is the rest.`
-    : '';
-  const pairRows = pr
-    ? [
-        `| pair stream: planted model | ${f4(pr.planted.auc)} | 0 | | ${f4(pr.planted.logLoss)} | | | | | |`,
-        `| pair stream: planted model without its pair terms | ${f4(pr.planted.firstOrderAuc)} | ${f4(pr.planted.auc - pr.planted.firstOrderAuc)} | | | | | | | |`,
-        `| pair stream: collisionless | ${f4(pr.run.auc)} | ${f4(pairGap)} | | ${f4(pr.run.logLoss)} | ${pr.run.entries.toLocaleString('en-US')} | ${(pr.run.bytes / 2 ** 20).toFixed(1)} | – | 0 (collisionless) | ${pr.run.examplesPerSec.toFixed(0)} |`,
-      ].join('\n')
-    : '';
-  const cmd = `node dist/bench/learning-quality.js${opts.quick ? ' --quick' : ''}`;
-  return `# Learning quality (bench/learning-quality.ts)
+  const stream = new PlantedCtr(o.stream);
+  const lines = sizes.flatMap((s) => [
+    `| ${s.examples.toLocaleString('en-US')} | ideal per-id learner without interactions (knows each slot's prior; reference, not trained) | ${f4(s.ideal)} | | | | | |`,
+    `| ${s.examples.toLocaleString('en-US')} | FTRL-Proximal logistic regression (α ${o.ftrl.alpha}, β ${o.ftrl.beta}, L1 ${o.ftrl.l1}, L2 ${o.ftrl.l2}; per example) | ${f4(s.lr.auc)} | | ${f4(s.lr.logLoss)} | | ${s.lr.nonZero.toLocaleString('en-US')} non-zero | ${s.lr.seconds.toFixed(0)} |`,
+    ...s.runs.map((r) => {
+      const [a, b] = r.epochs;
+      return `| ${s.examples.toLocaleString('en-US')} | ${r.name} | ${f4(a!.heldOutAuc)} | ${b ? f4(b.heldOutAuc) : '–'} | ${f4(a!.heldOutLoss)} | ${a!.calibration.toFixed(3)} | ${r.entries.toLocaleString('en-US')} | ${r.seconds.toFixed(0)} |`;
+    }),
+  ]);
+  return `# Learning quality on the harder planted stream (bench/learning-quality.ts)
 
-Command: \`${cmd}\` — ${started.toISOString()}, ${r.wallSeconds.toFixed(0)} s wall, ${o.workers} worker(s), tfjs backend ${opts.backend ?? 'default (best available)'}.
-Streams: \`SyntheticCtr\` (26 sparse slots of Zipf(1.1) ids, 13 dense features, labels from a planted logistic model) with
-${JSON.stringify(o.stream)} — the planted model is first-order id weights + dense weights, which DeepFM can represent exactly —
-${r.pairs ? `and the "pair stream" ${JSON.stringify(o.pairStream)}: the same weights plus the stream's default 2 pairwise slot interactions with hashed (random) pair weights.` : ''}
-Model: DeepFM ${JSON.stringify({ embeddingDim: m.embeddingDim, hidden: m.hidden })}, vec ${JSON.stringify(m.vecOptimizer)}, bias ${JSON.stringify(m.biasOptimizer)}, dense ${JSON.stringify(m.denseOptimizer)}.
-Training: ${o.examples.toLocaleString('en-US')} examples per run in batches of ${o.batchSize}, one pass over a fresh stream (online: every example seen once),
-through \`TrainingPipeline\` (worker pool, tables in SharedArrayBuffers). Held-out set: ${o.evalRows.toLocaleString('en-US')} rows drawn with seed ${o.heldOutSeed}
-from the same planted model, evaluated every ${o.evalEverySteps} steps in the main thread (eval mode: lookupOnly, unseen ids are zeros) while the
-workers are held at a step boundary. The planted model's AUC on the same rows is the best any learner can reach.
+Command: \`node dist/bench/learning-quality.js --examples ${o.examples.join(',')} --epochs ${o.epochs} --models ${o.models.join(',')}${o.hash ? '' : ' --no-hash'}\` — ${started.toISOString()}, ${wall.toFixed(0)} s wall on a busy shared 2-core machine
+(the times are not comparable between runs), ${o.workers} worker(s), batches of ${o.batchSize}.
 
-**Trained (collisionless) held-out AUC ${f4(r.collisionless.auc)} vs planted ${f4(r.planted.auc)}: gap ${f4(gap)}** (target ≤ 0.01: ${gap <= 0.01 ? 'met' : 'not met'}).
-${pairLine}
+Stream: \`PlantedCtr\` ${JSON.stringify(o.stream)}: ${stream.slots} slots (vocabularies ${Math.min(...stream.vocabs).toLocaleString('en-US')}–${Math.max(...stream.vocabs).toLocaleString('en-US')} ids, Zipf(1.1);
+${stream.multiValued.filter(Boolean).length} multi-valued with 0–5 ids), ${stream.denseNames.length} standardized log-normal dense features, FM terms planted on slot pairs
+${stream.pairs.map(([a, b]) => `C${a + 1}×C${b + 1}`).join(', ')} of the ${(stream.slots * (stream.slots - 1)) / 2} candidates. Held-out: ${o.evalRows.toLocaleString('en-US')} rows drawn apart from the training rows.
 
-| run | held-out AUC | gap to planted | vs collisionless | log loss | table entries | table MiB | buckets / slot | collision rate (distinct ids sharing a bucket) | examples/s |
-| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |
-| planted model | ${f4(r.planted.auc)} | 0 | | ${f4(r.planted.logLoss)} | | | | | |
-${rows.join('\n')}
-${pairRows}
+**Bayes AUC ${f4(ref.bayesAuc)}** (the planted probabilities; log loss ${f4(ref.bayesLogLoss)}); **no-interaction ceiling ${f4(ref.noInteractionAuc)}** (the planted logit with
+each pair term replaced by its additive part — what a model without interactions reaches with unlimited rows); positive rate ${ref.ctr.toFixed(3)}.
+The *ideal per-id learner* row is a reference for a finite number of rows: each planted id weight seen through the noise of its
+occurrences in the training rows and shrunk by its slot's true prior (the posterior mean): about the best a model without
+interactions can do from these rows (an approximation: Gaussian noise of variance 1/(n·0.16), dense weights exact).
 
-The hash trick maps each FID to \`slot | hash(fid) mod B\` (src/hashtable/hash-trick.ts) before lookup, in training and held-out alike; B per slot =
-fraction × (entries of the collisionless run) / 26, so at "same memory" the fixed table has as many rows as the collisionless tables ended up with.
-"uniform ids" is the collision rate expected if the distinct ids of a slot were hashed uniformly, 1 - (1 - 1/B)^(n-1).
-Examples/s exclude the held-out evaluations; the machine is shared, so compare runs of the same report.
+Every model runs with its shipped defaults (LEARNING_DEFAULTS in src/model/models/learning-defaults.ts), through \`trainEpochs\`
+(src/graph/epoch-training.ts): ${o.epochs} pass(es) over the same rows, held-out evaluation after each. The logistic regression sees the same rows once.
 
-${opts.plot ? `![held-out AUC over time](plots/${basename(opts.plot)})\n` : ''}`;
+| train examples | model | held-out AUC, pass 1 | pass 2 | log loss, pass 1 | calibration (mean p / CTR), pass 1 | table entries | s |
+| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |
+${lines.join('\n')}
+
+The hash-trick run makes one pass. It maps each FID to \`slot | hash(fid) mod B\` (src/hashtable/hash-trick.ts) with B = (entries of the collisionless DeepFM run) / ${stream.slots}.
+`;
 }
 
 const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
 if (isMain) {
   const args = process.argv.slice(2);
   const arg = (name: string): string | undefined => (args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1] : undefined);
-  const num = (name: string): number | undefined => (arg(name) !== undefined ? Number(arg(name)) : undefined);
-  const out = arg('out');
   const res = await run({
-    quick: args.includes('--quick'),
-    examples: num('examples'),
-    workers: num('workers'),
-    batchSize: num('batch'),
-    evalRows: num('eval-rows'),
-    evalEverySteps: num('eval-every'),
-    fractions: arg('fractions')?.split(',').filter((x) => x !== '').map(Number),
-    pairStream: args.includes('--no-pairs') ? null : undefined,
-    stream: arg('stream') !== undefined ? (JSON.parse(arg('stream')!) as SyntheticCtrOptions) : undefined,
-    model: arg('model') !== undefined ? (JSON.parse(arg('model')!) as DeepFmOptions) : undefined,
-    backend: arg('backend') as BackendName | undefined,
-    // run-all writes plots/auc-over-time.svg; a standalone run gets its own file so the two never disagree.
-    plot: arg('plot') ?? (out ? new URL('../../bench/plots/learning-auc-over-time.svg', import.meta.url).pathname : undefined),
-    log: (l) => process.stderr.write(`${l}\n`),
+    ...(args.includes('--quick') ? QUICK : {}),
+    ...(arg('examples') ? { examples: arg('examples')!.split(',').map(Number) } : {}),
+    ...(arg('epochs') ? { epochs: Number(arg('epochs')) } : {}),
+    ...(arg('models') ? { models: arg('models')!.split(',') } : {}),
+    ...(arg('workers') ? { workers: Number(arg('workers')) } : {}),
+    ...(arg('eval-rows') ? { evalRows: Number(arg('eval-rows')) } : {}),
+    ...(arg('model-options') ? { modelOptions: JSON.parse(arg('model-options')!) as Record<string, unknown> } : {}),
+    ...(arg('ftrl') ? { ftrl: JSON.parse(arg('ftrl')!) as FtrlLogisticOptions } : {}),
+    ...(args.includes('--no-hash') ? { hash: false } : {}),
+    ...(arg('out') ? { out: arg('out') } : {}),
   });
   process.stdout.write(res.markdown);
-  if (out) writeFileSync(out, res.markdown);
 }

@@ -97,6 +97,7 @@ export * from './model/layers/interaction-layers.js';
 export { TestFFMModel, FFM_SLOT } from './model/models/test-ffm-model.js';
 export { DeepFMModel, type DeepFmOptions } from './model/models/deepfm.js';
 export { DeepFwFMModel } from './model/models/deep-fwfm.js';
+export { DcnV2Model } from './model/models/dcn-v2.js';
 export { LEARNING_DEFAULTS } from './model/models/learning-defaults.js';
 export * from './model/models/ffm-examples.js';
 export * from './export/export-context.js';

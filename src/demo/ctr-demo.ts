@@ -36,7 +36,7 @@ export interface CtrDemoOptions {
   maxSteps?: number;
   batchSize?: number;
   seed?: number;
-  /** Ids per slot of the planted stream (default 100, as the learning-quality benchmark). */
+  /** Ids per slot of the planted stream (default 100, as the demo-stream learning benchmark). */
   vocabSize?: number;
   /** Planted pairwise slot interactions (default 0; DeepFM's FM term can learn them, more slowly). */
   interactions?: number;
@@ -85,7 +85,7 @@ const DEEPFM_URL = new URL('../model/models/deepfm.js', import.meta.url).href;
 
 /**
  * The DeepFM the demo trains: small towers and the optimizer settings the
- * learning-quality benchmark (bench/learning-quality.ts) reaches the planted
+ * demo-stream learning benchmark (bench/learning-demo.ts) reaches the planted
  * AUC with on 2 cores.
  */
 export const DEMO_MODEL_OPTIONS = {

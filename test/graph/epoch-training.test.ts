@@ -8,7 +8,7 @@ import { initBackend } from '../../src/workers/tf-backend.js';
 import { tempDir } from '../helpers.js';
 
 const DEEPFM = new URL('../../src/model/models/deepfm.js', import.meta.url).href;
-const streamOpts = { seed: 9, sparseSlots: 4, multiValuedSlots: 1, vocabRange: [20, 2000] as [number, number], denseFeatures: 2, interactions: 1, idWeightScale: 1.5, denseWeightScale: 0.8 };
+const streamOpts = { seed: 9, sparseSlots: 4, multiValuedSlots: 1, vocabRange: [20, 2000] as [number, number], denseFeatures: 2, interactions: 1, idWeightScale: 1.5, idWeightVocabExponent: 0.35, denseWeightScale: 0.8 };
 
 test.before(async () => {
   await initBackend('cpu');

@@ -7,13 +7,14 @@ import { SyntheticCtr } from '../../src/streams/sources/synthetic-ctr.js';
 import { DeepFMModel } from '../../src/model/models/deepfm.js';
 import { ffmBatches, generateFfmExample, parseFfmExamples } from '../../src/model/models/ffm-examples.js';
 import { TestFFMModel } from '../../src/model/models/test-ffm-model.js';
+import { LEARNING_DEFAULTS } from '../../src/model/models/learning-defaults.js';
 import { tensorflow } from '../../src/proto.js';
 import { Rng } from '../../src/util/random.js';
 import { useCpu } from './tf-setup.js';
 
 test.before(useCpu);
 
-test('TestFFMModel: six features, bias (FTRL) on slots 0..3, one 16-wide SGD slice per FFM pair side', (t) => {
+test('TestFFMModel: six features, bias (FTRL) on slots 0..3, one 16-wide slice per FFM pair side, LEARNING_DEFAULTS optimizers', (t) => {
   const spec = new TestFFMModel().toModelSpec();
   t.deepEqual(spec.features.map((f) => [f.name, f.slot, f.dim, f.table]), [
     ['feature_0', 1, 33, '0'],
@@ -24,8 +25,11 @@ test('TestFFMModel: six features, bias (FTRL) on slots 0..3, one 16-wide SGD sli
     ['feature_5', 6, 32, '5'],
   ]);
   const t3 = spec.tables['3']!.entry.segments;
-  t.deepEqual(t3[0], { dimSize: 1, initConfig: { zeros: {} }, optConfig: { ftrl: { learningRate: 0.1, initialAccumulatorValue: 1e-6, beta: 1 } }, compConfig: { fp32: {} } });
-  t.deepEqual(t3.slice(1).map((s) => [s.dimSize, s.optConfig]), [[16, { sgd: { learningRate: 0.1 } }], [16, { sgd: { learningRate: 0.1 } }]]);
+  t.deepEqual(t3[0], { dimSize: 1, initConfig: { zeros: {} }, optConfig: LEARNING_DEFAULTS.biasOptimizer, compConfig: { fp32: {} } });
+  t.deepEqual(t3.slice(1).map((s) => [s.dimSize, s.optConfig, s.initConfig]), [
+    [16, LEARNING_DEFAULTS.vecOptimizer, LEARNING_DEFAULTS.vecInitializer],
+    [16, LEARNING_DEFAULTS.vecOptimizer, LEARNING_DEFAULTS.vecInitializer],
+  ]);
   t.is(spec.tables['4']!.entry.segments.length, 1, 'slot 4 has no bias');
   t.deepEqual(spec.heads, [{ name: 'ctr_head', kind: 'classification', labelIndex: 0 }]);
   t.is(new TestFFMModel().batchSize, 64);

@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { trainModel } from '../export/fixtures/train.js';
 import { createModel as deepfm } from '../../src/model/models/deepfm.js';
+import { createModel as deepFwfm } from '../../src/model/models/deep-fwfm.js';
+import { createModel as dcnV2 } from '../../src/model/models/dcn-v2.js';
 import { createModel as ffm } from '../../src/model/models/test-ffm-model.js';
 import { createModel as custom } from './fixtures/custom-layer-model.js';
 import type { ModelSpec } from '../../src/model/model-spec.js';
@@ -60,6 +62,9 @@ async function serveAndQuery(base: string, slots: number[]): Promise<Record<stri
 
 const cases = [
   { name: 'DeepFM', spec: () => deepfm({ sparseSlots: 3, hidden: [8], denseFeatures: 0 }), module: join(ROOT, 'dist', 'src', 'model', 'models', 'deepfm.js'), options: { sparseSlots: 3, hidden: [8], denseFeatures: 0 } },
+  // FieldWeightedFm and CrossLayer (interaction-layers.ts) load by their registered class names.
+  { name: 'DeepFwFM', spec: () => deepFwfm({ sparseSlots: 3, hidden: [8], denseFeatures: 0 }), module: join(ROOT, 'dist', 'src', 'model', 'models', 'deep-fwfm.js'), options: { sparseSlots: 3, hidden: [8], denseFeatures: 0 } },
+  { name: 'DCN-v2', spec: () => dcnV2({ sparseSlots: 3, hidden: [8], denseFeatures: 0 }), module: join(ROOT, 'dist', 'src', 'model', 'models', 'dcn-v2.js'), options: { sparseSlots: 3, hidden: [8], denseFeatures: 0 } },
   { name: 'TestFFMModel', spec: () => ffm({}), module: join(ROOT, 'dist', 'src', 'model', 'models', 'test-ffm-model.js'), options: {} },
 ];
 

@@ -81,7 +81,8 @@ export interface CrossLayerArgs extends NonNullable<LayerArgs> {
  * One DCN-v2 cross layer (Wang et al. 2021): inputs `[x0, xl]`, each
  * [rows, d] → x0 ⊙ (W·xl + b) + xl. A full-rank W learns a weight for every
  * pair of input coordinates, so stacked cross layers learn which features
- * (and fields) interact. Apply to `[x0, x0]` for the first layer.
+ * (and fields) interact. Apply to `x0` alone for the first layer (in a
+ * model, the same tensor twice in one apply is disposed after its first use).
  */
 export class CrossLayer extends layers.Layer {
   static readonly className = 'MonolithCrossLayer';

@@ -2,7 +2,7 @@ import { initializers, layers, type SymbolicTensor } from '@tensorflow/tfjs-laye
 import type { OptimizerConfig } from '../../hashtable/optimizers/index.js';
 import type { InitializerConfig } from '../../hashtable/initializers.js';
 import { FmInteraction, ReduceSum } from '../layers/embedding-layers.js';
-import { FieldWeightedFm } from '../layers/interaction-layers.js';
+import { CrossLayer, FieldWeightedFm } from '../layers/interaction-layers.js';
 import { LEARNING_DEFAULTS } from './learning-defaults.js';
 import type { Mode } from '../mode.js';
 import type { ModelSpec } from '../model-spec.js';
@@ -18,8 +18,14 @@ export interface DeepFmOptions {
   denseFeatures?: number;
   /** Dense features as separate 1-wide inputs with these names (e.g. `dense_0..dense_12`). */
   denseFeatureNames?: string[];
-  /** Second-order term: 'fm' (every slot pair weighted 1), 'fwfm' (a learnt weight per slot pair) or 'none'. Default 'fm'. */
-  interaction?: 'fm' | 'fwfm' | 'none';
+  /**
+   * Interaction term: 'fm' (every slot pair weighted 1), 'fwfm' (a learnt weight per slot pair), 'cross'
+   * (a DCN-v2 cross network of `crossLayers` CrossLayers over [embeddings, dense], read out by a 1-unit dense
+   * layer, in parallel to the MLP) or 'none'. Default 'fm'.
+   */
+  interaction?: 'fm' | 'fwfm' | 'cross' | 'none';
+  /** Cross layers of the 'cross' interaction (default 2). */
+  crossLayers?: number;
   /** Ids seen fewer times than this get no embedding (they read as zeros). Default LEARNING_DEFAULTS.occurrenceThreshold. */
   occurrenceThreshold?: number;
   /** Initializer of the embedding slices (default LEARNING_DEFAULTS.vecInitializer). */
@@ -47,7 +53,7 @@ export class DeepFMModel extends MonolithModel {
 
   constructor(options: DeepFmOptions = {}) {
     super(withOverrides(monolithModelParams(), { name: 'deepfm', ...options.params }));
-    this.options = { sparseSlots: 26, embeddingDim: 8, denseFeatures: 13, hidden: [128, 64], seed: 0, interaction: 'fm', occurrenceThreshold: LEARNING_DEFAULTS.occurrenceThreshold, ...options };
+    this.options = { sparseSlots: 26, embeddingDim: 8, denseFeatures: 13, hidden: [128, 64], seed: 0, interaction: 'fm', crossLayers: 2, occurrenceThreshold: LEARNING_DEFAULTS.occurrenceThreshold, ...options };
   }
 
   override modelFn(_mode: Mode): ModelFnOutput {
@@ -77,6 +83,12 @@ export class DeepFMModel extends MonolithModel {
       const dense = denseInputs.length === 1 ? denseInputs[0]! : (layers.concatenate({ axis: 1 }).apply(denseInputs) as SymbolicTensor);
       parts.push(layers.dense({ units: 1, kernelInitializer: init() }).apply(dense) as SymbolicTensor);
       deep = layers.concatenate({ axis: 1 }).apply([deep, dense]) as SymbolicTensor;
+    }
+    if (o.interaction === 'cross') {
+      // The first layer takes x0 alone (x0 ⊙ (W·x0 + b) + x0): the same tensor twice in one apply is disposed after its first use.
+      let x = deep;
+      for (let l = 0; l < o.crossLayers; l++) x = new CrossLayer({ seed: seed++ }).apply(l === 0 ? deep : [deep, x]) as SymbolicTensor;
+      parts.push(layers.dense({ units: 1, kernelInitializer: init() }).apply(x) as SymbolicTensor);
     }
     for (const units of o.hidden) deep = layers.dense({ units, activation: 'relu', kernelInitializer: init() }).apply(deep) as SymbolicTensor;
     parts.push(layers.dense({ units: 1, kernelInitializer: init() }).apply(deep) as SymbolicTensor);

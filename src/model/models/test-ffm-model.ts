@@ -9,6 +9,7 @@ import type { LossInputs, ModelSpec } from '../model-spec.js';
 import { MonolithModel, type ModelFnOutput } from '../monolith-model.js';
 import { monolithModelParams, withOverrides, type MonolithModelParams, type ParamsOverrides } from '../params.js';
 import type { ServingInputReceiver } from '../serving-input.js';
+import { LEARNING_DEFAULTS } from './learning-defaults.js';
 import { ffmBatches, ffmFidSlot, FFM_NUM_SLOTS, parseFfmExamples, slotToKey } from './ffm-examples.js';
 
 /** (user slot, item slot, dim) of each FFM dot product (Monolith's _FFM_SLOT). */
@@ -35,10 +36,12 @@ export function binaryCrossentropy(labels: tf.Tensor, probs: tf.Tensor): tf.Scal
 }
 
 /**
- * Monolith's TestFFMModel: six slots of vocabulary 5; bias (FTRL) on slots
- * 0..3; one 16-wide SGD slice per side of each FFM pair; logit =
- * Σ ⟨user_vec, item_vec⟩ + Σ bias; pred = sigmoid; loss = binary
- * cross-entropy of the prediction.
+ * Monolith's TestFFMModel: six slots of vocabulary 5; bias on slots 0..3; one
+ * 16-wide slice per side of each FFM pair; logit = Σ ⟨user_vec, item_vec⟩ +
+ * Σ bias; pred = sigmoid; loss = binary cross-entropy of the prediction.
+ * Optimizers and initializer are LEARNING_DEFAULTS (regularized FTRL biases,
+ * Adagrad slices from small vectors), not Monolith's FTRL 0.1 / SGD 0.1,
+ * which give every new id a full step and do not learn on large vocabularies.
  */
 export class TestFFMModel extends MonolithModel {
   constructor(params?: ParamsOverrides<MonolithModelParams>) {
@@ -54,8 +57,9 @@ export class TestFFMModel extends MonolithModel {
         name: String(i),
         slotId: ffmFidSlot(i),
         hasBias: ffmHasBias(i),
-        biasOptimizer: { ftrl: { learningRate: 0.1, initialAccumulatorValue: 1e-6, beta: 1.0 } },
-        defaultVecOptimizer: { sgd: { learningRate: 0.1 } },
+        biasOptimizer: LEARNING_DEFAULTS.biasOptimizer,
+        defaultVecOptimizer: LEARNING_DEFAULTS.vecOptimizer,
+        defaultVecInitializer: LEARNING_DEFAULTS.vecInitializer,
       });
       slots.push(slot);
       fcs.push(new FeatureColumn(slot, slotToKey(i)));
@@ -72,6 +76,7 @@ export class TestFFMModel extends MonolithModel {
     const logit = layers.add().apply([dots, sumBias]) as SymbolicTensor;
     return {
       heads: [{ name: 'ctr_head', logit }],
+      denseOptimizer: LEARNING_DEFAULTS.denseOptimizer,
       loss: ({ logits, labels }: LossInputs) => binaryCrossentropy(labelColumn(labels, 0), tf.sigmoid(tf.reshape(logits[0]!, [-1]))),
     };
   }

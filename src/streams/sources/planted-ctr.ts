@@ -37,8 +37,15 @@ export interface PlantedCtrOptions {
   denseFeatures?: number;
   /** Positive rate the bias is calibrated to. Default 0.2. */
   baseCtr?: number;
-  /** Std of the id weights of a 100-id slot; a slot of V ids gets this × (100 / V)^0.35. Default 0.5. */
+  /** Std of the id weights of a 100-id slot; a slot of V ids gets this × (100 / V)^idWeightVocabExponent. Default 0.7. */
   idWeightScale?: number;
+  /**
+   * How fast id weights shrink with the vocabulary (see idWeightScale). Default 0.6: a 200,000-id slot's
+   * weights have std 0.7 × 0.0005^0.6 ≈ 0.007, so the big slots carry almost no signal, and an ideal
+   * per-id learner gets within ≈0.005 of the no-interaction ceiling from 500k rows (at 0.35 the signal
+   * sat in rare ids of the big slots, out of reach of any learner at that size).
+   */
+  idWeightVocabExponent?: number;
   /** Std of the dense weights. Default 0.2. */
   denseWeightScale?: number;
   /** Slot pairs with a planted FM term (chosen among single-valued slots of at most 5,000 ids). Default 2. */
@@ -119,8 +126,9 @@ export class PlantedCtr {
     order.forEach((slot, i) => (this.vocabs[slot] = Math.round(vMin * (vMax / vMin) ** (this.slots > 1 ? i / (this.slots - 1) : 0))));
     this.multiValued = new Array<boolean>(this.slots).fill(false);
     for (const slot of shuffled(this.slots, pick).slice(0, multi)) this.multiValued[slot] = true;
-    const idScale = opts.idWeightScale ?? 0.5;
-    this.idScales = this.vocabs.map((v) => idScale * (100 / v) ** 0.35);
+    const idScale = opts.idWeightScale ?? 0.7;
+    const idExp = opts.idWeightVocabExponent ?? 0.6;
+    this.idScales = this.vocabs.map((v) => idScale * (100 / v) ** idExp);
     this.cdfs = this.vocabs.map((v) => zipfCdf(v, s));
     this.denseNames = Array.from({ length: dense }, (_, j) => `dense_${j}`);
     this.denseWeights = Float64Array.from({ length: dense }, (_, j) => (opts.denseWeightScale ?? 0.2) * hashNormal(this.seed, 0xd0000 + j, 0));
