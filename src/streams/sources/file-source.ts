@@ -53,6 +53,8 @@ interface RawRecord {
   /** Absolute payload offset when known (TFRecord); else the record's offset. */
   offset: number;
   payloadOffsetKnown: boolean;
+  /** Byte offset of the payload in the (decompressed) stream. */
+  payloadOffset: number;
 }
 
 async function* records(src: ByteSource, opts: FileSourceOptions): AsyncGenerator<RawRecord> {
@@ -62,13 +64,13 @@ async function* records(src: ByteSource, opts: FileSourceOptions): AsyncGenerato
   if ((opts.framing ?? 'record') === 'tfrecord') {
     let offset = 0;
     for await (const payload of readTFRecords(src, io)) {
-      yield { payload, file, offset: offset + 12, payloadOffsetKnown: true };
+      yield { payload, file, offset: offset + 12, payloadOffsetKnown: true, payloadOffset: offset + 12 };
       offset += 16 + payload.length;
     }
     return;
   }
   for await (const rec of readRecordFile(src, { ...(opts.layout ?? DEFAULT_RECORD_LAYOUT), ...io })) {
-    yield { payload: rec.payload, file, offset: rec.offset, payloadOffsetKnown: false };
+    yield { payload: rec.payload, file, offset: rec.offset, payloadOffsetKnown: false, payloadOffset: rec.payloadOffset };
   }
 }
 
@@ -122,6 +124,34 @@ export async function* fileBatches(opts: FileSourceOptions): AsyncGenerator<Sour
   }
   const last = batcher.flush();
   if (last && !(opts.dropRemainder && last.rows < opts.batchSize)) yield withAck(last, { file: paths.length, record: 0 });
+}
+
+/** The serialized records of one batch from one file, with their payloads' byte offsets (for a parser elsewhere). */
+export interface FileRecordSlice {
+  records: Uint8Array[];
+  file: string;
+  offsets: number[];
+}
+
+/**
+ * The records of `opts.paths` in slices of `batchSize` (a file's last slice
+ * may be partial), unparsed: for record variants of one row per record, parsed
+ * by whoever takes the slice (e.g. a pipeline's workers).
+ */
+export async function* fileRecordSlices(opts: Omit<FileSourceOptions, 'parse' | 'positions' | 'positionsName'>): AsyncGenerator<FileRecordSlice> {
+  if (opts.variant === 'example_batch') throw new ConfigError('fileRecordSlices: an ExampleBatch record holds many rows; parse it where it is read (fileBatches)');
+  for (const src of Array.isArray(opts.paths) ? opts.paths : [opts.paths]) {
+    let slice: FileRecordSlice = { records: [], file: sourceName(src), offsets: [] };
+    for await (const rec of records(src, opts as FileSourceOptions)) {
+      slice.records.push(rec.payload);
+      slice.offsets.push(rec.payloadOffset);
+      if (slice.records.length === opts.batchSize) {
+        yield slice;
+        slice = { records: [], file: slice.file, offsets: [] };
+      }
+    }
+    if (slice.records.length && !(opts.dropRemainder && slice.records.length < opts.batchSize)) yield slice;
+  }
 }
 
 /**

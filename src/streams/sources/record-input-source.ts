@@ -1,6 +1,6 @@
 import { map, type Observable } from 'rxjs';
 import type { SourceBatch } from '../../batch/batch.js';
-import { fileBatches } from './file-source.js';
+import { fileBatches, fileRecordSlices, type FileRecordSlice } from './file-source.js';
 import { kafkaSource } from './kafka-source.js';
 import { framingOf, groupDense, kafkaFramingOf, type RecordInput } from './record-input.js';
 
@@ -24,6 +24,23 @@ export async function* recordFileBatches(opts: RecordFilesOptions): AsyncGenerat
     for await (const sb of fileBatches({ paths: [file], variant: opts.input.variant, parse: opts.input.parse, batchSize: opts.batchSize, framing: f.framing, layout: f.layout })) {
       rows += sb.batch.rows;
       yield { ...sb, batch: groupDense(sb.batch, opts.input.denseGroups) };
+    }
+    opts.onFileRead?.(file, rows);
+  }
+}
+
+/**
+ * The records of `files` in slices of `batchSize`, unparsed (a file's last
+ * slice may be partial), for workers that parse them with
+ * `recordInputParser(input)`. Only for inputs of one row per record (not ExampleBatch).
+ */
+export async function* recordFileSlices(opts: RecordFilesOptions): AsyncGenerator<FileRecordSlice> {
+  const f = framingOf(opts.input.format);
+  for (const file of opts.files) {
+    let rows = 0;
+    for await (const slice of fileRecordSlices({ paths: [file], variant: opts.input.variant, batchSize: opts.batchSize, framing: f.framing, layout: f.layout })) {
+      rows += slice.records.length;
+      yield slice;
     }
     opts.onFileRead?.(file, rows);
   }
