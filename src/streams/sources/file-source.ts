@@ -10,6 +10,7 @@ import { RecordParser, type DecoderKind } from '../parse/record-parser.js';
 import { OffsetTracker } from './offset-tracker.js';
 import { pacedSource, type PacingOptions } from './paced-source.js';
 import { RecordBatcher } from './record-batcher.js';
+import type { RecordSlice } from '../../workers/step-pool.js';
 
 /** How records are framed in a file: Monolith's size-prefixed records, or TFRecord. */
 export type FileFraming = 'record' | 'tfrecord';
@@ -126,31 +127,27 @@ export async function* fileBatches(opts: FileSourceOptions): AsyncGenerator<Sour
   if (last && !(opts.dropRemainder && last.rows < opts.batchSize)) yield withAck(last, { file: paths.length, record: 0 });
 }
 
-/** The serialized records of one batch from one file, with their payloads' byte offsets (for a parser elsewhere). */
-export interface FileRecordSlice {
-  records: Uint8Array[];
-  file: string;
-  offsets: number[];
-}
-
 /**
  * The records of `opts.paths` in slices of `batchSize` (a file's last slice
  * may be partial), unparsed: for record variants of one row per record, parsed
  * by whoever takes the slice (e.g. a pipeline's workers).
  */
-export async function* fileRecordSlices(opts: Omit<FileSourceOptions, 'parse' | 'positions' | 'positionsName'>): AsyncGenerator<FileRecordSlice> {
+export async function* fileRecordSlices(opts: Omit<FileSourceOptions, 'parse' | 'positions' | 'positionsName'>): AsyncGenerator<RecordSlice> {
   if (opts.variant === 'example_batch') throw new ConfigError('fileRecordSlices: an ExampleBatch record holds many rows; parse it where it is read (fileBatches)');
   for (const src of Array.isArray(opts.paths) ? opts.paths : [opts.paths]) {
-    let slice: FileRecordSlice = { records: [], file: sourceName(src), offsets: [] };
+    const file = sourceName(src);
+    let payloads: Uint8Array[] = [];
+    let offsets: number[] = [];
     for await (const rec of records(src, opts as FileSourceOptions)) {
-      slice.records.push(rec.payload);
-      slice.offsets.push(rec.payloadOffset);
-      if (slice.records.length === opts.batchSize) {
-        yield slice;
-        slice = { records: [], file: slice.file, offsets: [] };
+      payloads.push(rec.payload);
+      offsets.push(rec.payloadOffset);
+      if (payloads.length === opts.batchSize) {
+        yield { records: payloads, file, offsets };
+        payloads = [];
+        offsets = [];
       }
     }
-    if (slice.records.length && !(opts.dropRemainder && slice.records.length < opts.batchSize)) yield slice;
+    if (payloads.length && !(opts.dropRemainder && payloads.length < opts.batchSize)) yield { records: payloads, file, offsets };
   }
 }
 
