@@ -81,9 +81,21 @@ export class TrainStep {
   readonly model: LayersModel;
   private readonly vars: tf.Variable[];
   private readonly wasm: WasmDenseStep | undefined;
+  /**
+   * The order this thread visits the features in: table by table, starting
+   * at a table picked by the thread (features sharing a table keep their
+   * order). Tables are independent, so the order changes no number; threads
+   * starting at different tables rarely wait on the same table's shard lock.
+   */
+  private readonly tableOrder: number[];
 
   constructor(private readonly opts: TrainStepOptions) {
     const { spec, tables, dense } = opts;
+    const byTable = new Map<string, number[]>();
+    spec.features.forEach((f, k) => byTable.set(f.table, [...(byTable.get(f.table) ?? []), k]));
+    const groups = [...byTable.values()];
+    const start = groups.length ? (Math.imul(opts.worker ?? 0, 0x9e3779b1) >>> 0) % groups.length : 0;
+    this.tableOrder = [...groups.slice(start), ...groups.slice(0, start)].flat();
     validateGradientSettings(spec.gradients, `model ${spec.name}`);
     for (const f of spec.features) {
       const t = tables[f.table];
@@ -113,23 +125,27 @@ export class TrainStep {
   }
 
   private lookup(batch: Batch, insert: boolean): LookedUp[] {
-    return this.opts.spec.features.map((feature) => {
-      const table = this.opts.tables[feature.table]!;
-      const col = sparseColumn(batch, feature.name) ?? sparseColumn(batch, feature.slot);
-      let fids: Uint32Array;
-      let splits: Int32Array;
-      if (col) {
-        if (col.rowSplits.length !== batch.rows + 1) throw new FormatError(`sparse column ${col.name} has ${col.rowSplits.length} row splits for ${batch.rows} rows`, { field: col.name, slot: col.slot });
-        ({ fids, splits } = feature.combiner === 'first_n' ? selectFirstN(col.fids, col.rowSplits, batch.rows, feature.maxSeqLength!) : { fids: col.fids, splits: col.rowSplits });
-      } else {
-        warnFirstN(`missing-feature-${feature.name}`, 1, `batch has no column for feature ${feature.name} (slot ${feature.slot}); treating it as empty`);
-        fids = new Uint32Array(0);
-        splits = new Int32Array(batch.rows + 1);
-      }
-      const emb = insert ? table.lookup(fids) : table.lookupOnly(fids);
-      const shape: PoolingShape = { rows: batch.rows, dim: feature.dim, combiner: feature.combiner, maxSeqLength: feature.maxSeqLength };
-      return { feature, table, fids, splits, shape, pooled: poolEmbeddings(emb, splits, shape) };
-    });
+    const looked: LookedUp[] = new Array(this.tableOrder.length);
+    for (const k of this.tableOrder) looked[k] = this.lookupFeature(batch, this.opts.spec.features[k]!, insert);
+    return looked;
+  }
+
+  private lookupFeature(batch: Batch, feature: EmbeddingFeatureSpec, insert: boolean): LookedUp {
+    const table = this.opts.tables[feature.table]!;
+    const col = sparseColumn(batch, feature.name) ?? sparseColumn(batch, feature.slot);
+    let fids: Uint32Array;
+    let splits: Int32Array;
+    if (col) {
+      if (col.rowSplits.length !== batch.rows + 1) throw new FormatError(`sparse column ${col.name} has ${col.rowSplits.length} row splits for ${batch.rows} rows`, { field: col.name, slot: col.slot });
+      ({ fids, splits } = feature.combiner === 'first_n' ? selectFirstN(col.fids, col.rowSplits, batch.rows, feature.maxSeqLength!) : { fids: col.fids, splits: col.rowSplits });
+    } else {
+      warnFirstN(`missing-feature-${feature.name}`, 1, `batch has no column for feature ${feature.name} (slot ${feature.slot}); treating it as empty`);
+      fids = new Uint32Array(0);
+      splits = new Int32Array(batch.rows + 1);
+    }
+    const emb = insert ? table.lookup(fids) : table.lookupOnly(fids);
+    const shape: PoolingShape = { rows: batch.rows, dim: feature.dim, combiner: feature.combiner, maxSeqLength: feature.maxSeqLength };
+    return { feature, table, fids, splits, shape, pooled: poolEmbeddings(emb, splits, shape) };
   }
 
   private denseValues(batch: Batch): Float32Array[] {
@@ -231,10 +247,10 @@ export class TrainStep {
     const step = this.opts.dense.globalStep;
     const sparse = looked.map((l, k) => ({ fids: l.fids, grads: scatterPooledGradient(pooledGrads[k]!, l.splits, l.shape), dim: l.feature.dim }));
     applyGradientSettings(this.opts.spec.gradients, { dense: denseGrads, denseWeights: this.opts.dense.weights, pooled: pooledGrads, sparse }, step);
-    looked.forEach((l, k) => {
-      if (l.fids.length === 0) return;
-      l.table.applyGradients(l.fids, sparse[k]!.grads, { globalStep: step });
-    });
+    for (const k of this.tableOrder) {
+      const l = looked[k]!;
+      if (l.fids.length) l.table.applyGradients(l.fids, sparse[k]!.grads, { globalStep: step });
+    }
     this.opts.dense.applyGradients(denseGrads, step);
     return this.opts.reportSparse ? looked.map((l, k) => ({ table: l.feature.table, fids: l.fids, grads: sparse[k]!.grads, globalStep: step })) : undefined;
   }
