@@ -5,6 +5,7 @@ import type { FloatCompressorConfig, SegmentConfig } from '../hashtable/entry-co
 import type { InitializerConfig } from '../hashtable/initializers.js';
 import type { LearningRate } from '../hashtable/learning-rate.js';
 import { createOptimizer, type OptimizerConfig } from '../hashtable/optimizers/index.js';
+import type { VocabularyRegularization } from '../hashtable/vocabulary-regularization.js';
 import type { Combiner as CombinerName } from './model-spec.js';
 
 export { DEFAULT_EXPIRE_TIME } from '../hashtable/feature-slot-config.js';
@@ -66,6 +67,14 @@ export const featureSlotDefaults = {
   expireTime: DEFAULT_EXPIRE_TIME,
 };
 
+/**
+ * A slice's vocabulary regularization as a model sets it for many slots at once: `vocabularies` gives the
+ * vocabulary of the slots whose users know it (by slot id); the others count the ids their table holds.
+ */
+export interface SliceVocabularyRegularization extends Omit<VocabularyRegularization, 'vocabulary'> {
+  vocabularies?: Record<number, number>;
+}
+
 /** Columns `[start, end)` of a slot's embedding row. */
 export interface FeatureSlice {
   readonly featureSlot: FeatureSlot;
@@ -122,6 +131,7 @@ export class FeatureSlot {
     optimizer?: OptimizerConfig | null,
     compressor?: FloatCompressorConfig | null,
     learningRate?: LearningRate | null,
+    vocabularyRegularization?: SliceVocabularyRegularization | null,
   ): FeatureSlice {
     if (!Number.isInteger(dimSize) || dimSize < 1) throw new ConfigError(`feature slot ${this.name}: slice dim must be a positive integer, got ${dimSize}`);
     this.segments.push({
@@ -129,11 +139,18 @@ export class FeatureSlot {
       initConfig: initializer ?? this.config.defaultVecInitializer,
       optConfig: optimizer ?? this.config.defaultVecOptimizer,
       compConfig: compressor ?? this.config.defaultVecCompressor,
+      ...(vocabularyRegularization ? { vocabularyRegularization: this.ownVocabulary(vocabularyRegularization) } : {}),
     });
     this.learningRates.push(learningRate ?? this.config.defaultVecLearningRate ?? null);
     const s: FeatureSlice = { featureSlot: this, start: this.dimSize, end: this.dimSize + dimSize };
     this.dimSize += dimSize;
     return s;
+  }
+
+  private ownVocabulary(r: SliceVocabularyRegularization): VocabularyRegularization {
+    const { vocabularies, ...rest } = r;
+    const v = vocabularies?.[this.slot];
+    return v != null ? { ...rest, vocabulary: v } : rest;
   }
 
   getBiasSlice(): FeatureSlice {

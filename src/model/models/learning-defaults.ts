@@ -1,5 +1,6 @@
 import type { InitializerConfig } from '../../hashtable/initializers.js';
 import type { OptimizerConfig } from '../../hashtable/optimizers/index.js';
+import type { SliceVocabularyRegularization } from '../feature-slot.js';
 import type { ModelSpec } from '../model-spec.js';
 
 /**
@@ -24,6 +25,9 @@ export const LEARNING_DEFAULTS = {
    * (bench/RESULTS-learning-quality.md).
    */
   biasOptimizer: { ftrl: { learningRate: 0.15, initialAccumulatorValue: 1e-6, beta: 0.004, l1RegularizationStrength: 0.004, l2RegularizationStrength: 0.004 } } as OptimizerConfig,
+  /** First-order regularization per slot, scaled with the slot's vocabulary (see below; null: every slot alike). */
+  biasVocabularyRegularization: null as SliceVocabularyRegularization | null,
+  vecVocabularyRegularization: null as SliceVocabularyRegularization | null,
   /**
    * Embeddings: Adagrad with an initial accumulator of 1e-4 (≈ the square of
    * a few hundred summed 1/B gradients): a new id's first steps are
