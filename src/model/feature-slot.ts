@@ -46,6 +46,8 @@ export interface FeatureSlotConfig {
   biasOptimizer?: OptimizerConfig;
   biasCompressor?: FloatCompressorConfig;
   biasLearningRate?: LearningRate | null;
+  /** Scales the bias optimizer's L2 with the slot's vocabulary (see VocabularyRegularization); default none. */
+  biasVocabularyRegularization?: SliceVocabularyRegularization | null;
   defaultVecInitializer?: InitializerConfig;
   defaultVecOptimizer?: OptimizerConfig;
   defaultVecCompressor?: FloatCompressorConfig;
@@ -92,8 +94,8 @@ export interface LookupBinder {
  * its entry, so a row is the concatenation of every slice.
  */
 export class FeatureSlot {
-  readonly config: Required<Omit<FeatureSlotConfig, 'slotId' | 'biasLearningRate' | 'defaultVecLearningRate'>> &
-    Pick<FeatureSlotConfig, 'slotId' | 'biasLearningRate' | 'defaultVecLearningRate'>;
+  readonly config: Required<Omit<FeatureSlotConfig, 'slotId' | 'biasLearningRate' | 'defaultVecLearningRate' | 'biasVocabularyRegularization'>> &
+    Pick<FeatureSlotConfig, 'slotId' | 'biasLearningRate' | 'defaultVecLearningRate' | 'biasVocabularyRegularization'>;
   readonly segments: SegmentConfig[] = [];
   readonly learningRates: (LearningRate | null)[] = [];
   readonly columns: FeatureColumn[] = [];
@@ -108,7 +110,7 @@ export class FeatureSlot {
     if (!name) throw new ConfigError('FeatureSlotConfig: needs a name or a slot_id');
     this.config = { ...featureSlotDefaults, ...stripUndefined(config), name };
     if (this.config.hasBias) {
-      this.biasSlice = this.addFeatureSlice(1, this.config.biasInitializer, this.config.biasOptimizer, this.config.biasCompressor, this.config.biasLearningRate);
+      this.biasSlice = this.addFeatureSlice(1, this.config.biasInitializer, this.config.biasOptimizer, this.config.biasCompressor, this.config.biasLearningRate, this.config.biasVocabularyRegularization);
     }
   }
 
