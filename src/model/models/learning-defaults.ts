@@ -12,26 +12,28 @@ import type { ModelSpec } from '../model-spec.js';
  */
 export const LEARNING_DEFAULTS = {
   /**
-   * First-order weights: FTRL-Proximal with α 0.5, β 0.001, no L1, L2 0.004 ≈ 2/B — and that L2 is
+   * First-order weights: FTRL-Proximal with α 0.15, β 0.001, no L1, L2 0.004 ≈ 2/B — and that L2 is
    * multiplied per slot by `biasVocabularyRegularization` below. The regularization an id's weight
    * needs is the inverse of its slot's prior variance, and slots differ: a slot of 100 ids carries
-   * real per-id signal, a slot of 100,000 ids mostly rare ids whose weights are small and whose few
-   * occurrences are noise. With one L2 for every slot the big slots overfit, and keeping them in
-   * check forces a small α (0.15) that leaves the frequent ids short of their weights after one pass.
-   * Scaled per slot, α can be large (one step per batch, not per example, so a frequent id needs it)
-   * and L1 only loses signal (0.004 → 0 gained 0.005 AUC); β hardly matters (0 to 0.004 within 0.0005).
-   * DeepFM on the planted stream, one pass: 0.7486 → 0.7612 at 32k rows, 0.7740 → 0.7775 at 131k
+   * real per-id signal, a slot of 100,000 ids mostly rare ids whose true weights are small and whose
+   * few occurrences are noise. One L2 for every slot lets the big slots overfit; scaled per slot,
+   * L1 only loses signal (β = L1 = 0.004 instead: −0.003 AUC at 131k rows). α 0.15 (Monolith's
+   * FTRL default is 0.01): one step per batch instead of one per example, so a frequent id needs a
+   * large α to reach its weight within a pass; α 0.5 gains 0.006 more at 32k rows (64 steps) but
+   * loses 0.002 at 131k and 0.006 on the demo stream of 100-id slots. DeepFM on the planted stream,
+   * one pass: 0.7486 → 0.7554 at 32k rows, 0.7740 → 0.7799 at 131k; demo stream 0.8175 → 0.8184
    * (bench/RESULTS-learning-quality.md, "Per-slot regularization of the first-order part").
    */
-  biasOptimizer: { ftrl: { learningRate: 0.5, initialAccumulatorValue: 1e-6, beta: 0.001, l1RegularizationStrength: 0, l2RegularizationStrength: 0.004 } } as OptimizerConfig,
+  biasOptimizer: { ftrl: { learningRate: 0.15, initialAccumulatorValue: 1e-6, beta: 0.001, l1RegularizationStrength: 0, l2RegularizationStrength: 0.004 } } as OptimizerConfig,
   /**
    * The first-order L2 of a slot is multiplied by max(1, V/100)^1.2, V = the ids its table holds so
    * far (counted as they arrive: no knowledge of the data needed; a user who knows a slot's
-   * vocabulary can pass `vocabularies: { [slot]: V }`). 100 and 1.2 make the L2 of a slot ≈ 1/(B·σ²)
-   * for a per-id weight variance σ² that falls with the vocabulary; exponents 1.0–1.6 and references
-   * 100–200 are within 0.0005 AUC at 32k, reference 50 loses 0.003. With known vocabularies instead of
-   * counts: +0.0005. Not applied to the embeddings: an Adagrad weight decay scaled the same way
-   * (1e-4 to 1e-2) changed nothing measurable.
+   * vocabulary can pass `vocabularies: { [slot]: V }`). It makes the L2 of a slot ≈ 1/(B·σ²) for a
+   * per-id weight variance σ² that falls with the vocabulary. Without it, the same FTRL settings
+   * reach 0.7445 / 0.7680 (32k / 131k); exponents 0.8 and 1.6 are within 0.0015 of 1.2 at 131k,
+   * reference 50 loses 0.003 at 32k, the true vocabularies instead of counts change −0.0005. Not
+   * applied to the embeddings: an Adagrad weight decay scaled the same way (1e-4 to 1e-2) changed
+   * nothing measurable.
    */
   biasVocabularyRegularization: { exponent: 1.2, reference: 100 } as SliceVocabularyRegularization | null,
   /**
