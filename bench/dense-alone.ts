@@ -1,32 +1,27 @@
 /**
- * The dense compute of a model alone: forward + backward of its LayersModel on
- * one batch with the model's own loss, gradients for the weights and for the
- * pooled embedding inputs (as a training step needs them), no tables, no
- * pipeline, no weight copies. The baseline the pipeline benchmark divides by.
+ * The dense compute of a model alone: the dense stage of a training step
+ * (forward + backward with the model's own loss, gradients for the weights and
+ * for the pooled embedding inputs, the dense update) on one synthetic batch,
+ * on the same dense kernel the pipeline picks for the model (MONOLITH_DENSE_KERNEL
+ * or auto). Timed from the step's own dense timing: no parse, lookup or apply.
+ * The baseline the pipeline benchmark divides by.
  */
-import * as tf from '@tensorflow/tfjs-core';
-import { defaultLoss } from '../src/model/default-loss.js';
-import { outputDim, type ModelSpec } from '../src/model/model-spec.js';
-import { Rng } from '../src/util/random.js';
+import type { ModelSpec } from '../src/model/model-spec.js';
+import { createModelTables } from '../src/workers/model-tables.js';
+import { createSharedDenseParams, TrainStep } from '../src/workers/train-step.js';
+import { syntheticBatch } from './dense-batch.js';
 
-/** A function running one forward + backward step of `spec`'s dense model on `rows` rows (reads the gradients back, as a step does). */
-export function denseStepOf(spec: ModelSpec, rows: number, seed = 3): () => void {
-  const model = spec.buildDense();
-  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const rng = new Rng(seed);
-  const rand = (n: number) => Float32Array.from({ length: n }, () => rng.uniform(-0.1, 0.1));
-  const pooled = spec.features.map((f) => tf.variable(tf.tensor2d(rand(rows * outputDim(f)), [rows, outputDim(f)]), true));
-  const dense = spec.denseInputs.map((d) => tf.tensor2d(rand(rows * d.width), [rows, d.width]));
-  const labels = tf.tensor2d(Float32Array.from({ length: rows * spec.heads.length }, () => (rng.float() < 0.2 ? 1 : 0)), [rows, spec.heads.length]);
-  const inputs = [...pooled, ...dense];
-  return () => {
-    const { value, grads } = tf.variableGrads(() => {
-      const out = model.apply(inputs.length === 1 ? inputs[0]! : inputs, { training: true }) as tf.Tensor | tf.Tensor[];
-      const logits = Array.isArray(out) ? out : [out];
-      return spec.loss ? spec.loss({ logits, labels }) : defaultLoss(spec.heads, { logits, labels }, spec.lossReduction);
-    }, [...vars, ...pooled]);
-    value.dataSync();
-    for (const g of Object.values(grads)) g.dataSync();
-    tf.dispose([value, ...Object.values(grads)]);
+/** A function running one training step of `spec` on `rows` rows and returning the ms of its dense stage, and the kernel it runs on. */
+export function denseStepOf(spec: ModelSpec, rows: number, seed = 3): { step: () => number; kernel: () => string | undefined } {
+  const step = new TrainStep({ spec, tables: createModelTables(spec), dense: createSharedDenseParams(spec) });
+  const batch = syntheticBatch(spec, rows, seed);
+  let kernel: string | undefined;
+  return {
+    step: () => {
+      const r = step.run(batch, 'train');
+      kernel = r.denseKernel;
+      return r.timings!.dense!;
+    },
+    kernel: () => kernel,
   };
 }

@@ -71,12 +71,15 @@ interface Measured {
   stages?: { parse: number; lookup: number; dense: number; apply: number };
 }
 
+/** The dense kernel each model's dense-alone runs used (the one its pipeline picks too). */
+const denseKernels = new Set<string>();
+
 /** n plain threads running the dense step alone at the same time; examples/s of all of them together. */
 async function denseAlone(m: BenchModel, threads: number, batches: number): Promise<Measured> {
   const start = new SharedArrayBuffer(4);
   const data: DenseAloneWorkerData = { model: m.ref, backend: BACKEND, rows: ROWS, warm: WARM, batches, start };
   const ws = Array.from({ length: threads }, () => new Worker(new URL('./dense-alone-worker.js', import.meta.url), { workerData: data }));
-  const next = (w: Worker) => new Promise<{ ready?: boolean; ms?: number }>((res, rej) => {
+  const next = (w: Worker) => new Promise<{ ready?: boolean; ms?: number; kernel?: string }>((res, rej) => {
     w.once('message', res);
     w.once('error', rej);
   });
@@ -86,8 +89,10 @@ async function denseAlone(m: BenchModel, threads: number, batches: number): Prom
     const c0 = cpuSnapshot();
     Atomics.store(new Int32Array(start), 0, 1);
     Atomics.notify(new Int32Array(start), 0);
-    const ms = (await done).map((x) => x.ms!);
+    const reports = await done;
+    const ms = reports.map((x) => x.ms!);
     const cpu = cpuUse(c0);
+    denseKernels.add(`${m.key}: ${reports[0]!.kernel ?? '?'}`);
     return { rate: (threads * batches * ROWS) / (Math.max(...ms) / 1000), cpu };
   } finally {
     await Promise.all(ws.map((w) => w.terminate()));
@@ -196,8 +201,9 @@ Models: ${chosen.map((m) => `**${m.key}** = ${m.title}`).join('; ')}.
 Data: Criteo-shaped rows from SyntheticCtr (26 Zipf slots over ${f(VOCAB)} ids, 13 dense features), serialized as Monolith Instances
 and parsed in the pipeline (fast wire decoder) ${PARSE === 'main' ? 'on the main thread (a parse node before the step)' : 'by the workers (parseInWorkers: the main thread only copies the records into shared memory)'}, batches of ${ROWS} rows; each run passes over ${WARM} warm-up
 batches then the timed ones (worker start-up excluded: each pipeline is created and run once before the rounds).
-Runs per round, interleaved (A B C D, then D C B A), ${ROUNDS} rounds: the dense step alone (forward + backward with the model's loss, gradients
-of the weights and of the pooled inputs, no tables, no weight copies) in 1 and in 2 plain threads at once, and the whole pipeline with
+Runs per round, interleaved (A B C D, then D C B A), ${ROUNDS} rounds: the dense step alone (the dense stage of a
+training step on the kernel the pipeline picks — ${[...denseKernels].join(', ')}: forward + backward with the model's loss, gradients of the weights and of
+the pooled inputs, the dense update; its dense time only) in 1 and in 2 plain threads at once, and the whole pipeline with
 1 and 2 workers. Rates are medians over the rounds with min–max; "× dense alone" and every ratio below are taken within a round.
 "per core" = examples/s ÷ cores this process kept busy (every thread, from its CPU time). Stage times (ms per step, median of the
 per-run means): parse (${PARSE === 'main' ? 'main thread' : 'inside the worker'}), lookup, dense (weight read + forward/backward), apply inside the worker.

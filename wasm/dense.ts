@@ -254,3 +254,31 @@ export function addInto(y: usize, x: usize, n: i32): void {
     store<f32>(y + o, load<f32>(y + o) + load<f32>(x + o));
   }
 }
+
+/**
+ * `rows` rows of `width` floats from a strided source into a strided
+ * destination (strides in floats): copied (acc 0) or added (acc 1). Concat and
+ * slice, forward and backward, in one call per part instead of one per row.
+ */
+export function copyRows(src: usize, srcStride: i32, dst: usize, dstStride: i32, rows: i32, width: i32, acc: i32): void {
+  const sb = <usize>srcStride << 2;
+  const db = <usize>dstStride << 2;
+  const wb = <usize>width << 2;
+  for (let r = 0; r < rows; r++) {
+    const s = src + <usize>r * sb;
+    const d = dst + <usize>r * db;
+    if (acc == 0) {
+      memory.copy(d, s, wb);
+      continue;
+    }
+    let j = 0;
+    for (; j + 4 <= width; j += 4) {
+      const o = <usize>j << 2;
+      v128.store(d + o, f32x4.add(v128.load(d + o), v128.load(s + o)));
+    }
+    for (; j < width; j++) {
+      const o = <usize>j << 2;
+      store<f32>(d + o, load<f32>(d + o) + load<f32>(s + o));
+    }
+  }
+}

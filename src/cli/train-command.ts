@@ -8,9 +8,11 @@ import { ExportSaverListener } from '../export/export-saver-listener.js';
 import { StandaloneExporter } from '../export/exporters.js';
 import { checkpointParams } from '../export/params-source.js';
 import { writeModelSettings } from '../graph/model-settings.js';
-import { train } from '../graph/training-pipeline.js';
+import { train, type RecordBatch } from '../graph/training-pipeline.js';
+import type { RecordSlice } from '../workers/step-pool.js';
 import { trainEpochs, type EpochReport } from '../graph/epoch-training.js';
-import { recordFileBatches, recordTopicSource } from '../streams/sources/record-input-source.js';
+import { recordInputParser } from '../streams/sources/record-input-parser.js';
+import { recordFileBatches, recordFileSlices, recordTopicSlices, recordTopicSource } from '../streams/sources/record-input-source.js';
 import { checkModelInput, describeInput, exportedDenseGroups } from '../streams/sources/record-input.js';
 import { SyncPublisher } from '../streams/sync/sync-publisher.js';
 import { loadModel } from '../workers/load-model.js';
@@ -24,7 +26,7 @@ import { redisOptionsFromFlags, withRedisFlags } from './redis-flags.js';
 const say = (l: string) => void process.stdout.write(`${l}\n`);
 
 /** Batches of `files`, `epochs` times over, with a line per file read. */
-function epochsOf(unit: string, epochs: number, make: (onFileRead: (file: string, rows: number) => void) => AsyncIterable<SourceBatch>): AsyncIterable<SourceBatch> {
+function epochsOf<T>(unit: string, epochs: number, make: (onFileRead: (file: string, rows: number) => void) => AsyncIterable<T>): AsyncIterable<T> {
   return (async function* () {
     for (let e = 1; e <= epochs; e++) {
       yield* make((file, rows) => say(`read ${rows} ${unit} from ${file}${epochs > 1 ? ` (epoch ${e})` : ''}`));
@@ -87,8 +89,11 @@ export function trainCommand(): Command {
       ? [new ExportSaverListener({ modelDir: o.modelDir, exporter: new StandaloneExporter({ spec, exportDirBase: o.exportBase, params: checkpointParams(spec, o.modelDir), globalStepAsTimestamp: true, layerModules: [model.url], denseGroups: exportedDenseGroups(input), ...syncMark }) }).asCheckpointListener()]
       : [];
     const workers = o.workers ?? availableParallelism();
+    // Worker threads parse their own batches; this thread only reads the records. Not for ExampleBatch (one record
+    // holds many rows), nor with Redis (a batch's ids are read before its step).
+    const parseInWorkers = !o.evalData && workers > 0 && !redis && input.variant !== 'example_batch' ? recordInputParser(input) : undefined;
     say(`training ${spec.name} on ${fromTopic ? `Kafka topic ${o.topic} at ${o.kafkaBrokers}` : `${o.data.length} file(s)`} (${describeInput(input)})`);
-    say(`  ${workers} worker thread(s), batches of ${o.batchSize}, checkpoints in ${o.modelDir}${o.exportBase ? `, exports in ${o.exportBase}` : ''}${sync ? `, updates published to Kafka topic ${o.syncTopic}` : ''}`);
+    say(`  ${workers} worker thread(s)${parseInWorkers ? ' parsing their own batches' : ''}, batches of ${o.batchSize}, checkpoints in ${o.modelDir}${o.exportBase ? `, exports in ${o.exportBase}` : ''}${sync ? `, updates published to Kafka topic ${o.syncTopic}` : ''}`);
     if (redis) say(`  parameters in the Redis Cluster at ${redis.nodes.join(',')}, as ${redis.role} ${redis.trainerIndex}${redis.role === 'worker' ? ' (no checkpoints or exports)' : ''}; rows at most ${redis.stalenessMs} ms stale, dense synced every ${redis.denseSyncSteps} steps or ${redis.denseSyncMs} ms`);
     const unit = input.variant === 'example_batch' ? 'rows' : 'records';
     if (o.evalData) {
@@ -103,17 +108,21 @@ export function trainCommand(): Command {
       say(`settings ${settingsPath}`);
       return;
     }
-    let source: AsyncIterable<SourceBatch> | Observable<SourceBatch>;
+    let source: AsyncIterable<SourceBatch | RecordSlice> | Observable<SourceBatch | RecordBatch>;
     if (fromTopic) {
-      const topic = recordTopicSource({ brokers: o.kafkaBrokers, topic: o.topic, groupId: o.groupId ?? 'monolith-ts-train', input, batchSize: o.batchSize, consumerConfig: o.kafkaSessionTimeoutMs ? { 'session.timeout.ms': o.kafkaSessionTimeoutMs, 'heartbeat.interval.ms': Math.max(100, Math.floor(o.kafkaSessionTimeoutMs / 5)) } : undefined });
+      const read = { brokers: o.kafkaBrokers, topic: o.topic, groupId: o.groupId ?? 'monolith-ts-train', input, batchSize: o.batchSize, consumerConfig: o.kafkaSessionTimeoutMs ? { 'session.timeout.ms': o.kafkaSessionTimeoutMs, 'heartbeat.interval.ms': Math.max(100, Math.floor(o.kafkaSessionTimeoutMs / 5)) } : undefined };
+      const topic: Observable<SourceBatch | RecordBatch> = parseInWorkers ? recordTopicSlices(read) : recordTopicSource(read);
       source = o.maxSteps ? topic.pipe(take(o.maxSteps)) : topic;
     } else {
-      const files = epochsOf(unit, o.epochs, (onFileRead) => recordFileBatches({ files: o.data, input, batchSize: o.batchSize, onFileRead }));
+      const read = { files: o.data, input, batchSize: o.batchSize };
+      const files: AsyncIterable<SourceBatch | RecordSlice> = parseInWorkers
+        ? epochsOf(unit, o.epochs, (onFileRead) => recordFileSlices({ ...read, onFileRead }))
+        : epochsOf(unit, o.epochs, (onFileRead) => recordFileBatches({ ...read, onFileRead }));
       source = o.maxSteps ? limit(files, o.maxSteps) : files;
     }
     let s;
     try {
-      s = await train({ model, source, workers, deterministic: o.deterministic, redis, checkpoint: { dir: o.modelDir, everySteps: o.checkpointEvery, listeners }, ...(sync ? { hooks: [sync.operator()] } : {}) });
+      s = await train({ model, source, workers, parseInWorkers, deterministic: o.deterministic, redis, checkpoint: { dir: o.modelDir, everySteps: o.checkpointEvery, listeners }, ...(sync ? { hooks: [sync.operator()] } : {}) });
     } finally {
       await sync?.close();
     }

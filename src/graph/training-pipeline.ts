@@ -204,7 +204,7 @@ export class TrainingPipeline {
           const parser = await loadRecordParser(opts.parseInWorkers);
           runRecords = async (slice, m, o) => {
             const t0 = performance.now();
-            const batch = parser.parseRecords(slice.records, { file: slice.file, offsets: slice.offsets });
+            const batch = parser.parseRecords(slice.records, { file: slice.file, offsets: slice.offsets, origins: slice.origins });
             return local.run(batch, m, { ...o, parseMs: performance.now() - t0 });
           };
         }

@@ -22,6 +22,8 @@ export interface PbRecord {
   payload: Buffer;
   /** Byte offset of the record's header in the stream. */
   offset: number;
+  /** Byte offset of the payload in the stream (after the headers and the size). */
+  payloadOffset: number;
   /** From a lagrangex header: the low byte. */
   pbType?: number;
   /** From a lagrangex header: `((H & 0xFFFFFFFF) >> 8) << 8`. */
@@ -107,6 +109,7 @@ export async function* readRecordFile(src: ByteSource, opts: RecordReadOptions =
       const size = await next('size');
       if (size === undefined) return;
       if (size === SIZE_SENTINEL) throw new FormatError(`size 0xFEFEFEFE is Monolith's garbage marker`, { file, offset: reader.offset - 8, field: 'size' });
+      rec.payloadOffset = reader.offset;
       rec.payload = await bytes(size, 'payload');
       count++;
       yield rec as PbRecord;

@@ -12,9 +12,16 @@ export interface RecordParserRef {
   options?: Record<string, unknown>;
 }
 
-/** What `createRecordParser` returns: records (with their file and byte offsets, for errors) → one Batch. */
+/** Where the records of a batch come from, for errors: a file and each record's byte offset, or a name per record. */
+export interface RecordsOrigin {
+  file?: string;
+  offsets?: readonly number[];
+  origins?: readonly string[];
+}
+
+/** What `createRecordParser` returns: records (with where they come from, for errors) → one Batch. */
 export interface BatchRecordParser {
-  parseRecords(records: readonly Uint8Array[], origin?: { file?: string; offsets?: readonly number[] }): Batch;
+  parseRecords(records: readonly Uint8Array[], origin?: RecordsOrigin): Batch;
 }
 
 /** Imports the parser module and builds the parser; errors name the module. */

@@ -39,10 +39,15 @@ export interface StepPoolOptions {
   parser?: RecordParserRef;
 }
 
-/** The serialized records of one batch, for a worker to parse; `offsets` (their byte offsets in `file`) name them in errors. */
+/**
+ * The serialized records of one batch, for a worker to parse. Errors name a
+ * record by `file` and its byte offset there (`offsets`), or by its own
+ * `origins` entry (e.g. `kafka:topic/partition@offset`) when records come from several places.
+ */
 export interface RecordSlice {
   records: readonly Uint8Array[];
   file?: string;
+  origins?: readonly string[];
   offsets?: readonly number[];
 }
 
@@ -185,10 +190,10 @@ export class StepWorkerPool {
   async runRecords(slice: RecordSlice, mode: RunMode, opts: Omit<PoolStepOptions, 'keepBatch' | 'parseMs'> = {}): Promise<StepResult> {
     if (this.failure) throw this.failure;
     if (!this.hasParser) throw new ConfigError('worker pool: runRecords needs a pool created with a record parser (StepPoolOptions.parser)');
-    return this.runTask({ buffer: frameRecords(slice.records, slice.offsets), records: true, file: slice.file }, mode, opts);
+    return this.runTask({ buffer: frameRecords(slice.records, slice.offsets), records: true, file: slice.file, origins: slice.origins }, mode, opts);
   }
 
-  private async runTask(task: { buffer: SharedArrayBuffer; records?: boolean; file?: string }, mode: RunMode, opts: PoolStepOptions): Promise<StepResult> {
+  private async runTask(task: { buffer: SharedArrayBuffer; records?: boolean; file?: string; origins?: readonly string[] }, mode: RunMode, opts: PoolStepOptions): Promise<StepResult> {
     void this.threads; // start watching threads created since the last call
     const runner = new SharedArrayBuffer(16);
     const ran = new Float64Array(runner);

@@ -37,6 +37,8 @@ export interface StepTask {
   records?: boolean;
   /** File the framed records come from (error messages). */
   file?: string;
+  /** Or, per record, where it came from (error messages). */
+  origins?: readonly string[];
   mode: RunMode;
   batchIndex?: number;
   parseMs?: number;
@@ -78,7 +80,7 @@ function batchOf(task: StepTask, ctx: WorkerContext): { batch: Batch; parseMs?: 
   if (!ctx.parser) throw new ConfigError('a step task carries records, but this worker has no record parser');
   const t0 = performance.now();
   const { records, offsets } = unframeRecords(task.buffer);
-  const batch = ctx.parser.parseRecords(records, { file: task.file, offsets });
+  const batch = ctx.parser.parseRecords(records, { file: task.file, offsets, origins: task.origins });
   return { batch, parseMs: performance.now() - t0 };
 }
 

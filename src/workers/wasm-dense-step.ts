@@ -9,6 +9,7 @@ interface DenseKernels extends WebAssembly.Exports {
   colSum(x: number, out: number, M: number, N: number): void;
   transpose(src: number, dst: number, R: number, C: number): void;
   addInto(y: number, x: number, n: number): void;
+  copyRows(src: number, srcStride: number, dst: number, dstStride: number, rows: number, width: number, acc: number): void;
 }
 
 const PAGE = 65536;
@@ -90,12 +91,10 @@ export class WasmDenseStep {
           k.biasAct(out, op.bias < 0 ? 0 : this.dense.weightAddress(op.bias), rows, op.width, op.act);
           break;
         case 'concat': {
-          const dst = this.f32(out, rows * op.width);
           let off = 0;
           for (const s of op.srcs) {
             const w = ops[s]!.width;
-            const src = this.f32(this.val[s]!, rows * w);
-            for (let r = 0; r < rows; r++) dst.set(src.subarray(r * w, r * w + w), r * op.width + off);
+            k.copyRows(this.val[s]!, w, out + off * 4, op.width, rows, w, 0);
             off += w;
           }
           break;
@@ -108,13 +107,9 @@ export class WasmDenseStep {
           this.f32(out, rows * op.width).set(this.f32(this.val[op.src]!, rows * op.width));
           k.biasAct(out, 0, rows, op.width, op.act);
           break;
-        case 'slice': {
-          const w = ops[op.src]!.width;
-          const src = this.f32(this.val[op.src]!, rows * w);
-          const dst = this.f32(out, rows * op.width);
-          for (let r = 0; r < rows; r++) dst.set(src.subarray(r * w + op.start, r * w + op.start + op.width), r * op.width);
+        case 'slice':
+          k.copyRows(this.val[op.src]! + op.start * 4, ops[op.src]!.width, out, op.width, rows, op.width, 0);
           break;
-        }
         case 'reduceSum': {
           const w = ops[op.src]!.width;
           const src = this.f32(this.val[op.src]!, rows * w);
@@ -209,18 +204,10 @@ export class WasmDenseStep {
           break;
         }
         case 'concat': {
-          const src = this.f32(g, rows * op.width);
           let off = 0;
           for (const s of op.srcs) {
             const w = ops[s]!.width;
-            if (needsGrad[s]) {
-              const dst = this.f32(this.grad[s]!, rows * w);
-              for (let r = 0; r < rows; r++) {
-                const a = r * w;
-                const b = r * op.width + off;
-                for (let c = 0; c < w; c++) dst[a + c] += src[b + c]!;
-              }
-            }
+            if (needsGrad[s]) k.copyRows(g + off * 4, op.width, this.grad[s]!, w, rows, w, 1);
             off += w;
           }
           break;
@@ -233,14 +220,9 @@ export class WasmDenseStep {
           k.actGrad(g, this.val[i]!, rows * op.width, op.act);
           k.addInto(this.grad[op.src]!, g, rows * op.width);
           break;
-        case 'slice': {
-          if (!needsGrad[op.src]) break;
-          const w = ops[op.src]!.width;
-          const src = this.f32(g, rows * op.width);
-          const dst = this.f32(this.grad[op.src]!, rows * w);
-          for (let r = 0; r < rows; r++) for (let c = 0; c < op.width; c++) dst[r * w + op.start + c] += src[r * op.width + c]!;
+        case 'slice':
+          if (needsGrad[op.src]) k.copyRows(g, op.width, this.grad[op.src]! + op.start * 4, ops[op.src]!.width, rows, op.width, 1);
           break;
-        }
         case 'reduceSum': {
           if (!needsGrad[op.src]) break;
           const w = ops[op.src]!.width;

@@ -36,6 +36,22 @@ test.serial('train reads a Kafka topic (librdkafka mock cluster), one Instance p
     t.is(r.code, 0, r.stderr);
     t.regex(r.stdout, /training deepfm on Kafka topic clicks/);
     t.regex(r.stdout, /trained 3 steps, 300 examples, global step 3/);
+    // With a worker thread, the worker parses the messages: the same training (one partition, one batch in flight).
+    const w = await cli('train', ...MODEL, '--model-dir', join(dir, 'w'), '--kafka-brokers', kafka.bootstrap, '--topic', 'clicks', '--group-id', 'workers', '--layout', 'message', ...FEATURES, '--workers', '1', '--deterministic', '--batch-size', '100', '--max-steps', '3');
+    t.is(w.code, 0, w.stderr);
+    t.regex(w.stdout, /1 worker thread\(s\) parsing their own batches/);
+    const data = join(dir, 'held-out.tfrecord');
+    await writeTFRecords(data, plantedInstances(200, 7).payloads);
+    const evalOf = async (m: string) => JSON.parse((await cli('eval', '--model-dir', join(dir, m), '--data', data, '--layout', 'tfrecord', '--json')).stdout) as { loss: number };
+    t.is((await evalOf('w')).loss, (await evalOf('m')).loss);
+    // A damaged message parsed in the worker fails training, naming the topic, partition and offset.
+    const payloads = plantedInstances(120).payloads;
+    payloads[70] = Uint8Array.of(0x0a, 0x7f, 1);
+    for (const p of payloads) producer.produce('broken', 0, Buffer.from(p), null);
+    await new Promise<void>((res, rej) => producer.flush(10_000, (err) => (err ? rej(err) : res())));
+    const bad = await cli('train', ...MODEL, '--model-dir', join(dir, 'b'), '--kafka-brokers', kafka.bootstrap, '--topic', 'broken', '--layout', 'message', ...FEATURES, '--workers', '1', '--batch-size', '50', '--max-steps', '3');
+    t.is(bad.code, 1);
+    t.regex(bad.stderr, /FormatError: kafka:broken\/0@70\b/);
   } finally {
     await new Promise<void>((res) => producer.disconnect(5000, () => res()));
     await kafka.close();

@@ -113,3 +113,23 @@ test.serial('an uncaught error inside a worker thread (thrown from a queued call
   await new Promise((r) => setImmediate(r));
   t.deepEqual(uncaught, []);
 });
+
+test.serial('a worker thread that fails while idle (between steps) is the pool\'s failure: the next run fails with a WorkerCrashError saying so, not an uncaught exception', async (t) => {
+  t.timeout(60_000);
+  const dir = await tempDir();
+  const options: FailingModelOptions = { seed: 1, failure: 'throw-idle', claimDir: join(dir, 'claim') };
+  const rng = new Rng(5);
+  const p = await TrainingPipeline.create({ model: { url: FAILING, options: options as unknown as Record<string, unknown> }, source: [tinyBatch(rng, 8)], workers: 1 });
+  const thread = p.pool!.threads[0]!;
+  const exited = new Promise((r) => thread.once('exit', r));
+  await lastValueFrom(p.run());
+  // The thread dies after its step's result went out.
+  await exited;
+  const err = await lastValueFrom(p.run()).then(() => undefined, (e: unknown) => e);
+  await p.close();
+  const original = (err as PipelineError).original as WorkerCrashError;
+  t.true(original instanceof WorkerCrashError, String(err));
+  t.regex(original.message, /failed outside a step: .*the model threw while its thread was idle/);
+  t.deepEqual(uncaught, []);
+});
+

@@ -5,7 +5,7 @@
  * `createRecordParser` once.
  */
 import type { Batch } from '../../batch/batch.js';
-import type { BatchRecordParser, RecordParserRef } from '../../workers/record-parser-ref.js';
+import type { BatchRecordParser, RecordParserRef, RecordsOrigin } from '../../workers/record-parser-ref.js';
 import type { ParseConfig, RecordVariant } from './parse-config.js';
 import { RecordParser, type DecoderKind } from './record-parser.js';
 
@@ -25,10 +25,11 @@ export function createRecordParser(options: Record<string, unknown>): BatchRecor
   const o = options as unknown as WorkerRecordParserOptions;
   const parser = new RecordParser(o.config, { variant: o.variant, decoder: o.decoder });
   return {
-    parseRecords(records: readonly Uint8Array[], origin?: { file?: string; offsets?: readonly number[] }): Batch {
-      if (!origin?.offsets) return parser.parse(records, origin?.file !== undefined ? { file: origin.file } : undefined);
+    parseRecords(records: readonly Uint8Array[], origin?: RecordsOrigin): Batch {
+      if (!origin?.offsets && !origin?.origins) return parser.parse(records, origin?.file !== undefined ? { file: origin.file } : undefined);
       const b = parser.newBuilder(records.length);
-      records.forEach((r, i) => parser.add(b, r, { file: origin.file, offset: origin.offsets![i] }));
+      const { file, offsets, origins } = origin;
+      records.forEach((r, i) => parser.add(b, r, origins ? { file: origins[i], offset: 0 } : { file, offset: offsets![i] }));
       return parser.build(b);
     },
   };

@@ -10,6 +10,7 @@ import { RecordParser, type DecoderKind } from '../parse/record-parser.js';
 import { OffsetTracker } from './offset-tracker.js';
 import { pacedSource, type PacingOptions } from './paced-source.js';
 import { RecordBatcher } from './record-batcher.js';
+import type { RecordSlice } from '../../workers/step-pool.js';
 
 /** How records are framed in a file: Monolith's size-prefixed records, or TFRecord. */
 export type FileFraming = 'record' | 'tfrecord';
@@ -53,6 +54,8 @@ interface RawRecord {
   /** Absolute payload offset when known (TFRecord); else the record's offset. */
   offset: number;
   payloadOffsetKnown: boolean;
+  /** Byte offset of the payload in the (decompressed) stream. */
+  payloadOffset: number;
 }
 
 async function* records(src: ByteSource, opts: FileSourceOptions): AsyncGenerator<RawRecord> {
@@ -62,13 +65,13 @@ async function* records(src: ByteSource, opts: FileSourceOptions): AsyncGenerato
   if ((opts.framing ?? 'record') === 'tfrecord') {
     let offset = 0;
     for await (const payload of readTFRecords(src, io)) {
-      yield { payload, file, offset: offset + 12, payloadOffsetKnown: true };
+      yield { payload, file, offset: offset + 12, payloadOffsetKnown: true, payloadOffset: offset + 12 };
       offset += 16 + payload.length;
     }
     return;
   }
   for await (const rec of readRecordFile(src, { ...(opts.layout ?? DEFAULT_RECORD_LAYOUT), ...io })) {
-    yield { payload: rec.payload, file, offset: rec.offset, payloadOffsetKnown: false };
+    yield { payload: rec.payload, file, offset: rec.offset, payloadOffsetKnown: false, payloadOffset: rec.payloadOffset };
   }
 }
 
@@ -122,6 +125,30 @@ export async function* fileBatches(opts: FileSourceOptions): AsyncGenerator<Sour
   }
   const last = batcher.flush();
   if (last && !(opts.dropRemainder && last.rows < opts.batchSize)) yield withAck(last, { file: paths.length, record: 0 });
+}
+
+/**
+ * The records of `opts.paths` in slices of `batchSize` (a file's last slice
+ * may be partial), unparsed: for record variants of one row per record, parsed
+ * by whoever takes the slice (e.g. a pipeline's workers).
+ */
+export async function* fileRecordSlices(opts: Omit<FileSourceOptions, 'parse' | 'positions' | 'positionsName'>): AsyncGenerator<RecordSlice> {
+  if (opts.variant === 'example_batch') throw new ConfigError('fileRecordSlices: an ExampleBatch record holds many rows; parse it where it is read (fileBatches)');
+  for (const src of Array.isArray(opts.paths) ? opts.paths : [opts.paths]) {
+    const file = sourceName(src);
+    let payloads: Uint8Array[] = [];
+    let offsets: number[] = [];
+    for await (const rec of records(src, opts as FileSourceOptions)) {
+      payloads.push(rec.payload);
+      offsets.push(rec.payloadOffset);
+      if (payloads.length === opts.batchSize) {
+        yield { records: payloads, file, offsets };
+        payloads = [];
+        offsets = [];
+      }
+    }
+    if (payloads.length && !(opts.dropRemainder && payloads.length < opts.batchSize)) yield { records: payloads, file, offsets };
+  }
 }
 
 /**

@@ -12,6 +12,8 @@ import { RecordParser, type DecoderKind } from '../parse/record-parser.js';
 import { OffsetTracker, type CommitPosition } from './offset-tracker.js';
 import { pacedSource, type PacingOptions } from './paced-source.js';
 import { RecordBatcher } from './record-batcher.js';
+import { RecordCollector } from './record-collector.js';
+import type { RecordSlice } from '../../workers/step-pool.js';
 
 export interface KafkaSourceOptions extends PacingOptions {
   /** `bootstrap.servers`. */
@@ -69,18 +71,41 @@ function promisify<T>(fn: (cb: (err: unknown, v: T) => void) => void): Promise<T
  * travel with the checkpoints (see KafkaSourceOptions.positions).
  */
 export function kafkaSource(opts: KafkaSourceOptions): Observable<SourceBatch> {
+  const parser = () => new RecordParser(opts.parse, { variant: opts.variant, decoder: opts.decoder });
+  new RecordBatcher(parser(), opts.batchSize); // validates
+  return kafkaItems(opts, () => new RecordBatcher(parser(), opts.batchSize), (batch, ack) => ({ batch, ack }));
+}
+
+/**
+ * The same consumer as kafkaSource, but batches of unparsed records (each
+ * named `kafka:topic/partition@offset` for errors), for a pipeline whose
+ * workers parse them (`parseInWorkers`). Instance and Example records only.
+ */
+export function kafkaRecordSource(opts: Omit<KafkaSourceOptions, 'parse' | 'decoder'>): Observable<RecordSlice & { ack: () => void }> {
+  if (opts.variant === 'example_batch') throw new ConfigError('kafkaRecordSource: an ExampleBatch record holds many rows; parse it where it is read (kafkaSource)');
+  new RecordCollector(opts.batchSize); // validates
+  return kafkaItems(opts, () => new RecordCollector(opts.batchSize), (slice, ack) => ({ ...slice, ack }));
+}
+
+/** What kafkaItems gathers messages' records into: parsed batches or unparsed slices. */
+interface Collector<T> {
+  readonly bufferedRows: number;
+  add(bytes: Uint8Array, origin: { file: string; offset: number }): T[];
+  flush(): T | undefined;
+}
+
+function kafkaItems<T, O extends { ack?: () => void }>(opts: Omit<KafkaSourceOptions, 'parse' | 'decoder'>, makeCollector: () => Collector<T>, wrap: (item: T, ack: () => void) => O): Observable<O> {
   const topics = typeof opts.topics === 'string' ? [opts.topics] : opts.topics;
   if (!opts.brokers) throw new ConfigError('kafkaSource needs brokers (bootstrap.servers)');
   if (!opts.groupId) throw new ConfigError('kafkaSource needs a groupId');
   if (!topics?.length) throw new ConfigError('kafkaSource needs at least one topic');
   const framing = opts.framing ?? 'message';
   if (framing !== 'message' && framing !== 'record') throw new ConfigError(`framing must be 'message' or 'record', got ${String(framing)}`);
-  new RecordBatcher(new RecordParser(opts.parse, { variant: opts.variant, decoder: opts.decoder }), opts.batchSize); // validates
   const maxWait = opts.maxWaitMs ?? 500;
   const now = opts.now ?? Date.now;
   const { KafkaConsumer, CODES } = rdkafka('kafkaSource');
 
-  return pacedSource(async function* (signal) {
+  return pacedSource<O>(async function* (signal) {
     const store = opts.positions;
     const storeName = opts.positionsName ?? 'kafka';
     const restored = ((store?.restored(storeName) ?? []) as unknown as CommitPosition[]).map((p) => ({ topic: p.topic, partition: p.partition, offset: p.offset }));
@@ -106,34 +131,30 @@ export function kafkaSource(opts: KafkaSourceOptions): Observable<SourceBatch> {
     );
     let fatal: unknown;
     consumer.on('event.error', (err) => (fatal ??= err));
-    const parser = new RecordParser(opts.parse, { variant: opts.variant, decoder: opts.decoder });
-    const batcher = new RecordBatcher(parser, opts.batchSize);
+    const batcher = makeCollector();
     const tracker = new OffsetTracker();
     let connected = false;
     // Commit positions of the rows in the batch being built.
     let positions = new Map<string, CommitPosition>();
     let firstRowAt = 0;
 
-    const emit = (batch: SourceBatch['batch'], upTo: Map<string, CommitPosition>): SourceBatch => {
+    const emit = (item: T, upTo: Map<string, CommitPosition>): O => {
       const id = tracker.add([...upTo.values()]);
-      return {
-        batch,
-        ack: () => {
-          const ready = tracker.ack(id);
-          if (store) {
-            for (const p of ready) applied.set(`${p.topic}\u0000${p.partition}`, p);
-            if (ready.length) store.applied(storeName, [...applied.values()] as unknown as PositionValue);
-            return;
-          }
-          if (ready.length === 0 || !connected) return;
-          try {
-            consumer.commitSync(ready);
-          } catch (err) {
-            // The consumer may have lost the partition or be closing: the rows come again (at-least-once).
-            log.warn(`kafkaSource: commit of ${JSON.stringify(ready)} failed: ${(err as Error).message}`);
-          }
-        },
-      };
+      return wrap(item, () => {
+        const ready = tracker.ack(id);
+        if (store) {
+          for (const p of ready) applied.set(`${p.topic}\u0000${p.partition}`, p);
+          if (ready.length) store.applied(storeName, [...applied.values()] as unknown as PositionValue);
+          return;
+        }
+        if (ready.length === 0 || !connected) return;
+        try {
+          consumer.commitSync(ready);
+        } catch (err) {
+          // The consumer may have lost the partition or be closing: the rows come again (at-least-once).
+          log.warn(`kafkaSource: commit of ${JSON.stringify(ready)} failed: ${(err as Error).message}`);
+        }
+      });
     };
 
     const payloads = async function* (m: Message): AsyncGenerator<Uint8Array> {

@@ -32,9 +32,12 @@ export function checkPacing(opts: PacingOptions): number {
  * `signal`, which aborts on unsubscribe, and return when it fires — otherwise
  * its `finally` would run only at its next batch, which may never come.
  */
-export function pacedSource(open: (signal: AbortSignal) => AsyncIterable<SourceBatch>, opts: PacingOptions = {}): Observable<SourceBatch> {
+export function pacedSource(open: (signal: AbortSignal) => AsyncIterable<SourceBatch>, opts?: PacingOptions): Observable<SourceBatch>;
+/** The same for items other than SourceBatch (anything with an optional ack, e.g. unparsed record slices). */
+export function pacedSource<T extends { ack?: () => void }>(open: (signal: AbortSignal) => AsyncIterable<T>, opts?: PacingOptions): Observable<T>;
+export function pacedSource<T extends { ack?: () => void }>(open: (signal: AbortSignal) => AsyncIterable<T>, opts: PacingOptions = {}): Observable<T> {
   const max = checkPacing(opts);
-  return new Observable<SourceBatch>((subscriber) => {
+  return new Observable<T>((subscriber) => {
     const stop = new AbortController();
     const it = open(stop.signal)[Symbol.asyncIterator]();
     let unacked = 0;
@@ -66,7 +69,7 @@ export function pacedSource(open: (signal: AbortSignal) => AsyncIterable<SourceB
               release();
             }
           };
-          subscriber.next({ batch: r.value.batch, ack });
+          subscriber.next({ ...r.value, ack });
           // Let timers and I/O run now and then, even when every batch is ready at once.
           if (++emitted % 16 === 0) await new Promise<void>((res) => setImmediate(res));
         }

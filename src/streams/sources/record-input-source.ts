@@ -1,7 +1,8 @@
 import { map, type Observable } from 'rxjs';
 import type { SourceBatch } from '../../batch/batch.js';
-import { fileBatches } from './file-source.js';
-import { kafkaSource } from './kafka-source.js';
+import type { RecordSlice } from '../../workers/step-pool.js';
+import { fileBatches, fileRecordSlices } from './file-source.js';
+import { kafkaRecordSource, kafkaSource } from './kafka-source.js';
 import { framingOf, groupDense, kafkaFramingOf, type RecordInput } from './record-input.js';
 
 export interface RecordFilesOptions {
@@ -29,6 +30,23 @@ export async function* recordFileBatches(opts: RecordFilesOptions): AsyncGenerat
   }
 }
 
+/**
+ * The records of `files` in slices of `batchSize`, unparsed (a file's last
+ * slice may be partial), for workers that parse them with
+ * `recordInputParser(input)`. Only for inputs of one row per record (not ExampleBatch).
+ */
+export async function* recordFileSlices(opts: RecordFilesOptions): AsyncGenerator<RecordSlice> {
+  const f = framingOf(opts.input.format);
+  for (const file of opts.files) {
+    let rows = 0;
+    for await (const slice of fileRecordSlices({ paths: [file], variant: opts.input.variant, batchSize: opts.batchSize, framing: f.framing, layout: f.layout })) {
+      rows += slice.records.length;
+      yield slice;
+    }
+    opts.onFileRead?.(file, rows);
+  }
+}
+
 export interface RecordTopicOptions {
   brokers: string;
   topic: string;
@@ -45,4 +63,14 @@ export function recordTopicSource(opts: RecordTopicOptions): Observable<SourceBa
   return kafkaSource({ brokers: opts.brokers, topics: opts.topic, groupId: opts.groupId, variant: opts.input.variant, parse: opts.input.parse, batchSize: opts.batchSize, framing: f.framing, layout: f.layout, consumerConfig: opts.consumerConfig }).pipe(
     map((sb) => ({ ...sb, batch: groupDense(sb.batch, opts.input.denseGroups) })),
   );
+}
+
+/**
+ * The same topic as recordTopicSource, in batches of unparsed records for
+ * workers that parse them with `recordInputParser(input)`. Only for inputs of
+ * one row per record (not ExampleBatch).
+ */
+export function recordTopicSlices(opts: RecordTopicOptions): Observable<RecordSlice & { ack: () => void }> {
+  const f = kafkaFramingOf(opts.input.format);
+  return kafkaRecordSource({ brokers: opts.brokers, topics: opts.topic, groupId: opts.groupId, variant: opts.input.variant, batchSize: opts.batchSize, framing: f.framing, layout: f.layout, consumerConfig: opts.consumerConfig });
 }
