@@ -21,7 +21,7 @@ export const LEARNING_DEFAULTS = {
    * FTRL default is 0.01): one step per batch instead of one per example, so a frequent id needs a
    * large α to reach its weight within a pass; α 0.5 gains 0.006 more at 32k rows (64 steps) but
    * loses 0.002 at 131k and 0.006 on the demo stream of 100-id slots. DeepFM on the planted stream,
-   * one pass: 0.7486 → 0.7554 at 32k rows, 0.7740 → 0.7799 at 131k; demo stream 0.8175 → 0.8184
+   * one pass: 0.7486 → 0.7554 at 32k rows, 0.7740 → 0.7799 at 131k, 0.7844 → 0.7881 at 500k; demo stream 0.8175 → 0.8184
    * (bench/RESULTS-learning-quality.md, "Per-slot regularization of the first-order part").
    */
   biasOptimizer: { ftrl: { learningRate: 0.15, initialAccumulatorValue: 1e-6, beta: 0.001, l1RegularizationStrength: 0, l2RegularizationStrength: 0.004 } } as OptimizerConfig,
