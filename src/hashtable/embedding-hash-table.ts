@@ -11,6 +11,7 @@ import { ShardBatch } from './shard-batch.js';
 import { SliceApply } from './slice-apply.js';
 import { SliceLookup } from './slice-lookup.js';
 import { TableShard } from './table-shard.js';
+import { vocabularyRegularizationFactor } from './vocabulary-regularization.js';
 
 export type { ApplyGradientsOptions, EmbeddingHashTableConfig, EmbeddingHashTableHandle, TableRuntimeOptions } from './embedding-hash-table-config.js';
 
@@ -36,6 +37,8 @@ export class EmbeddingHashTable {
   private readonly lookups: SliceLookup;
   private readonly applies: SliceApply;
   private readonly lrs: Float64Array;
+  /** Regularization factor per segment for the batch being applied; undefined when no segment scales it. */
+  private readonly regs: Float64Array | undefined;
 
   private constructor(
     readonly config: EmbeddingHashTableConfig,
@@ -54,6 +57,7 @@ export class EmbeddingHashTable {
     this.lookups = new SliceLookup(this.entries, this.batch);
     this.applies = new SliceApply(this.entries, this.batch);
     this.lrs = new Float64Array(this.layout.segments.length);
+    this.regs = this.layout.segments.some((sg) => sg.vocabularyRegularization) ? new Float64Array(this.layout.segments.length).fill(1) : undefined;
     if (config.learningRates && config.learningRates.length !== this.layout.segments.length) {
       throw new ConfigError(`table ${this.name}: ${config.learningRates.length} learning rates for ${this.layout.segments.length} segments`);
     }
@@ -207,11 +211,26 @@ export class EmbeddingHashTable {
     const step = opts.globalStep ?? 0;
     const lrs = this.learningRates(step, opts.learningRates);
     const ts = this.clock();
+    const regs = this.regularizationFactors();
     this.applies.reserve(n);
     this.batch.eachShard((sh, from, to) => {
       const count = this.applies.dedupSlice(sh, w, from, to, grads, ts);
-      if (count > 0) this.applies.updateRows(sh, count, grads, lrs, step, ts);
+      if (count > 0) this.applies.updateRows(sh, count, grads, lrs, step, ts, regs);
     });
+  }
+
+  /**
+   * Per segment, the factor its regularization is multiplied by for this batch (segments with a
+   * vocabularyRegularization: from the table's vocabulary or the ids it holds; others 1).
+   */
+  regularizationFactors(): Float64Array | undefined {
+    const regs = this.regs;
+    if (!regs) return undefined;
+    const held = this.size;
+    this.layout.segments.forEach((sg, k) => {
+      if (sg.vocabularyRegularization) regs[k] = vocabularyRegularizationFactor(sg.vocabularyRegularization, held);
+    });
+    return regs;
   }
 
   /**

@@ -2,6 +2,7 @@ import { ConfigError } from '../errors.js';
 import type { monolith } from '../proto.js';
 import { createInitializer, type Initializer, type InitializerConfig } from './initializers.js';
 import { createOptimizer, warmupStepsOf, type OptimizerConfig, type SegmentOptimizer } from './optimizers/index.js';
+import { checkVocabularyRegularization, type VocabularyRegularization } from './vocabulary-regularization.js';
 
 export type FloatCompressorConfig = monolith.hash_table.FloatCompressorConfig.$Properties;
 
@@ -11,6 +12,8 @@ export interface SegmentConfig {
   initConfig?: InitializerConfig | null;
   optConfig?: OptimizerConfig | null;
   compConfig?: FloatCompressorConfig | null;
+  /** Scales the optimizer's L2 regularization with the table's vocabulary (not a Monolith field; not saved in checkpoints). */
+  vocabularyRegularization?: VocabularyRegularization | null;
 }
 
 export type EntryType = 'TRAINING' | 'SERVING';
@@ -38,6 +41,8 @@ export interface SegmentLayout {
   initializer: Initializer;
   warmupSteps: number;
   fp16: boolean;
+  /** Checked vocabularyRegularization, when the segment has one. */
+  vocabularyRegularization?: ReturnType<typeof checkVocabularyRegularization>;
 }
 
 /**
@@ -70,6 +75,7 @@ export class EntryLayout {
         initializer: createInitializer(s.initConfig, d, (seed + Math.imul(k, 0x632be5ab)) | 0, where),
         warmupSteps: warmupStepsOf(s.optConfig),
         fp16: !!s.compConfig?.fp16,
+        ...(s.vocabularyRegularization ? { vocabularyRegularization: checkVocabularyRegularization(s.vocabularyRegularization, where) } : {}),
       };
       dim += d;
       return seg;

@@ -136,8 +136,8 @@ export class SliceApply {
     return count;
   }
 
-  /** Runs each segment's optimizer once over the `count` unique rows, then stamps their update time. */
-  updateRows(sh: TableShard, count: number, grads: Float32Array, lrs: Float64Array, step: number, ts: number): void {
+  /** Runs each segment's optimizer once over the `count` unique rows (regularization scaled by `regs[k]`), then stamps their update time. */
+  updateRows(sh: TableShard, count: number, grads: Float32Array, lrs: Float64Array, step: number, ts: number, regs?: Float64Array): void {
     const segs = this.entries.layout.segments;
     const f = sh.f32;
     const st = sh.stride;
@@ -164,8 +164,9 @@ export class SliceApply {
     }
     for (let k = 0; k < segs.length; k++) {
       const seg = segs[k]!;
-      if (n1 > 0) applyRows(seg.optimizer, f, st, soloRows, n1, seg.embAt, seg.stateAt, grads, soloOff, lrs[k]!, step);
-      if (n2 > 0) applyRows(seg.optimizer, f, st, sumRows, n2, seg.embAt, seg.stateAt, this.gradAcc, sumOff, lrs[k]!, step);
+      const reg = regs ? regs[k]! : 1;
+      if (n1 > 0) applyRows(seg.optimizer, f, st, soloRows, n1, seg.embAt, seg.stateAt, grads, soloOff, lrs[k]!, step, reg);
+      if (n2 > 0) applyRows(seg.optimizer, f, st, sumRows, n2, seg.embAt, seg.stateAt, this.gradAcc, sumOff, lrs[k]!, step, reg);
     }
     const u32 = sh.u32;
     const tsWord = this.entries.layout.tsWord;

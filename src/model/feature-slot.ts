@@ -5,6 +5,7 @@ import type { FloatCompressorConfig, SegmentConfig } from '../hashtable/entry-co
 import type { InitializerConfig } from '../hashtable/initializers.js';
 import type { LearningRate } from '../hashtable/learning-rate.js';
 import { createOptimizer, type OptimizerConfig } from '../hashtable/optimizers/index.js';
+import type { VocabularyRegularization } from '../hashtable/vocabulary-regularization.js';
 import type { Combiner as CombinerName } from './model-spec.js';
 
 export { DEFAULT_EXPIRE_TIME } from '../hashtable/feature-slot-config.js';
@@ -45,6 +46,8 @@ export interface FeatureSlotConfig {
   biasOptimizer?: OptimizerConfig;
   biasCompressor?: FloatCompressorConfig;
   biasLearningRate?: LearningRate | null;
+  /** Scales the bias optimizer's L2 with the slot's vocabulary (see VocabularyRegularization); default none. */
+  biasVocabularyRegularization?: SliceVocabularyRegularization | null;
   defaultVecInitializer?: InitializerConfig;
   defaultVecOptimizer?: OptimizerConfig;
   defaultVecCompressor?: FloatCompressorConfig;
@@ -66,6 +69,14 @@ export const featureSlotDefaults = {
   expireTime: DEFAULT_EXPIRE_TIME,
 };
 
+/**
+ * A slice's vocabulary regularization as a model sets it for many slots at once: `vocabularies` gives the
+ * vocabulary of the slots whose users know it (by slot id); the others count the ids their table holds.
+ */
+export interface SliceVocabularyRegularization extends Omit<VocabularyRegularization, 'vocabulary'> {
+  vocabularies?: Record<number, number>;
+}
+
 /** Columns `[start, end)` of a slot's embedding row. */
 export interface FeatureSlice {
   readonly featureSlot: FeatureSlot;
@@ -83,8 +94,8 @@ export interface LookupBinder {
  * its entry, so a row is the concatenation of every slice.
  */
 export class FeatureSlot {
-  readonly config: Required<Omit<FeatureSlotConfig, 'slotId' | 'biasLearningRate' | 'defaultVecLearningRate'>> &
-    Pick<FeatureSlotConfig, 'slotId' | 'biasLearningRate' | 'defaultVecLearningRate'>;
+  readonly config: Required<Omit<FeatureSlotConfig, 'slotId' | 'biasLearningRate' | 'defaultVecLearningRate' | 'biasVocabularyRegularization'>> &
+    Pick<FeatureSlotConfig, 'slotId' | 'biasLearningRate' | 'defaultVecLearningRate' | 'biasVocabularyRegularization'>;
   readonly segments: SegmentConfig[] = [];
   readonly learningRates: (LearningRate | null)[] = [];
   readonly columns: FeatureColumn[] = [];
@@ -99,7 +110,7 @@ export class FeatureSlot {
     if (!name) throw new ConfigError('FeatureSlotConfig: needs a name or a slot_id');
     this.config = { ...featureSlotDefaults, ...stripUndefined(config), name };
     if (this.config.hasBias) {
-      this.biasSlice = this.addFeatureSlice(1, this.config.biasInitializer, this.config.biasOptimizer, this.config.biasCompressor, this.config.biasLearningRate);
+      this.biasSlice = this.addFeatureSlice(1, this.config.biasInitializer, this.config.biasOptimizer, this.config.biasCompressor, this.config.biasLearningRate, this.config.biasVocabularyRegularization);
     }
   }
 
@@ -122,6 +133,7 @@ export class FeatureSlot {
     optimizer?: OptimizerConfig | null,
     compressor?: FloatCompressorConfig | null,
     learningRate?: LearningRate | null,
+    vocabularyRegularization?: SliceVocabularyRegularization | null,
   ): FeatureSlice {
     if (!Number.isInteger(dimSize) || dimSize < 1) throw new ConfigError(`feature slot ${this.name}: slice dim must be a positive integer, got ${dimSize}`);
     this.segments.push({
@@ -129,11 +141,18 @@ export class FeatureSlot {
       initConfig: initializer ?? this.config.defaultVecInitializer,
       optConfig: optimizer ?? this.config.defaultVecOptimizer,
       compConfig: compressor ?? this.config.defaultVecCompressor,
+      ...(vocabularyRegularization ? { vocabularyRegularization: this.ownVocabulary(vocabularyRegularization) } : {}),
     });
     this.learningRates.push(learningRate ?? this.config.defaultVecLearningRate ?? null);
     const s: FeatureSlice = { featureSlot: this, start: this.dimSize, end: this.dimSize + dimSize };
     this.dimSize += dimSize;
     return s;
+  }
+
+  private ownVocabulary(r: SliceVocabularyRegularization): VocabularyRegularization {
+    const { vocabularies, ...rest } = r;
+    const v = vocabularies?.[this.slot];
+    return v != null ? { ...rest, vocabulary: v } : rest;
   }
 
   getBiasSlice(): FeatureSlice {

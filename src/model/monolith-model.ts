@@ -9,7 +9,7 @@ import type { OptimizerConfig } from '../hashtable/optimizers/index.js';
 import { defaultLoss } from './default-loss.js';
 import { DuplicateOutputError, FeaturesShapeError, FusedLayoutError, ModeError, SharedEmbeddingError } from './errors.js';
 import { FeatureNames } from './feature-names.js';
-import { combinerFromName, DEFAULT_EXPIRE_TIME, FeatureColumn, firstN, reduceSum, type CombinerConfig, type FeatureSlice, type FeatureSlot, type FeatureSlotConfig, type LookupBinder } from './feature-slot.js';
+import { combinerFromName, DEFAULT_EXPIRE_TIME, FeatureColumn, firstN, reduceSum, type CombinerConfig, type FeatureSlice, type FeatureSlot, type FeatureSlotConfig, type LookupBinder, type SliceVocabularyRegularization } from './feature-slot.js';
 import { EmbeddingSlice, StackEmbeddings } from './layers/embedding-layers.js';
 import './layers/interaction-layers.js'; // registers FieldWeightedFm and CrossLayer wherever models load
 import { layoutName, outConfig, type LayoutKey, type LayoutOutType, type OutConfigProps } from './layout.js';
@@ -66,6 +66,8 @@ export interface SliceOptions {
   learningRate?: LearningRate;
   groupOutType?: 'add_n' | 'concat';
   outType?: 'concat' | 'stack' | 'add_n' | 'addn';
+  /** Regularization of the slice's optimizer scaled per slot with the slot's vocabulary (counted, or given per slot). */
+  vocabularyRegularization?: SliceVocabularyRegularization | null;
 }
 
 export interface FeatureColumnOptions {
@@ -345,7 +347,7 @@ export abstract class MonolithModel<P extends MonolithModelParams = MonolithMode
     if (!slices) this.sliceDict.set(owner, (slices = new Map()));
     let s = slices.get(sliceName);
     if (!s) {
-      s = fc.featureSlot.addFeatureSlice(sliceDim, o.initializer, o.optimizer, o.compressor, o.learningRate);
+      s = fc.featureSlot.addFeatureSlice(sliceDim, o.initializer, o.optimizer, o.compressor, o.learningRate, o.vocabularyRegularization);
       slices.set(sliceName, s);
     }
     sliceList.push([fc.featureName, s]);

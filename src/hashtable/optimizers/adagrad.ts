@@ -7,7 +7,7 @@ import type { monolith } from '../../proto.js';
  */
 export function adagradOptimizer(c: monolith.hash_table.AdagradOptimizerConfig.$Properties, dim: number): SegmentOptimizer {
   const init = opt(c.initialAccumulatorValue, 0.1);
-  const wd = opt(c.weightDecayFactor, 0);
+  const wd0 = opt(c.weightDecayFactor, 0);
   return {
     kind: 'adagrad',
     dim,
@@ -16,7 +16,8 @@ export function adagradOptimizer(c: monolith.hash_table.AdagradOptimizerConfig.$
     init(r, s) {
       r.fill(init, s, s + dim);
     },
-    apply(r, w, s, g, gAt, lr) {
+    apply(r, w, s, g, gAt, lr, _step, reg = 1) {
+      const wd = wd0 * reg;
       if (wd === 0) {
         for (let i = 0; i < dim; i++) {
           const gi = g[gAt + i]!;
@@ -31,7 +32,8 @@ export function adagradOptimizer(c: monolith.hash_table.AdagradOptimizerConfig.$
         }
       }
     },
-    applyRows(r, stride, rowIds, count, w, s, g, gOff, lr) {
+    applyRows(r, stride, rowIds, count, w, s, g, gOff, lr, _step, reg = 1) {
+      const wd = wd0 * reg;
       for (let u = 0; u < count; u++) {
         const base = rowIds[u]! * stride;
         const wb = base + w;

@@ -19,8 +19,9 @@ export function ftrlOptimizer(c: monolith.hash_table.FtrlOptimizerConfig.$Proper
       r.fill(init, s, s + dim);
       r.fill(0, s + dim, s + 2 * dim);
     },
-    apply(r, w, s, g, gAt, lr) {
+    apply(r, w, s, g, gAt, lr, _step, reg = 1) {
       const z = s + dim;
+      const l2r = l2 * reg;
       for (let i = 0; i < dim; i++) {
         const gi = g[gAt + i]!;
         const n = r[s + i]!;
@@ -28,7 +29,7 @@ export function ftrlOptimizer(c: monolith.hash_table.FtrlOptimizerConfig.$Proper
         const sigma = (Math.sqrt(nNew) - Math.sqrt(n)) / lr;
         const zi = (r[z + i] = r[z + i]! + (gi - sigma * r[w + i]!));
         r[s + i] = nNew;
-        r[w + i] = Math.abs(zi) > l1 ? (lr * (Math.sign(zi) * l1 - zi)) / (Math.sqrt(nNew) + beta + l2 * lr) : 0;
+        r[w + i] = Math.abs(zi) > l1 ? (lr * (Math.sign(zi) * l1 - zi)) / (Math.sqrt(nNew) + beta + l2r * lr) : 0;
       }
     },
     dump: (r, s) => ({ ftrl: { zero: readFloats(r, s + dim, dim), norm: readFloats(r, s, dim) } }),

@@ -117,3 +117,12 @@ export function segmentArgs(layout: EntryLayout, table: string): string[][] {
     return [kind, String(seg.dim), String(seg.embAt), String(seg.stateAt), '', ...p.map(String)];
   });
 }
+
+/** The optimizer parameters (p1, p2, p3) of a segment's `segmentArgs` with its L2 (Adagrad weight decay, FTRL L2) times `reg`. */
+export function l2Scaled(a: readonly string[], reg: number): string[] {
+  const p = [a[5]!, a[6]!, a[7]!];
+  if (reg === 1) return p;
+  if (a[0] === 'adagrad') p[0] = String(Number(p[0]) * reg);
+  if (a[0] === 'ftrl') p[2] = String(Number(p[2]) * reg);
+  return p;
+}

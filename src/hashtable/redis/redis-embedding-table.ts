@@ -6,7 +6,8 @@ import { toIdWords, type IdsInput, type IdWords } from '../id-batch.js';
 import { segmentLearningRates } from '../learning-rate.js';
 import { expireTimes, occurrenceThresholds, SlotTable } from '../slot-policy.js';
 import { RedisClusterConnection, type RedisClusterOptions } from './cluster-connection.js';
-import { segmentArgs } from './optimizer-functions.js';
+import { l2Scaled, segmentArgs } from './optimizer-functions.js';
+import { vocabularyRegularizationFactor } from '../vocabulary-regularization.js';
 
 const wallClock = (): number => Math.floor(Date.now() / 1000);
 
@@ -43,6 +44,8 @@ export class RedisEmbeddingTable {
   private readonly clock: () => number;
   private readonly segArgs: string[][];
   private readonly lrs: Float64Array;
+  /** Ids held as last counted for vocabulary regularization, and when (clock seconds). */
+  private held: { n: number; at: number } | undefined;
   private readonly thresholds: SlotTable;
   /** Expire times (days) per slot, or undefined when the config sets none (rows never expire). */
   private readonly expiry: SlotTable | undefined;
@@ -206,7 +209,8 @@ export class RedisEmbeddingTable {
       } else for (let d = 0; d < dim; d++) acc[j * dim + d] += grads[i * dim + d]!;
     }
     const lrs = segmentLearningRates(this.layout.segments, this.config.learningRates, opts.globalStep ?? 0, opts.learningRates, this.lrs);
-    const segs = this.segArgs.flatMap((a, k) => [a[0]!, a[1]!, a[2]!, a[3]!, String(lrs[k]), a[5]!, a[6]!, a[7]!]);
+    const regs = await this.regularizationFactors();
+    const segs = this.segArgs.flatMap((a, k) => [a[0]!, a[1]!, a[2]!, a[3]!, String(lrs[k]), ...l2Scaled(a, regs[k]!)]);
     const ts = this.clock();
     const head = [String(ts), String(this.layout.tsWord)];
     const tail = [String(segs.length / 8), ...segs];
@@ -224,6 +228,21 @@ export class RedisEmbeddingTable {
         fcall(p, k, j);
       },
     );
+  }
+
+  /**
+   * Per segment, the factor its L2 is multiplied by (vocabularyRegularization, as the shared-memory table
+   * computes it). A counted vocabulary is the table's size, re-counted (a SCAN) at most once a minute.
+   */
+  async regularizationFactors(): Promise<number[]> {
+    const segs = this.layout.segments;
+    if (!segs.some((sg) => sg.vocabularyRegularization)) return segs.map(() => 1);
+    if (segs.some((sg) => sg.vocabularyRegularization && sg.vocabularyRegularization.vocabulary == null)) {
+      const now = this.clock();
+      if (!this.held || now - this.held.at >= 60) this.held = { n: await this.size(), at: now };
+    }
+    const held = this.held?.n ?? 0;
+    return segs.map((sg) => (sg.vocabularyRegularization ? vocabularyRegularizationFactor(sg.vocabularyRegularization, held) : 1));
   }
 
   /** Entries stored (a SCAN of every master). */

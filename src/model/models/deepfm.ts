@@ -4,6 +4,7 @@ import type { InitializerConfig } from '../../hashtable/initializers.js';
 import { FmInteraction, ReduceSum } from '../layers/embedding-layers.js';
 import { CrossLayer, FieldWeightedFm } from '../layers/interaction-layers.js';
 import { LEARNING_DEFAULTS } from './learning-defaults.js';
+import type { SliceVocabularyRegularization } from '../feature-slot.js';
 import type { Mode } from '../mode.js';
 import type { ModelSpec } from '../model-spec.js';
 import { MonolithModel, type ModelFnOutput } from '../monolith-model.js';
@@ -38,6 +39,14 @@ export interface DeepFmOptions {
   vecOptimizer?: OptimizerConfig;
   /** Optimizer of the first-order (bias) slice (default LEARNING_DEFAULTS.biasOptimizer: regularized FTRL). */
   biasOptimizer?: OptimizerConfig;
+  /**
+   * Per-slot scaling of the first-order optimizer's regularization with the slot's vocabulary (counted from the
+   * ids its table holds, or given per slot in `vocabularies`). Default LEARNING_DEFAULTS.biasVocabularyRegularization;
+   * null turns it off.
+   */
+  biasVocabularyRegularization?: SliceVocabularyRegularization | null;
+  /** The same for the embedding slices (scales the vec optimizer's L2: Adagrad weight decay, FTRL L2). Default LEARNING_DEFAULTS.vecVocabularyRegularization. */
+  vecVocabularyRegularization?: SliceVocabularyRegularization | null;
   /** Default LEARNING_DEFAULTS.denseOptimizer. */
   denseOptimizer?: ModelSpec['denseOptimizer'];
   params?: ParamsOverrides<MonolithModelParams>;
@@ -49,7 +58,7 @@ export interface DeepFmOptions {
  * logit = Σ bias + w·dense + FM(vecs) + MLP([vecs, dense]).
  */
 export class DeepFMModel extends MonolithModel {
-  readonly options: Required<Omit<DeepFmOptions, 'params' | 'denseOptimizer' | 'vecOptimizer' | 'biasOptimizer' | 'vecInitializer' | 'denseFeatureNames'>> & DeepFmOptions;
+  readonly options: Required<Omit<DeepFmOptions, 'params' | 'denseOptimizer' | 'vecOptimizer' | 'biasOptimizer' | 'biasVocabularyRegularization' | 'vecVocabularyRegularization' | 'vecInitializer' | 'denseFeatureNames'>> & DeepFmOptions;
 
   constructor(options: DeepFmOptions = {}) {
     super(withOverrides(monolithModelParams(), { name: 'deepfm', ...options.params }));
@@ -66,12 +75,14 @@ export class DeepFMModel extends MonolithModel {
       sliceDim: 1,
       initializer: { zeros: {} },
       optimizer: o.biasOptimizer ?? LEARNING_DEFAULTS.biasOptimizer,
+      vocabularyRegularization: o.biasVocabularyRegularization === undefined ? LEARNING_DEFAULTS.biasVocabularyRegularization : o.biasVocabularyRegularization,
       outType: 'concat',
     }) as SymbolicTensor;
     const vecs = this.lookupEmbeddingSlice(slots, 'vec', {
       sliceDim: o.embeddingDim,
       initializer: o.vecInitializer ?? LEARNING_DEFAULTS.vecInitializer,
       optimizer: o.vecOptimizer ?? LEARNING_DEFAULTS.vecOptimizer,
+      vocabularyRegularization: o.vecVocabularyRegularization === undefined ? LEARNING_DEFAULTS.vecVocabularyRegularization : o.vecVocabularyRegularization,
       outType: 'stack',
     }) as SymbolicTensor;
     const parts: SymbolicTensor[] = [new ReduceSum({ axis: 1 }).apply(bias) as SymbolicTensor];

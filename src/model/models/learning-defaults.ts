@@ -1,5 +1,6 @@
 import type { InitializerConfig } from '../../hashtable/initializers.js';
 import type { OptimizerConfig } from '../../hashtable/optimizers/index.js';
+import type { SliceVocabularyRegularization } from '../feature-slot.js';
 import type { ModelSpec } from '../model-spec.js';
 
 /**
@@ -11,19 +12,30 @@ import type { ModelSpec } from '../model-spec.js';
  */
 export const LEARNING_DEFAULTS = {
   /**
-   * First-order weights: FTRL-Proximal. β, L1 and L2 ≈ 2/B (B ≈ 500): β keeps
-   * the first steps of a rare id small (its step is α·g/(β + √n) instead of
-   * α·g/|g|, a full α), L1 leaves ids whose summed gradient never outgrows
-   * the noise at exactly 0, L2 shrinks the rest. α 0.15 (Monolith's FTRL
-   * default is 0.01): with one step per batch instead of one per example, a
-   * frequent id needs the larger α to reach its weight within a pass
-   * (0.05 → 0.15 raised first-pass AUC on the planted stream). At 131k rows
-   * of the planted stream, α 0.08, β 0.02 / 0.05, L1 0.012 / 0.03 and L2 0.02
-   * all land within 0.001 AUC of these values (α 0.3 loses 0.004): the
-   * first-order part is not sensitive around them
-   * (bench/RESULTS-learning-quality.md).
+   * First-order weights: FTRL-Proximal with α 0.15, β 0.001, no L1, L2 0.004 ≈ 2/B — and that L2 is
+   * multiplied per slot by `biasVocabularyRegularization` below. The regularization an id's weight
+   * needs is the inverse of its slot's prior variance, and slots differ: a slot of 100 ids carries
+   * real per-id signal, a slot of 100,000 ids mostly rare ids whose true weights are small and whose
+   * few occurrences are noise. One L2 for every slot lets the big slots overfit; scaled per slot,
+   * L1 only loses signal (β = L1 = 0.004 instead: −0.003 AUC at 131k rows). α 0.15 (Monolith's
+   * FTRL default is 0.01): one step per batch instead of one per example, so a frequent id needs a
+   * large α to reach its weight within a pass; α 0.5 gains 0.006 more at 32k rows (64 steps) but
+   * loses 0.002 at 131k and 0.006 on the demo stream of 100-id slots. DeepFM on the planted stream,
+   * one pass: 0.7486 → 0.7554 at 32k rows, 0.7740 → 0.7799 at 131k, 0.7844 → 0.7881 at 500k; demo stream 0.8175 → 0.8184
+   * (bench/RESULTS-learning-quality.md, "Per-slot regularization of the first-order part").
    */
-  biasOptimizer: { ftrl: { learningRate: 0.15, initialAccumulatorValue: 1e-6, beta: 0.004, l1RegularizationStrength: 0.004, l2RegularizationStrength: 0.004 } } as OptimizerConfig,
+  biasOptimizer: { ftrl: { learningRate: 0.15, initialAccumulatorValue: 1e-6, beta: 0.001, l1RegularizationStrength: 0, l2RegularizationStrength: 0.004 } } as OptimizerConfig,
+  /**
+   * The first-order L2 of a slot is multiplied by max(1, V/100)^1.2, V = the ids its table holds so
+   * far (counted as they arrive: no knowledge of the data needed; a user who knows a slot's
+   * vocabulary can pass `vocabularies: { [slot]: V }`). It makes the L2 of a slot ≈ 1/(B·σ²) for a
+   * per-id weight variance σ² that falls with the vocabulary. Without it, the same FTRL settings
+   * reach 0.7445 / 0.7680 (32k / 131k); exponents 0.8 and 1.6 are within 0.0015 of 1.2 at 131k,
+   * reference 50 loses 0.003 at 32k, the true vocabularies instead of counts change −0.0005. Not
+   * applied to the embeddings: an Adagrad weight decay scaled the same way (1e-4 to 1e-2) changed
+   * nothing measurable.
+   */
+  biasVocabularyRegularization: { exponent: 1.2, reference: 100 } as SliceVocabularyRegularization | null,
   /**
    * Embeddings: Adagrad with an initial accumulator of 1e-4 (≈ the square of
    * a few hundred summed 1/B gradients): a new id's first steps are
@@ -33,6 +45,8 @@ export const LEARNING_DEFAULTS = {
   vecOptimizer: { adagrad: { learningRate: 0.05, initialAccumulatorValue: 1e-4 } } as OptimizerConfig,
   /** Small random vectors: a new id adds little noise to the pair terms until it has been trained. */
   vecInitializer: { randomUniform: { minval: -0.01, maxval: 0.01 } } as InitializerConfig,
+  /** Vocabulary regularization of the embeddings: none (see biasVocabularyRegularization). */
+  vecVocabularyRegularization: null as SliceVocabularyRegularization | null,
   /** Ids need this many occurrences before they get an entry (until then they read as zeros). */
   occurrenceThreshold: 0,
   /**

@@ -58,6 +58,7 @@ export class TestFFMModel extends MonolithModel {
         slotId: ffmFidSlot(i),
         hasBias: ffmHasBias(i),
         biasOptimizer: LEARNING_DEFAULTS.biasOptimizer,
+        biasVocabularyRegularization: LEARNING_DEFAULTS.biasVocabularyRegularization,
         defaultVecOptimizer: LEARNING_DEFAULTS.vecOptimizer,
         defaultVecInitializer: LEARNING_DEFAULTS.vecInitializer,
       });

@@ -59,3 +59,28 @@ test('expiry: a row\'s key lives its slot\'s expire time after its last update (
   await remote.clear();
   await remote.close();
 });
+
+test('vocabulary regularization: the server-side FTRL scales its L2 by the counted (or given) vocabulary as the shared-memory table does', async (t) => {
+  const ftrlEntry = (vocabulary?: number) => ({
+    segments: [{ dimSize: 1, initConfig: { zeros: {} }, optConfig: { ftrl: { learningRate: 0.15, initialAccumulatorValue: 1e-6, beta: 0.001, l2RegularizationStrength: 0.004 } }, vocabularyRegularization: { exponent: 1.2, ...(vocabulary ? { vocabulary } : {}) } }],
+  });
+  const held = BigUint64Array.from({ length: 2000 }, (_, i) => fid(3, i + 1));
+  const rare = BigUint64Array.of(fid(3, 999_999));
+  const weights: number[] = [];
+  for (const [name, vocabulary] of [['vocab-counted', undefined], ['vocab-given', 50]] as const) {
+    const config = { name, entry: ftrlEntry(vocabulary) };
+    const remote = await RedisEmbeddingTable.open(config, { nodes: cluster.nodes });
+    const local = EmbeddingHashTable.create(config);
+    local.lookup(held);
+    await remote.lookup(held);
+    local.applyGradients(rare, Float32Array.of(-0.01));
+    await remote.applyGradients(rare, Float32Array.of(-0.01));
+    const want = local.lookup(rare)[0]!;
+    const got = (await remote.lookup(rare))[0]!;
+    t.true(Math.abs(got - want) <= 1e-6 * Math.abs(want), `${name}: redis ${got} vs shared memory ${want}`);
+    weights.push(got);
+    await remote.clear();
+    await remote.close();
+  }
+  t.true(weights[0]! < weights[1]! / 2, `2,000 ids counted: ${weights[0]} vs vocabulary 50 given: ${weights[1]}`);
+});
