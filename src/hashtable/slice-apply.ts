@@ -4,7 +4,7 @@ import type { IdWords } from './id-batch.js';
 import { applyRows } from './optimizers/segment-optimizer.js';
 import type { ShardBatch } from './shard-batch.js';
 import { touchIndex, touchRows } from './slice-lookup.js';
-import type { TableShard } from './table-shard.js';
+import { probeSlot, type TableShard } from './table-shard.js';
 
 /**
  * Gradient application to one shard's slice of a batch, holding the shard's
@@ -81,21 +81,8 @@ export class SliceApply {
       const i = packed[2 * k + 1]!;
       const lo = w[2 * i]! | 0;
       const hi = w[2 * i + 1]! | 0;
-      let slot = h >>> shift;
-      let v = 0;
-      for (;;) {
-        const b = slot * 3;
-        const x = idx[b + 2]!;
-        if (x === 0) {
-          slot = ~slot;
-          break;
-        }
-        if (idx[b] === lo && idx[b + 1] === hi) {
-          v = x;
-          break;
-        }
-        slot = (slot + 1) & mask;
-      }
+      const slot = probeSlot(idx, lo, hi, h >>> shift, mask);
+      let v = slot >= 0 ? idx[slot * 3 + 2]! : 0;
       if (v <= 0) {
         if (filtered && this.entries.thresholds.forHi(hi) > 0) continue; // not admitted: gradient dropped
         v = this.entries.createRow(sh, slot, lo, hi, h, ts);

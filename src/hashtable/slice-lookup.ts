@@ -1,7 +1,7 @@
 import type { EntryRows } from './entry-rows.js';
 import type { IdWords } from './id-batch.js';
 import type { ShardBatch } from './shard-batch.js';
-import type { TableShard } from './table-shard.js';
+import { probeSlot, type TableShard } from './table-shard.js';
 
 /**
  * Reads the home index slot of every id of a slice, and returns a value
@@ -61,21 +61,8 @@ export class SliceLookup {
       const i = packed[2 * k + 1]!;
       const lo = w[2 * i]! | 0;
       const hi = w[2 * i + 1]! | 0;
-      let slot = h >>> shift;
-      let v = 0;
-      for (;;) {
-        const b = slot * 3;
-        const x = idx[b + 2]!;
-        if (x === 0) {
-          slot = ~slot;
-          break;
-        }
-        if (idx[b] === lo && idx[b + 1] === hi) {
-          v = x;
-          break;
-        }
-        slot = (slot + 1) & mask;
-      }
+      const slot = probeSlot(idx, lo, hi, h >>> shift, mask);
+      let v = slot >= 0 ? idx[slot * 3 + 2]! : 0;
       if (v <= 0 && insert) {
         v = this.entries.admitOrCount(sh, slot, lo, hi, h, v, ts);
         // An insert may have grown the index.
