@@ -157,6 +157,7 @@ export class TrainingPipeline {
     const workers = opts.workers ?? availableParallelism();
     if (!Number.isInteger(workers) || workers < 0) throw new ConfigError(`pipeline: workers must be a non-negative integer, got ${workers}`);
     if (opts.parseInWorkers && opts.keepBatch) throw new ConfigError('pipeline: keepBatch needs the batches in this thread; parse them here (a parse node in `before`) instead of parseInWorkers');
+    if (opts.parseInWorkers && opts.redis) throw new ConfigError('pipeline: parseInWorkers does not go with redis (a step\'s rows are pulled from Redis before the step, from the parsed batch)');
     // The main thread builds the model once, for the tables' configs and the initial dense weights.
     await initBackend(workers === 0 ? opts.backend : (opts.backend ?? 'cpu'));
     const spec = await loadModel(opts.model);
@@ -191,7 +192,6 @@ export class TrainingPipeline {
     }
 
     try {
-      if (redis && opts.parseInWorkers) throw new ConfigError('parseInWorkers does not go with redis (a step\'s rows are pulled from Redis before the step, from the parsed batch)');
       const readsUpdates = [...(opts.hooks ?? []), ...(opts.sinks ?? [])].some((h) => typeof h !== 'function' && 'make' in h && h.sparseUpdates === true);
       const reportSparse = !!redis || !!opts.reportSparse || readsUpdates;
       let run: Runner;

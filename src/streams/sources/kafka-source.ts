@@ -71,9 +71,7 @@ function promisify<T>(fn: (cb: (err: unknown, v: T) => void) => void): Promise<T
  * travel with the checkpoints (see KafkaSourceOptions.positions).
  */
 export function kafkaSource(opts: KafkaSourceOptions): Observable<SourceBatch> {
-  const parser = () => new RecordParser(opts.parse, { variant: opts.variant, decoder: opts.decoder });
-  new RecordBatcher(parser(), opts.batchSize); // validates
-  return kafkaItems(opts, () => new RecordBatcher(parser(), opts.batchSize), (batch, ack) => ({ batch, ack }));
+  return kafkaItems(opts, () => new RecordBatcher(new RecordParser(opts.parse, { variant: opts.variant, decoder: opts.decoder }), opts.batchSize), (batch, ack) => ({ batch, ack }));
 }
 
 /**
@@ -83,7 +81,6 @@ export function kafkaSource(opts: KafkaSourceOptions): Observable<SourceBatch> {
  */
 export function kafkaRecordSource(opts: Omit<KafkaSourceOptions, 'parse' | 'decoder'>): Observable<RecordSlice & { ack: () => void }> {
   if (opts.variant === 'example_batch') throw new ConfigError('kafkaRecordSource: an ExampleBatch record holds many rows; parse it where it is read (kafkaSource)');
-  new RecordCollector(opts.batchSize); // validates
   return kafkaItems(opts, () => new RecordCollector(opts.batchSize), (slice, ack) => ({ ...slice, ack }));
 }
 
@@ -101,6 +98,7 @@ function kafkaItems<T, O extends { ack?: () => void }>(opts: Omit<KafkaSourceOpt
   if (!topics?.length) throw new ConfigError('kafkaSource needs at least one topic');
   const framing = opts.framing ?? 'message';
   if (framing !== 'message' && framing !== 'record') throw new ConfigError(`framing must be 'message' or 'record', got ${String(framing)}`);
+  makeCollector(); // validates the parse settings and batch size up front
   const maxWait = opts.maxWaitMs ?? 500;
   const now = opts.now ?? Date.now;
   const { KafkaConsumer, CODES } = rdkafka('kafkaSource');

@@ -18,16 +18,14 @@ export interface RecordFilesOptions {
  * parsed as `input` says, with dense groups applied. A file's last batch may
  * be partial, so every row of every file is read exactly once.
  */
-export async function* recordFileBatches(opts: RecordFilesOptions): AsyncGenerator<SourceBatch> {
-  const f = framingOf(opts.input.format);
-  for (const file of opts.files) {
-    let rows = 0;
-    for await (const sb of fileBatches({ paths: [file], variant: opts.input.variant, parse: opts.input.parse, batchSize: opts.batchSize, framing: f.framing, layout: f.layout })) {
-      rows += sb.batch.rows;
-      yield { ...sb, batch: groupDense(sb.batch, opts.input.denseGroups) };
-    }
-    opts.onFileRead?.(file, rows);
-  }
+export function recordFileBatches(opts: RecordFilesOptions): AsyncGenerator<SourceBatch> {
+  return eachFile(
+    opts,
+    async function* (read) {
+      for await (const sb of fileBatches({ ...read, parse: opts.input.parse })) yield { ...sb, batch: groupDense(sb.batch, opts.input.denseGroups) };
+    },
+    (sb) => sb.batch.rows,
+  );
 }
 
 /**
@@ -35,16 +33,25 @@ export async function* recordFileBatches(opts: RecordFilesOptions): AsyncGenerat
  * slice may be partial), for workers that parse them with
  * `recordInputParser(input)`. Only for inputs of one row per record (not ExampleBatch).
  */
-export async function* recordFileSlices(opts: RecordFilesOptions): AsyncGenerator<RecordSlice> {
-  const f = framingOf(opts.input.format);
+export function recordFileSlices(opts: RecordFilesOptions): AsyncGenerator<RecordSlice> {
+  return eachFile(opts, fileRecordSlices, (slice) => slice.records.length);
+}
+
+/** Reads `opts.files` one after the other, each framed as `opts.input` says, telling `onFileRead` the rows of each. */
+async function* eachFile<T>(opts: RecordFilesOptions, read: (o: ReturnType<typeof fileReadOptions>) => AsyncIterable<T>, rowsOf: (item: T) => number): AsyncGenerator<T> {
   for (const file of opts.files) {
     let rows = 0;
-    for await (const slice of fileRecordSlices({ paths: [file], variant: opts.input.variant, batchSize: opts.batchSize, framing: f.framing, layout: f.layout })) {
-      rows += slice.records.length;
-      yield slice;
+    for await (const item of read(fileReadOptions(opts, file))) {
+      rows += rowsOf(item);
+      yield item;
     }
     opts.onFileRead?.(file, rows);
   }
+}
+
+function fileReadOptions(opts: RecordFilesOptions, file: string) {
+  const f = framingOf(opts.input.format);
+  return { paths: [file], variant: opts.input.variant, batchSize: opts.batchSize, framing: f.framing, layout: f.layout };
 }
 
 export interface RecordTopicOptions {
@@ -59,8 +66,7 @@ export interface RecordTopicOptions {
 
 /** Batches from a Kafka topic, framed and parsed as `input` says, with dense groups applied. */
 export function recordTopicSource(opts: RecordTopicOptions): Observable<SourceBatch> {
-  const f = kafkaFramingOf(opts.input.format);
-  return kafkaSource({ brokers: opts.brokers, topics: opts.topic, groupId: opts.groupId, variant: opts.input.variant, parse: opts.input.parse, batchSize: opts.batchSize, framing: f.framing, layout: f.layout, consumerConfig: opts.consumerConfig }).pipe(
+  return kafkaSource({ ...topicReadOptions(opts), parse: opts.input.parse }).pipe(
     map((sb) => ({ ...sb, batch: groupDense(sb.batch, opts.input.denseGroups) })),
   );
 }
@@ -71,6 +77,10 @@ export function recordTopicSource(opts: RecordTopicOptions): Observable<SourceBa
  * one row per record (not ExampleBatch).
  */
 export function recordTopicSlices(opts: RecordTopicOptions): Observable<RecordSlice & { ack: () => void }> {
+  return kafkaRecordSource(topicReadOptions(opts));
+}
+
+function topicReadOptions(opts: RecordTopicOptions) {
   const f = kafkaFramingOf(opts.input.format);
-  return kafkaRecordSource({ brokers: opts.brokers, topics: opts.topic, groupId: opts.groupId, variant: opts.input.variant, batchSize: opts.batchSize, framing: f.framing, layout: f.layout, consumerConfig: opts.consumerConfig });
+  return { brokers: opts.brokers, topics: opts.topic, groupId: opts.groupId, variant: opts.input.variant, batchSize: opts.batchSize, framing: f.framing, layout: f.layout, consumerConfig: opts.consumerConfig };
 }
