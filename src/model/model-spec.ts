@@ -45,6 +45,8 @@ export interface HeadSpec {
   kind: 'classification' | 'regression';
   /** Column of `Batch.labels` this head is trained on. */
   labelIndex: number;
+  /** Dense weight ([1]) set to the logit of the first training batch's positive rate (HeadOutput.warmStartBias). */
+  warmStartBias?: string;
 }
 
 /** What the loss function receives: one logit tensor per head, labels [rows, labelWidth], weights [rows]. */

@@ -43,6 +43,12 @@ export interface HeadOutput {
   kind?: HeadSpec['kind'];
   /** Column of the batch labels; default the head's position. */
   labelIndex?: number;
+  /**
+   * Name of a trainable [1] weight added into this head's logit — the output layer's bias, e.g. `'out/bias'`
+   * for a `dense({ name: 'out' })` layer. The first training step (global step 0) sets it to the logit of
+   * that batch's positive rate, so training starts calibrated instead of at p = 0.5.
+   */
+  warmStartBias?: string;
 }
 
 /** What `modelFn` returns: the heads' logits and optionally the loss (default: ModelSpec's) and dense optimizer. */
@@ -529,7 +535,7 @@ export abstract class MonolithModel<P extends MonolithModelParams = MonolithMode
       tables[slot.name] ??= slot.toTableConfig();
     }
     const denseInputs = [...this.denseInputs.values()].filter((d) => used.has(d.input.id)).map((d) => d.spec);
-    const heads: HeadSpec[] = out.heads.map((h, i) => ({ name: h.name, kind: h.kind ?? 'classification', labelIndex: h.labelIndex ?? i }));
+    const heads: HeadSpec[] = out.heads.map((h, i) => ({ name: h.name, kind: h.kind ?? 'classification', labelIndex: h.labelIndex ?? i, ...(h.warmStartBias ? { warmStartBias: h.warmStartBias } : {}) }));
     const dryInputs = [...dry.lookups.map((l) => l.input), ...[...this.denseInputs.values()].map((d) => d.input)].filter((t) => used.has(t.id));
     functionalModel({ inputs: dryInputs, outputs: logits }).dispose();
 

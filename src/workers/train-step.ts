@@ -88,6 +88,8 @@ export class TrainStep {
    * starting at different tables rarely wait on the same table's shard lock.
    */
   private readonly tableOrder: number[];
+  /** Head biases set from the first training batch (HeadSpec.warmStartBias): dense param index and label column. */
+  private readonly warmStart: { param: number; labelIndex: number }[];
 
   constructor(private readonly opts: TrainStepOptions) {
     const { spec, tables, dense } = opts;
@@ -112,7 +114,23 @@ export class TrainStep {
     this.vars.forEach((v, i) => {
       if (v.shape.join(',') !== ps[i]!.shape.join(',')) throw new ConfigError(`model ${spec.name}: weight ${i} (${v.name}) has shape [${v.shape}], the shared parameter ${ps[i]!.name} [${ps[i]!.shape}]`);
     });
+    this.warmStart = spec.heads.flatMap((h) => {
+      if (!h.warmStartBias || h.kind !== 'classification') return [];
+      const param = ps.findIndex((p) => p.name === h.warmStartBias);
+      if (param < 0 || ps[param]!.shape.reduce((a, b) => a * b, 1) !== 1) throw new ConfigError(`model ${spec.name}: head ${h.name} warm-starts ${h.warmStartBias}, which is not a trainable weight of one value in the dense model`);
+      return [{ param, labelIndex: h.labelIndex }];
+    });
     this.wasm = wasmDenseStepFor(spec, this.model, dense, opts.denseKernel ?? envDenseKernel());
+  }
+
+  /** At global step 0: each warm-started head bias becomes the logit of the batch's positive rate. */
+  private warmStartBiases(batch: Batch): void {
+    for (const { param, labelIndex } of this.warmStart) {
+      let sum = 0;
+      for (let r = 0; r < batch.rows; r++) sum += batch.labels[r * batch.labelWidth + labelIndex]!;
+      const rate = Math.min(1 - 1e-4, Math.max(1e-4, (sum + 0.5) / (batch.rows + 1)));
+      this.opts.dense.weights[param]![0] = Math.log(rate / (1 - rate));
+    }
   }
 
   /** Who computes this step's dense model: the wasm kernels (over the shared weights in place) or tfjs. */
@@ -190,6 +208,7 @@ export class TrainStep {
   /** Runs one step on `batch`. Train mode updates the tables and the shared dense parameters. */
   run(batch: Batch, mode: RunMode, opts: RunStepOptions = {}): StepResult {
     const t0 = now();
+    if (mode === 'train' && this.warmStart.length > 0 && this.opts.dense.globalStep === 0) this.warmStartBiases(batch);
     const looked = this.lookup(batch, mode === 'train');
     const t1 = now();
     if (this.wasm) return this.runWasm(this.wasm, batch, mode, opts, looked, t0, t1);

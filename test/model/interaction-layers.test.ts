@@ -1,7 +1,7 @@
 import test from 'ava';
 import * as tf from '@tensorflow/tfjs-core';
 import { input, model as functionalModel, type SymbolicTensor } from '@tensorflow/tfjs-layers';
-import { ConfigError, CrossLayer, DeepFwFMModel, FieldWeightedFm, FmInteraction } from '../../src/index.js';
+import { ConfigError, CrossLayer, DcnV2Model, DeepFwFMModel, FieldWeightedFm, FmInteraction, LEARNING_DEFAULTS } from '../../src/index.js';
 import { Rng } from '../../src/util/random.js';
 import { useCpu } from './tf-setup.js';
 
@@ -57,4 +57,57 @@ test('DeepFwFM from the package: one learnt weight per slot pair in its dense pa
   t.deepEqual(pw!.shape, [5, 5]);
   t.deepEqual(spec.denseInputs.map((d) => d.name).sort(), ['a', 'b']);
   t.is(spec.name, 'deep_fwfm');
+});
+
+test("CrossLayer kernelInitializer 'zeros': the layer starts as x0 ⊙ b + xl, with no interaction", (t) => {
+  const x0 = tf.tensor2d([[1, 2, 3]]);
+  const xl = tf.tensor2d([[0.5, -1, 2]]);
+  const layer = new CrossLayer({ kernelInitializer: 'zeros' });
+  t.deepEqual((layer.apply([x0, xl]) as tf.Tensor).arraySync(), [[0.5, -1, 2]]);
+  t.throws(() => new CrossLayer({ kernelInitializer: 'ones' as 'zeros' }), { instanceOf: ConfigError, message: /kernelInitializer/ });
+  t.throws(() => new CrossLayer({ kernelScale: 0 }), { instanceOf: ConfigError, message: /kernelScale must be > 0/ });
+});
+
+/** The effective kernel W after `steps` Adam steps on a fixed regression target, from W = 0. */
+function crossKernelAfterAdam(kernelScale: number, steps: number): number[][] {
+  const rng = new Rng(11);
+  const x = tf.tensor2d(Array.from({ length: 64 }, () => Array.from({ length: 3 }, () => rng.normal())));
+  const y = tf.tensor2d(Array.from({ length: 64 }, () => [rng.normal(), rng.normal(), rng.normal()]));
+  const layer = new CrossLayer({ kernelInitializer: 'zeros', kernelScale });
+  layer.apply(x);
+  const opt = tf.train.adam(0.01);
+  for (let i = 0; i < steps; i++) opt.minimize(() => tf.losses.meanSquaredError(y, layer.apply(x) as tf.Tensor) as tf.Scalar);
+  return (tf.mul(layer.getWeights()[0]!, kernelScale).arraySync() as number[][]);
+}
+
+test('CrossLayer kernelScale: under Adam a step moves the kernel kernelScale times as far', (t) => {
+  const full = crossKernelAfterAdam(1, 1).flat();
+  const slow = crossKernelAfterAdam(0.1, 1).flat();
+  t.true(full.every((w) => Math.abs(Math.abs(w) - 0.01) < 1e-4)); // Adam's first step is ±lr whatever the gradient's scale
+  full.forEach((w, i) => t.true(Math.abs(slow[i]! - 0.1 * w) < 1e-4, `W[${i}]: ${slow[i]} vs 0.1 × ${w}`));
+});
+
+test('CrossLayer: a layer rebuilt from its config (as serving does) computes the same, kernelScale included', (t) => {
+  const x = tf.tensor2d([[1, -2, 0.5]]);
+  const a = new CrossLayer({ seed: 5, kernelScale: 0.1 });
+  const outA = (a.apply(x) as tf.Tensor).arraySync() as number[][];
+  const b = CrossLayer.fromConfig(CrossLayer, a.getConfig()) as CrossLayer;
+  b.apply(x);
+  b.setWeights(a.getWeights());
+  t.deepEqual((b.apply(x) as tf.Tensor).arraySync(), outA);
+  t.is(b.kernelScale, 0.1);
+});
+
+test('DCN-v2 from the package starts its cross kernels at zero (LEARNING_DEFAULTS) and takes the options', (t) => {
+  const kernels = (opts: Record<string, unknown>) =>
+    new DcnV2Model({ sparseSlots: 3, denseFeatures: 2, hidden: [4], ...opts })
+      .toModelSpec()
+      .buildDense()
+      .trainableWeights.filter((w) => /cross_layer.*kernel/i.test(w.name))
+      .map((w) => (w.read().arraySync() as number[][]).flat());
+  const shipped = kernels({});
+  t.is(shipped.length, 2);
+  t.true(shipped.every((k) => k.every((w) => w === 0)));
+  t.true(kernels({ crossKernelInitializer: 'glorotUniform' }).every((k) => k.some((w) => w !== 0)));
+  t.is(LEARNING_DEFAULTS.crossKernelScale, 0.1);
 });

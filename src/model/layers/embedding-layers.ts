@@ -133,6 +133,27 @@ export class FmInteraction extends layers.Layer {
 }
 
 /**
+ * Mean over the ids of each field: inputs `[vecs, counts]`, vecs [rows,
+ * fields, k] pooled by sum and counts [rows, fields] the number of ids each
+ * row has in each field → vecs / max(count, 1). A row without ids stays zero.
+ */
+export class MeanOverIds extends layers.Layer {
+  static readonly className = 'MonolithMeanOverIds';
+
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape {
+    return shapes(inputShape)[0]!;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      if (!Array.isArray(inputs) || inputs.length !== 2) throw new ConfigError('MeanOverIds: inputs must be [vecs, counts]');
+      const [vecs, counts] = inputs as [tf.Tensor3D, tf.Tensor2D];
+      return tf.div(vecs, tf.expandDims(tf.maximum(counts, 1), 2));
+    });
+  }
+}
+
+/**
  * Field-aware FM dot products: inputs `[u0, v0, u1, v1, ...]`, each
  * [rows, d_i] → Σ_i ⟨u_i, v_i⟩ as [rows, 1].
  */
@@ -155,6 +176,6 @@ export class FfmDot extends layers.Layer {
   }
 }
 
-for (const cls of [EmbeddingSlice, StackEmbeddings, ReduceSum, FmInteraction, FfmDot]) {
+for (const cls of [EmbeddingSlice, StackEmbeddings, ReduceSum, FmInteraction, MeanOverIds, FfmDot]) {
   tf.serialization.registerClass(cls as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
 }

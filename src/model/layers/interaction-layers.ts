@@ -75,6 +75,14 @@ export class FieldWeightedFm extends layers.Layer {
 export interface CrossLayerArgs extends NonNullable<LayerArgs> {
   /** Seed of the kernel's initializer. */
   seed?: number;
+  /** Starting kernel: 'glorotUniform' (default, as in the paper) or 'zeros' (the layer starts as x0 ⊙ b + xl: no interaction until one is learnt). */
+  kernelInitializer?: 'glorotUniform' | 'zeros';
+  /**
+   * The kernel is stored as W / kernelScale, so an Adam-like dense optimizer moves W kernelScale times as
+   * far per step as other weights (plain SGD: kernelScale² times). Default 1. Below 1 it keeps a full-rank
+   * W of d² weights from memorizing the rows a second pass sees again.
+   */
+  kernelScale?: number;
 }
 
 /**
@@ -87,18 +95,28 @@ export interface CrossLayerArgs extends NonNullable<LayerArgs> {
 export class CrossLayer extends layers.Layer {
   static readonly className = 'MonolithCrossLayer';
   readonly seed: number | undefined;
+  readonly kernelInitializer: 'glorotUniform' | 'zeros';
+  readonly kernelScale: number;
   private kernel: LayerVariable | undefined;
   private bias: LayerVariable | undefined;
 
   constructor(args: CrossLayerArgs = {}) {
     super(args);
     this.seed = args.seed;
+    this.kernelInitializer = args.kernelInitializer ?? 'glorotUniform';
+    this.kernelScale = args.kernelScale ?? 1;
+    if (this.kernelInitializer !== 'glorotUniform' && this.kernelInitializer !== 'zeros') throw new ConfigError(`CrossLayer: kernelInitializer must be 'glorotUniform' or 'zeros', got ${String(this.kernelInitializer)}`);
+    if (!(this.kernelScale > 0)) throw new ConfigError(`CrossLayer: kernelScale must be > 0, got ${this.kernelScale}`);
   }
 
   override build(inputShape: Shape | Shape[]): void {
     const d = shapeOf(inputShape)[1];
     if (typeof d !== 'number') throw new ConfigError('CrossLayer: the input width must be known');
-    this.kernel = this.addWeight('kernel', [d, d], 'float32', initializers.glorotUniform({ seed: this.seed }));
+    // Glorot's range (±√(6 / 2d)) divided by the scale, so the effective W starts as in the paper whatever the scale.
+    const limit = Math.sqrt(3 / d) / this.kernelScale;
+    const init =
+      this.kernelInitializer === 'zeros' ? initializers.zeros() : this.kernelScale === 1 ? initializers.glorotUniform({ seed: this.seed }) : initializers.randomUniform({ minval: -limit, maxval: limit, seed: this.seed });
+    this.kernel = this.addWeight('kernel', [d, d], 'float32', init);
     this.bias = this.addWeight('bias', [d], 'float32', initializers.zeros());
     this.built = true;
   }
@@ -112,12 +130,13 @@ export class CrossLayer extends layers.Layer {
       const xs = Array.isArray(inputs) ? inputs : [inputs];
       const x0 = xs[0]! as tf.Tensor2D;
       const xl = (xs[1] ?? xs[0]!) as tf.Tensor2D;
-      return tf.add(tf.mul(x0, tf.add(tf.matMul(xl, this.kernel!.read() as tf.Tensor2D), this.bias!.read())), xl);
+      const w = (this.kernelScale === 1 ? this.kernel!.read() : tf.mul(this.kernel!.read(), this.kernelScale)) as tf.Tensor2D;
+      return tf.add(tf.mul(x0, tf.add(tf.matMul(xl, w), this.bias!.read())), xl);
     });
   }
 
   override getConfig(): Config {
-    return { ...super.getConfig(), ...(this.seed !== undefined ? { seed: this.seed } : {}) };
+    return { ...super.getConfig(), ...(this.seed !== undefined ? { seed: this.seed } : {}), kernelInitializer: this.kernelInitializer, kernelScale: this.kernelScale };
   }
 }
 

@@ -1,7 +1,7 @@
 import { initializers, layers, type SymbolicTensor } from '@tensorflow/tfjs-layers';
 import type { OptimizerConfig } from '../../hashtable/optimizers/index.js';
 import type { InitializerConfig } from '../../hashtable/initializers.js';
-import { FmInteraction, ReduceSum } from '../layers/embedding-layers.js';
+import { FmInteraction, MeanOverIds, ReduceSum } from '../layers/embedding-layers.js';
 import { CrossLayer, FieldWeightedFm } from '../layers/interaction-layers.js';
 import { LEARNING_DEFAULTS } from './learning-defaults.js';
 import type { SliceVocabularyRegularization } from '../feature-slot.js';
@@ -25,8 +25,20 @@ export interface DeepFmOptions {
    * layer, in parallel to the MLP) or 'none'. Default 'fm'.
    */
   interaction?: 'fm' | 'fwfm' | 'cross' | 'none';
+  /**
+   * How the 'fm' / 'fwfm' term sees a slot with several ids in a row: 'sum' of their vectors (default for
+   * DeepFM) or their 'mean' (default for DeepFwFM; the model then keeps a frozen 1-wide `count` slice of
+   * ones, whose sum is the row's number of ids). The MLP always sees the sum.
+   */
+  interactionPooling?: 'sum' | 'mean';
+  /** Start the output bias at the logit of the first training batch's positive rate (default LEARNING_DEFAULTS.warmStartOutputBias). */
+  warmStartOutputBias?: boolean;
   /** Cross layers of the 'cross' interaction (default 2). */
   crossLayers?: number;
+  /** Starting kernel of the cross layers (default LEARNING_DEFAULTS.crossKernelInitializer). */
+  crossKernelInitializer?: 'glorotUniform' | 'zeros';
+  /** How fast the dense optimizer moves the cross kernels, relative to other weights (default LEARNING_DEFAULTS.crossKernelScale). */
+  crossKernelScale?: number;
   /** Ids seen fewer times than this get no embedding (they read as zeros). Default LEARNING_DEFAULTS.occurrenceThreshold. */
   occurrenceThreshold?: number;
   /** Initializer of the embedding slices (default LEARNING_DEFAULTS.vecInitializer). */
@@ -58,11 +70,11 @@ export interface DeepFmOptions {
  * logit = Σ bias + w·dense + FM(vecs) + MLP([vecs, dense]).
  */
 export class DeepFMModel extends MonolithModel {
-  readonly options: Required<Omit<DeepFmOptions, 'params' | 'denseOptimizer' | 'vecOptimizer' | 'biasOptimizer' | 'biasVocabularyRegularization' | 'vecVocabularyRegularization' | 'vecInitializer' | 'denseFeatureNames'>> & DeepFmOptions;
+  readonly options: Required<Omit<DeepFmOptions, 'params' | 'warmStartOutputBias' | 'interactionPooling' | 'crossKernelInitializer' | 'crossKernelScale' | 'denseOptimizer' | 'vecOptimizer' | 'biasOptimizer' | 'biasVocabularyRegularization' | 'vecVocabularyRegularization' | 'vecInitializer' | 'denseFeatureNames'>> & DeepFmOptions;
 
   constructor(options: DeepFmOptions = {}) {
     super(withOverrides(monolithModelParams(), { name: 'deepfm', ...options.params }));
-    this.options = { sparseSlots: 26, embeddingDim: 8, denseFeatures: 13, hidden: [128, 64], seed: 0, interaction: 'fm', crossLayers: 2, occurrenceThreshold: LEARNING_DEFAULTS.occurrenceThreshold, ...options };
+    this.options = { sparseSlots: 26, embeddingDim: 8, denseFeatures: 13, hidden: [128, 64], seed: 0, interaction: 'fm', interactionPooling: 'sum', crossLayers: 2, occurrenceThreshold: LEARNING_DEFAULTS.occurrenceThreshold, ...options };
   }
 
   override modelFn(_mode: Mode): ModelFnOutput {
@@ -86,8 +98,14 @@ export class DeepFMModel extends MonolithModel {
       outType: 'stack',
     }) as SymbolicTensor;
     const parts: SymbolicTensor[] = [new ReduceSum({ axis: 1 }).apply(bias) as SymbolicTensor];
-    if (o.interaction === 'fm') parts.push(new FmInteraction({}).apply(vecs) as SymbolicTensor);
-    if (o.interaction === 'fwfm') parts.push(new FieldWeightedFm({}).apply(vecs) as SymbolicTensor);
+    let pairVecs = vecs;
+    if ((o.interaction === 'fm' || o.interaction === 'fwfm') && o.interactionPooling === 'mean') {
+      // Learning rate 0: the slice stays 1 per id, so its sum-pooled value is the row's count of ids.
+      const counts = this.lookupEmbeddingSlice(slots, 'count', { sliceDim: 1, initializer: { ones: {} }, optimizer: { sgd: { learningRate: 0 } }, outType: 'concat' }) as SymbolicTensor;
+      pairVecs = new MeanOverIds({}).apply([vecs, counts]) as SymbolicTensor;
+    }
+    if (o.interaction === 'fm') parts.push(new FmInteraction({}).apply(pairVecs) as SymbolicTensor);
+    if (o.interaction === 'fwfm') parts.push(new FieldWeightedFm({}).apply(pairVecs) as SymbolicTensor);
     let deep = layers.flatten().apply(vecs) as SymbolicTensor;
     const denseInputs = o.denseFeatureNames ? o.denseFeatureNames.map((n) => this.denseInput(n, 1)) : o.denseFeatures > 0 ? [this.denseInput('dense', o.denseFeatures)] : [];
     if (denseInputs.length > 0) {
@@ -98,13 +116,14 @@ export class DeepFMModel extends MonolithModel {
     if (o.interaction === 'cross') {
       // The first layer takes x0 alone (x0 ⊙ (W·x0 + b) + x0): the same tensor twice in one apply is disposed after its first use.
       let x = deep;
-      for (let l = 0; l < o.crossLayers; l++) x = new CrossLayer({ seed: seed++ }).apply(l === 0 ? deep : [deep, x]) as SymbolicTensor;
+      for (let l = 0; l < o.crossLayers; l++) x = new CrossLayer({ seed: seed++, kernelInitializer: o.crossKernelInitializer ?? LEARNING_DEFAULTS.crossKernelInitializer, kernelScale: o.crossKernelScale ?? LEARNING_DEFAULTS.crossKernelScale }).apply(l === 0 ? deep : [deep, x]) as SymbolicTensor;
       parts.push(layers.dense({ units: 1, kernelInitializer: init() }).apply(x) as SymbolicTensor);
     }
     for (const units of o.hidden) deep = layers.dense({ units, activation: 'relu', kernelInitializer: init() }).apply(deep) as SymbolicTensor;
-    parts.push(layers.dense({ units: 1, kernelInitializer: init() }).apply(deep) as SymbolicTensor);
+    parts.push(layers.dense({ units: 1, kernelInitializer: init(), name: 'output_logit' }).apply(deep) as SymbolicTensor);
     const logit = layers.add().apply(parts) as SymbolicTensor;
-    const out: ModelFnOutput = { heads: [{ name: 'ctr_head', logit }] };
+    const warm = o.warmStartOutputBias ?? LEARNING_DEFAULTS.warmStartOutputBias;
+    const out: ModelFnOutput = { heads: [{ name: 'ctr_head', logit, ...(warm ? { warmStartBias: 'output_logit/bias' } : {}) }] };
     out.denseOptimizer = o.denseOptimizer ?? LEARNING_DEFAULTS.denseOptimizer;
     return out;
   }
