@@ -9,7 +9,7 @@ import { DeepFMModel, type DeepFmOptions } from './deepfm.js';
  */
 export class DeepFwFMModel extends DeepFMModel {
   constructor(options: Omit<DeepFmOptions, 'interaction'> = {}) {
-    super({ interactionPooling: 'mean', ...options, interaction: 'fwfm', params: { name: 'deep_fwfm', ...options.params } });
+    super({ interactionPooling: 'mean', pairEmbeddingDim: 8, ...options, interaction: 'fwfm', params: { name: 'deep_fwfm', ...options.params } });
   }
 }
 

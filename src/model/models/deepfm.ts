@@ -1,4 +1,5 @@
 import { initializers, layers, type SymbolicTensor } from '@tensorflow/tfjs-layers';
+import { ConfigError } from '../../errors.js';
 import type { OptimizerConfig } from '../../hashtable/optimizers/index.js';
 import type { InitializerConfig } from '../../hashtable/initializers.js';
 import { FmInteraction, MeanOverIds, ReduceSum } from '../layers/embedding-layers.js';
@@ -31,6 +32,15 @@ export interface DeepFmOptions {
    * ones, whose sum is the row's number of ids). The MLP always sees the sum.
    */
   interactionPooling?: 'sum' | 'mean';
+  /**
+   * Width of a separate embedding slice (`pair`) for the 'fm' / 'fwfm' term; 0 (DeepFM's default) shares the `vec`
+   * slice with the MLP. DeepFwFM's default is 8: the MLP's gradients would otherwise drown the pair term's.
+   */
+  pairEmbeddingDim?: number;
+  /** Optimizer of the `pair` slice (default LEARNING_DEFAULTS.pairOptimizer). */
+  pairOptimizer?: OptimizerConfig;
+  /** Per-slot scaling of the `pair` slice's weight decay with the slot's vocabulary (default LEARNING_DEFAULTS.pairVocabularyRegularization). */
+  pairVocabularyRegularization?: SliceVocabularyRegularization | null;
   /** Start the output bias at the logit of the first training batch's positive rate (default LEARNING_DEFAULTS.warmStartOutputBias). */
   warmStartOutputBias?: boolean;
   /** Cross layers of the 'cross' interaction (default 2). */
@@ -70,11 +80,11 @@ export interface DeepFmOptions {
  * logit = Σ bias + w·dense + FM(vecs) + MLP([vecs, dense]).
  */
 export class DeepFMModel extends MonolithModel {
-  readonly options: Required<Omit<DeepFmOptions, 'params' | 'warmStartOutputBias' | 'interactionPooling' | 'crossKernelInitializer' | 'crossKernelScale' | 'denseOptimizer' | 'vecOptimizer' | 'biasOptimizer' | 'biasVocabularyRegularization' | 'vecVocabularyRegularization' | 'vecInitializer' | 'denseFeatureNames'>> & DeepFmOptions;
+  readonly options: Required<Omit<DeepFmOptions, 'params' | 'pairOptimizer' | 'pairVocabularyRegularization' | 'warmStartOutputBias' | 'interactionPooling' | 'crossKernelInitializer' | 'crossKernelScale' | 'denseOptimizer' | 'vecOptimizer' | 'biasOptimizer' | 'biasVocabularyRegularization' | 'vecVocabularyRegularization' | 'vecInitializer' | 'denseFeatureNames'>> & DeepFmOptions;
 
   constructor(options: DeepFmOptions = {}) {
     super(withOverrides(monolithModelParams(), { name: 'deepfm', ...options.params }));
-    this.options = { sparseSlots: 26, embeddingDim: 8, denseFeatures: 13, hidden: [128, 64], seed: 0, interaction: 'fm', interactionPooling: 'sum', crossLayers: 2, occurrenceThreshold: LEARNING_DEFAULTS.occurrenceThreshold, ...options };
+    this.options = { sparseSlots: 26, embeddingDim: 8, denseFeatures: 13, hidden: [128, 64], seed: 0, interaction: 'fm', interactionPooling: 'sum', pairEmbeddingDim: 0, crossLayers: 2, occurrenceThreshold: LEARNING_DEFAULTS.occurrenceThreshold, ...options };
   }
 
   override modelFn(_mode: Mode): ModelFnOutput {
@@ -98,11 +108,21 @@ export class DeepFMModel extends MonolithModel {
       outType: 'stack',
     }) as SymbolicTensor;
     const parts: SymbolicTensor[] = [new ReduceSum({ axis: 1 }).apply(bias) as SymbolicTensor];
+    if (!(Number.isInteger(o.pairEmbeddingDim) && o.pairEmbeddingDim >= 0)) throw new ConfigError(`DeepFM: pairEmbeddingDim must be an integer >= 0, got ${o.pairEmbeddingDim}`);
     let pairVecs = vecs;
+    if (o.pairEmbeddingDim > 0 && (o.interaction === 'fm' || o.interaction === 'fwfm')) {
+      pairVecs = this.lookupEmbeddingSlice(slots, 'pair', {
+        sliceDim: o.pairEmbeddingDim,
+        initializer: o.vecInitializer ?? LEARNING_DEFAULTS.vecInitializer,
+        optimizer: o.pairOptimizer ?? LEARNING_DEFAULTS.pairOptimizer,
+        vocabularyRegularization: o.pairVocabularyRegularization === undefined ? LEARNING_DEFAULTS.pairVocabularyRegularization : o.pairVocabularyRegularization,
+        outType: 'stack',
+      }) as SymbolicTensor;
+    }
     if ((o.interaction === 'fm' || o.interaction === 'fwfm') && o.interactionPooling === 'mean') {
       // Learning rate 0: the slice stays 1 per id, so its sum-pooled value is the row's count of ids.
       const counts = this.lookupEmbeddingSlice(slots, 'count', { sliceDim: 1, initializer: { ones: {} }, optimizer: { sgd: { learningRate: 0 } }, outType: 'concat' }) as SymbolicTensor;
-      pairVecs = new MeanOverIds({}).apply([vecs, counts]) as SymbolicTensor;
+      pairVecs = new MeanOverIds({}).apply([pairVecs, counts]) as SymbolicTensor;
     }
     if (o.interaction === 'fm') parts.push(new FmInteraction({}).apply(pairVecs) as SymbolicTensor);
     if (o.interaction === 'fwfm') parts.push(new FieldWeightedFm({}).apply(pairVecs) as SymbolicTensor);
