@@ -2,6 +2,7 @@ import test from 'ava';
 import type { Batch } from '../../src/batch/batch.js';
 import { PlantedCtr, trainEpochs } from '../../src/index.js';
 import { initBackend } from '../../src/workers/tf-backend.js';
+import { plantedBatches } from './planted-batches.js';
 
 const DEEPFM = new URL('../../src/model/models/deepfm.js', import.meta.url).href;
 
@@ -9,11 +10,6 @@ test.before(async () => {
   await initBackend('cpu');
 });
 
-function batches(stream: PlantedCtr, rows: number, size: number): Batch[] {
-  const out: Batch[] = [];
-  for (let i = 0; i < rows; i += size) out.push(stream.nextBatch(Math.min(size, rows - i)));
-  return out;
-}
 
 // Monolith's slot defaults as DeepFM used them before: FTRL α 0.01 β 1 without L1/L2, Adagrad lr 0.001 (accumulator 1),
 // uniform ±0.05 embeddings, dense Adagrad 0.01.
@@ -38,8 +34,8 @@ async function heldOutAuc(url: string, options: Record<string, unknown>, train: 
 for (const [name, url] of models) {
   test(`shipped ${name} defaults learn on the harder planted stream in one pass (Monolith slot defaults do not)`, async (t) => {
     const stream = new PlantedCtr({ seed: 2, sparseSlots: 10, multiValuedSlots: 3 });
-    const train = batches(stream, 8192, 256);
-    const held = batches(stream, 3072, 1024);
+    const train = plantedBatches(stream, 8192, 256);
+    const held = plantedBatches(stream, 3072, 1024);
     const options = { sparseSlots: 10, denseFeatureNames: stream.denseNames };
     const shipped = await heldOutAuc(url, options, train, held);
     const monolith = await heldOutAuc(url, { ...options, ...MONOLITH_SLOT_DEFAULTS }, train, held);
@@ -51,7 +47,7 @@ for (const [name, url] of models) {
 
 /** Planted batches with the sparse columns renamed (slots kept) and the dense features as one `width`-wide column. */
 function renamed(stream: PlantedCtr, rows: number, size: number, names: string[], dense?: string): Batch[] {
-  return batches(stream, rows, size).map((b) => ({
+  return plantedBatches(stream, rows, size).map((b) => ({
     ...b,
     sparse: b.sparse.map((c, i) => ({ ...c, name: names[i]! })),
     dense: dense ? [{ name: dense, width: b.dense.length, values: Float32Array.from({ length: b.rows * b.dense.length }, (_, k) => b.dense[k % b.dense.length]!.values[Math.floor(k / b.dense.length)]!) }] : [],

@@ -1,6 +1,7 @@
 import test from 'ava';
-import { ConfigError, PlantedCtr, trainEpochs, type Batch } from 'monolith-ts';
+import { ConfigError, PlantedCtr, trainEpochs } from 'monolith-ts';
 import { initBackend } from '../../src/workers/tf-backend.js';
+import { plantedBatches } from './planted-batches.js';
 
 const DEEPFM = import.meta.resolve('monolith-ts/models/deepfm');
 const DEEP_FWFM = import.meta.resolve('monolith-ts/models/deep-fwfm');
@@ -9,17 +10,12 @@ test.before(async () => {
   await initBackend('cpu');
 });
 
-function batches(stream: PlantedCtr, rows: number, size: number): Batch[] {
-  const out: Batch[] = [];
-  for (let i = 0; i < rows; i += size) out.push(stream.nextBatch(Math.min(size, rows - i)));
-  return out;
-}
 
 const outputBias = (dense: { params: { name: string }[]; weights: Float32Array[] }): number => dense.weights[dense.params.findIndex((p) => p.name === 'output_logit/bias')]![0]!;
 
 test("DeepFM's output bias starts at the logit of the first batch's positive rate (warmStartOutputBias); off, it starts at 0", async (t) => {
   const stream = new PlantedCtr({ seed: 3, sparseSlots: 4, multiValuedSlots: 1, vocabRange: [50, 500], denseFeatures: 2, baseCtr: 0.1 });
-  const train = batches(stream, 2048, 512);
+  const train = plantedBatches(stream, 2048, 512);
   const firstRate = train[0]!.labels.reduce((a, l) => a + l, 0) / train[0]!.rows;
   const run = async (extra: Record<string, unknown>) =>
     outputBias((await trainEpochs({ model: { url: DEEPFM, options: { sparseSlots: 4, denseFeatureNames: stream.denseNames, hidden: [8], ...extra } }, workers: 0, trainSource: () => train, heldOut: () => train.slice(0, 1), epochs: 1 })).dense);
@@ -55,7 +51,7 @@ test("DeepFwFM pools a multi-valued slot by the mean of its ids' vectors in the 
   t.deepEqual(slices({ interactionPooling: 'sum' }), [17, 17, 17]);
   // After training the count column of every entry is still 1.
   const stream = new PlantedCtr({ seed: 2, sparseSlots: 3, multiValuedSlots: 1, vocabRange: [20, 40], denseFeatures: 0, interactions: 0 });
-  const train = batches(stream, 1024, 256);
+  const train = plantedBatches(stream, 1024, 256);
   const res = await trainEpochs({ model: { url: DEEP_FWFM, options: { sparseSlots: 3, denseFeatures: 0, hidden: [] } }, workers: 0, trainSource: () => train, heldOut: () => train.slice(0, 1), epochs: 1 });
   const table = res.tables['fc_slot_1']!;
   const rows = table.lookup(BigInt64Array.from({ length: 5 }, (_, i) => (1n << 54n) | BigInt(i + 1)));
@@ -71,7 +67,7 @@ test("DeepFwFM pools a multi-valued slot by the mean of its ids' vectors in the 
 
 test("DeepFwFM's pair term has its own slice, whose Adagrad starts at an accumulator of 1e-6 (LEARNING_DEFAULTS.pairOptimizer): its first steps go ~10x as far as the vec slice's 1e-4 would take them", async (t) => {
   const stream = new PlantedCtr({ seed: 4, sparseSlots: 3, multiValuedSlots: 0, vocabRange: [20, 40], denseFeatures: 0, interactions: 1 });
-  const train = batches(stream, 512, 256);
+  const train = plantedBatches(stream, 512, 256);
   const ids = BigInt64Array.from({ length: 5 }, (_, i) => (1n << 54n) | BigInt(i + 1));
   const pairColumns = async (extra: Record<string, unknown>) => {
     const res = await trainEpochs({ model: { url: DEEP_FWFM, options: { sparseSlots: 3, denseFeatures: 0, hidden: [], ...extra } }, workers: 0, trainSource: () => train, heldOut: () => train.slice(0, 1), epochs: 1 });

@@ -1,6 +1,7 @@
 import test from 'ava';
-import { ConfigError, EmbeddingHashTable, LEARNING_DEFAULTS, PlantedCtr, trainEpochs, type Batch, type VocabularyRegularization } from 'monolith-ts';
+import { ConfigError, EmbeddingHashTable, LEARNING_DEFAULTS, PlantedCtr, trainEpochs, type VocabularyRegularization } from 'monolith-ts';
 import { initBackend } from '../../src/workers/tf-backend.js';
+import { plantedBatches } from './planted-batches.js';
 
 const DEEPFM = import.meta.resolve('monolith-ts/models/deepfm');
 
@@ -46,16 +47,11 @@ test('vocabulary regularization settings are checked', (t) => {
   }
 });
 
-function batches(stream: PlantedCtr, rows: number, size: number): Batch[] {
-  const out: Batch[] = [];
-  for (let i = 0; i < rows; i += size) out.push(stream.nextBatch(Math.min(size, rows - i)));
-  return out;
-}
 
 test('DeepFM: per-slot vocabulary regularization of the first-order part raises held-out AUC on a planted stream with big vocabularies; vocabularies given per slot replace the counts', async (t) => {
   const stream = new PlantedCtr({ seed: 5, sparseSlots: 12, multiValuedSlots: 2, vocabRange: [100, 200_000] });
-  const train = batches(stream, 16384, 256);
-  const held = batches(stream, 4096, 1024);
+  const train = plantedBatches(stream, 16384, 256);
+  const held = plantedBatches(stream, 4096, 1024);
   const options = { sparseSlots: 12, denseFeatureNames: stream.denseNames, hidden: [], interaction: 'none' };
   const auc = async (extra: Record<string, unknown>, workers = 0): Promise<number> =>
     (await trainEpochs({ model: { url: DEEPFM, options: { ...options, ...extra } }, workers, deterministic: true, trainSource: () => train, heldOut: () => held, epochs: 1 })).best.heldOutAuc;

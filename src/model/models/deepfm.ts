@@ -100,24 +100,15 @@ export class DeepFMModel extends MonolithModel {
       vocabularyRegularization: o.biasVocabularyRegularization === undefined ? LEARNING_DEFAULTS.biasVocabularyRegularization : o.biasVocabularyRegularization,
       outType: 'concat',
     }) as SymbolicTensor;
-    const vecs = this.lookupEmbeddingSlice(slots, 'vec', {
-      sliceDim: o.embeddingDim,
-      initializer: o.vecInitializer ?? LEARNING_DEFAULTS.vecInitializer,
-      optimizer: o.vecOptimizer ?? LEARNING_DEFAULTS.vecOptimizer,
-      vocabularyRegularization: o.vecVocabularyRegularization === undefined ? LEARNING_DEFAULTS.vecVocabularyRegularization : o.vecVocabularyRegularization,
-      outType: 'stack',
-    }) as SymbolicTensor;
+    // Stacked [rows, slots, dim] embeddings from the same initializer: `vec` (MLP, and the pair term unless it has its own) and `pair`.
+    const fields = (name: string, sliceDim: number, optimizer: OptimizerConfig, vocabularyRegularization: SliceVocabularyRegularization | null) =>
+      this.lookupEmbeddingSlice(slots, name, { sliceDim, initializer: o.vecInitializer ?? LEARNING_DEFAULTS.vecInitializer, optimizer, vocabularyRegularization, outType: 'stack' }) as SymbolicTensor;
+    const vecs = fields('vec', o.embeddingDim, o.vecOptimizer ?? LEARNING_DEFAULTS.vecOptimizer, o.vecVocabularyRegularization === undefined ? LEARNING_DEFAULTS.vecVocabularyRegularization : o.vecVocabularyRegularization);
     const parts: SymbolicTensor[] = [new ReduceSum({ axis: 1 }).apply(bias) as SymbolicTensor];
     if (!(Number.isInteger(o.pairEmbeddingDim) && o.pairEmbeddingDim >= 0)) throw new ConfigError(`DeepFM: pairEmbeddingDim must be an integer >= 0, got ${o.pairEmbeddingDim}`);
     let pairVecs = vecs;
     if (o.pairEmbeddingDim > 0 && (o.interaction === 'fm' || o.interaction === 'fwfm')) {
-      pairVecs = this.lookupEmbeddingSlice(slots, 'pair', {
-        sliceDim: o.pairEmbeddingDim,
-        initializer: o.vecInitializer ?? LEARNING_DEFAULTS.vecInitializer,
-        optimizer: o.pairOptimizer ?? LEARNING_DEFAULTS.pairOptimizer,
-        vocabularyRegularization: o.pairVocabularyRegularization === undefined ? LEARNING_DEFAULTS.pairVocabularyRegularization : o.pairVocabularyRegularization,
-        outType: 'stack',
-      }) as SymbolicTensor;
+      pairVecs = fields('pair', o.pairEmbeddingDim, o.pairOptimizer ?? LEARNING_DEFAULTS.pairOptimizer, o.pairVocabularyRegularization === undefined ? LEARNING_DEFAULTS.pairVocabularyRegularization : o.pairVocabularyRegularization);
     }
     if ((o.interaction === 'fm' || o.interaction === 'fwfm') && o.interactionPooling === 'mean') {
       // Learning rate 0: the slice stays 1 per id, so its sum-pooled value is the row's count of ids.
