@@ -221,16 +221,7 @@ export function actGrad(dy: usize, y: usize, n: i32, act: i32): void {
 export function colSum(x: usize, out: usize, M: i32, N: i32): void {
   memory.fill(out, 0, <usize>N << 2);
   for (let i = 0; i < M; i++) {
-    const row = x + ((<usize>i * <usize>N) << 2);
-    let j = 0;
-    for (; j + 4 <= N; j += 4) {
-      const o = <usize>j << 2;
-      v128.store(out + o, f32x4.add(v128.load(out + o), v128.load(row + o)));
-    }
-    for (; j < N; j++) {
-      const o = <usize>j << 2;
-      store<f32>(out + o, load<f32>(out + o) + load<f32>(row + o));
-    }
+    addInto(out, x + ((<usize>i * <usize>N) << 2), N);
   }
 }
 
@@ -267,18 +258,7 @@ export function copyRows(src: usize, srcStride: i32, dst: usize, dstStride: i32,
   for (let r = 0; r < rows; r++) {
     const s = src + <usize>r * sb;
     const d = dst + <usize>r * db;
-    if (acc == 0) {
-      memory.copy(d, s, wb);
-      continue;
-    }
-    let j = 0;
-    for (; j + 4 <= width; j += 4) {
-      const o = <usize>j << 2;
-      v128.store(d + o, f32x4.add(v128.load(d + o), v128.load(s + o)));
-    }
-    for (; j < width; j++) {
-      const o = <usize>j << 2;
-      store<f32>(d + o, load<f32>(d + o) + load<f32>(s + o));
-    }
+    if (acc == 0) memory.copy(d, s, wb);
+    else addInto(d, s, width);
   }
 }
