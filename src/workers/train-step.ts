@@ -117,7 +117,7 @@ export class TrainStep {
     this.warmStart = spec.heads.flatMap((h) => {
       if (!h.warmStartBias || h.kind !== 'classification') return [];
       const param = ps.findIndex((p) => p.name === h.warmStartBias);
-      if (param < 0 || ps[param]!.shape.reduce((a, b) => a * b, 1) !== 1) throw new ConfigError(`model ${spec.name}: head ${h.name} warm-starts ${h.warmStartBias}, which is not a trainable weight of one value in the dense model`);
+      if (param < 0 || dense.weights[param]!.length !== 1) throw new ConfigError(`model ${spec.name}: head ${h.name} warm-starts ${h.warmStartBias}, which is not a trainable weight of one value in the dense model`);
       return [{ param, labelIndex: h.labelIndex }];
     });
     this.wasm = wasmDenseStepFor(spec, this.model, dense, opts.denseKernel ?? envDenseKernel());

@@ -106,11 +106,12 @@ export class DeepFMModel extends MonolithModel {
     const vecs = fields('vec', o.embeddingDim, o.vecOptimizer ?? LEARNING_DEFAULTS.vecOptimizer, o.vecVocabularyRegularization === undefined ? LEARNING_DEFAULTS.vecVocabularyRegularization : o.vecVocabularyRegularization);
     const parts: SymbolicTensor[] = [new ReduceSum({ axis: 1 }).apply(bias) as SymbolicTensor];
     if (!(Number.isInteger(o.pairEmbeddingDim) && o.pairEmbeddingDim >= 0)) throw new ConfigError(`DeepFM: pairEmbeddingDim must be an integer >= 0, got ${o.pairEmbeddingDim}`);
+    const pairTerm = o.interaction === 'fm' || o.interaction === 'fwfm';
     let pairVecs = vecs;
-    if (o.pairEmbeddingDim > 0 && (o.interaction === 'fm' || o.interaction === 'fwfm')) {
+    if (pairTerm && o.pairEmbeddingDim > 0) {
       pairVecs = fields('pair', o.pairEmbeddingDim, o.pairOptimizer ?? LEARNING_DEFAULTS.pairOptimizer, o.pairVocabularyRegularization === undefined ? LEARNING_DEFAULTS.pairVocabularyRegularization : o.pairVocabularyRegularization);
     }
-    if ((o.interaction === 'fm' || o.interaction === 'fwfm') && o.interactionPooling === 'mean') {
+    if (pairTerm && o.interactionPooling === 'mean') {
       // Learning rate 0: the slice stays 1 per id, so its sum-pooled value is the row's count of ids.
       const counts = this.lookupEmbeddingSlice(slots, 'count', { sliceDim: 1, initializer: { ones: {} }, optimizer: { sgd: { learningRate: 0 } }, outType: 'concat' }) as SymbolicTensor;
       pairVecs = new MeanOverIds({}).apply([pairVecs, counts]) as SymbolicTensor;
