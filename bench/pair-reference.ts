@@ -39,7 +39,7 @@ export interface PairReferenceOptions {
 
 const DEFAULTS: PairReferenceOptions = { examples: 131_072, pairs: 'planted', pool: 'sum', lr: 0.05, acc: 1e-8, init: 0.01, dim: 8, pairLr: 0.01, initialPairWeight: 0, batch: 512, initialBias: Math.log(0.2 / 0.8) };
 /** The shipped first-order settings (LEARNING_DEFAULTS.biasOptimizer and biasVocabularyRegularization). */
-const FTRL = { alpha: 0.15, beta: 0.001, l2: 0.004, exponent: 1.2, reference: 100 };
+const FTRL = { alpha: 1 / 512, power: 1, beta: 0, l2: 0.004, exponent: 1.2, reference: 100 };
 const DENSE_LR = 0.5;
 
 export function run(opts: Partial<PairReferenceOptions> = {}): { auc: number; strongest: string[]; bayesAuc: number; ceiling: number } {
@@ -57,7 +57,7 @@ export function run(opts: Partial<PairReferenceOptions> = {}): { auc: number; st
   const l2Of = (s: number) => FTRL.l2 * Math.max(1, seen[s]! / FTRL.reference) ** FTRL.exponent;
   const first = (s: number, k: number) => {
     const z = fz.get(k);
-    return z === undefined ? 0 : -z / ((FTRL.beta + Math.sqrt(fn.get(k)!)) / FTRL.alpha + l2Of(s));
+    return z === undefined ? 0 : -z / ((FTRL.beta + fn.get(k)! ** FTRL.power) / FTRL.alpha + l2Of(s));
   };
   const dense = new Float64Array(gen.denseNames.length);
   let bias = o.initialBias;
@@ -131,7 +131,7 @@ export function run(opts: Partial<PairReferenceOptions> = {}): { auc: number; st
       const s = Math.floor(k / 2 ** 25);
       const w = first(s, k);
       const n = fn.get(k) ?? 0;
-      fz.set(k, (fz.get(k) ?? 0) + g - ((Math.sqrt(n + g * g) - Math.sqrt(n)) / FTRL.alpha) * w);
+      fz.set(k, (fz.get(k) ?? 0) + g - (((n + g * g) ** FTRL.power - n ** FTRL.power) / FTRL.alpha) * w);
       fn.set(k, n + g * g);
     }
     for (const [k, g] of gv) {

@@ -94,7 +94,7 @@ export class RedisDenseParams {
       const n = Math.min(DENSE_CHUNK_FLOATS, this.total - from);
       const neg = new Float32Array(n);
       for (let j = 0; j < n; j++) neg[j] = this.base[from + j]! - snap[from + j]!;
-      p.call('FCALL', 'mt_apply', 1, k, '0', String(n), Buffer.from(neg.buffer), '1', 'sgd', String(n), '0', String(n), '1', '0', '0', '0');
+      p.call('FCALL', 'mt_apply', 1, k, '0', String(n), Buffer.from(neg.buffer), '1', 'sgd', String(n), '0', String(n), '1', '0', '0', '0', '0');
     });
     await this.one(`${this.prefix}step`, (p, k) => p.incrby(k, snapStep - this.baseStep));
     const { weights, step } = await this.read();

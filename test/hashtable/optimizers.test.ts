@@ -37,6 +37,26 @@ test('ftrl: per-coordinate FTRL-proximal', (t) => {
   t.true(close(d.ftrl!.norm!, n) && close(d.ftrl!.zero!, z));
 });
 
+test('ftrl learningRatePower: -1 is a Newton step on the accumulated squared gradients (L2 as the prior precision), 0 a fixed rate, > 0 refused', (t) => {
+  // From zero state, one gradient g: w = -g / (g²/lr + l2) with power -1, -g / (|g|/lr + l2) with Monolith's -0.5.
+  const lr = 1 / 512, l2 = 0.004, g = 0.01;
+  const newton = run({ ftrl: { learningRate: lr, learningRatePower: -1, initialAccumulatorValue: 0, l2RegularizationStrength: l2 } }, [[g, -g]], [0, 0]);
+  t.true(close(newton.w, [-g / ((g * g) / lr + l2), g / ((g * g) / lr + l2)]));
+  const sqrt = run({ ftrl: { learningRate: lr, initialAccumulatorValue: 0, l2RegularizationStrength: l2 } }, [[g, -g]], [0, 0]);
+  t.true(close(sqrt.w, [-g / (g / lr + l2), g / (g / lr + l2)]));
+  t.true(Math.abs(newton.w[0]!) > 10 * Math.abs(sqrt.w[0]!), `${newton.w[0]} vs ${sqrt.w[0]}`);
+  // Each step moves by -g·lr/n, n the squared gradients so far: -lr/g after the first, then ∓lr/(2g).
+  const two = run({ ftrl: { learningRate: lr, learningRatePower: -1, initialAccumulatorValue: 0 } }, [[g, g], [g, -g]], [0, 0]);
+  t.true(close(two.w, [-1.5 * (lr / g), -0.5 * (lr / g)]));
+  // Power 0: a fixed rate lr, the proximal step of FTRL with no adaptive part.
+  const fixed = run({ ftrl: { learningRate: 0.1, learningRatePower: 0, initialAccumulatorValue: 0, l2RegularizationStrength: 1 } }, [[g, g]], [0, 0]);
+  t.true(close(fixed.w, [(-0.1 * g) / (1 + 0.1), (-0.1 * g) / (1 + 0.1)]));
+  // No regularization and no gradient yet: the weight stays 0 (not 0/0).
+  t.deepEqual(run({ ftrl: { learningRate: lr, learningRatePower: -1, initialAccumulatorValue: 0 } }, [[0, 0]], [0, 0]).w, [0, 0]);
+  const e = t.throws(() => createOptimizer({ ftrl: { learningRatePower: 0.5 } }, 1, 'EntryConfig segment 2'));
+  t.regex(e!.message, /EntryConfig segment 2: ftrl learningRatePower must be <= 0, got 0.5/);
+});
+
 test('adam and amsgrad with bias-corrected lr and epsilon', (t) => {
   for (const ams of [false, true]) {
     const b1 = 0.9, b2 = 0.99, eps = 0.01, lr0 = 0.05;

@@ -25,7 +25,7 @@ test('TestFFMModel: six features, bias (FTRL) on slots 0..3, one 16-wide slice p
     ['feature_5', 6, 32, '5'],
   ]);
   const t3 = spec.tables['3']!.entry.segments;
-  t.deepEqual(t3[0], { dimSize: 1, initConfig: { zeros: {} }, optConfig: LEARNING_DEFAULTS.biasOptimizer, compConfig: { fp32: {} }, vocabularyRegularization: LEARNING_DEFAULTS.biasVocabularyRegularization });
+  t.deepEqual(t3[0], { dimSize: 1, initConfig: { zeros: {} }, optConfig: LEARNING_DEFAULTS.biasOptimizerWithoutWarmStart, compConfig: { fp32: {} }, vocabularyRegularization: LEARNING_DEFAULTS.biasVocabularyRegularization });
   t.deepEqual(t3.slice(1).map((s) => [s.dimSize, s.optConfig, s.initConfig]), [
     [16, LEARNING_DEFAULTS.vecOptimizer, LEARNING_DEFAULTS.vecInitializer],
     [16, LEARNING_DEFAULTS.vecOptimizer, LEARNING_DEFAULTS.vecInitializer],

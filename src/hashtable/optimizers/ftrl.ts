@@ -1,15 +1,26 @@
+import { ConfigError } from '../../errors.js';
 import { loadFloats, opt, readFloats, type SegmentOptimizer } from './segment-optimizer.js';
 import type { monolith } from '../../proto.js';
 
 /**
  * FTRL-Proximal (McMahan et al. 2013) as Monolith computes it per coordinate:
  * state `norm` (init initial_accumulator_value, 0.1) then `zero` (init 0).
+ *
+ * `learningRatePower` (TensorFlow's learning_rate_power; a monolith-ts
+ * extension field of the config) sets the per-coordinate step lr·n^power:
+ * -0.5 (default) is Monolith's FTRL; -1 makes the step the inverse of the
+ * accumulated squared gradients, a Newton step with n as the curvature (for
+ * the logistic loss E[g²] = p(1−p), its Fisher information), and L2 then
+ * acts as a prior precision; 0 is a fixed rate.
  */
-export function ftrlOptimizer(c: monolith.hash_table.FtrlOptimizerConfig.$Properties, dim: number): SegmentOptimizer {
+export function ftrlOptimizer(c: monolith.hash_table.FtrlOptimizerConfig.$Properties, dim: number, where = 'segment'): SegmentOptimizer {
   const init = opt(c.initialAccumulatorValue, 0.1);
   const beta = opt(c.beta, 0);
   const l1 = opt(c.l1RegularizationStrength, 0);
   const l2 = opt(c.l2RegularizationStrength, 0);
+  const power = -opt(c.learningRatePower, -0.5);
+  if (!(power >= 0)) throw new ConfigError(`${where}: ftrl learningRatePower must be <= 0, got ${c.learningRatePower}`);
+  const pow = power === 0.5 ? Math.sqrt : power === 1 ? (n: number) => n : (n: number) => Math.pow(n, power);
   return {
     kind: 'ftrl',
     dim,
@@ -26,10 +37,11 @@ export function ftrlOptimizer(c: monolith.hash_table.FtrlOptimizerConfig.$Proper
         const gi = g[gAt + i]!;
         const n = r[s + i]!;
         const nNew = n + gi * gi;
-        const sigma = (Math.sqrt(nNew) - Math.sqrt(n)) / lr;
+        const sigma = (pow(nNew) - pow(n)) / lr;
         const zi = (r[z + i] = r[z + i]! + (gi - sigma * r[w + i]!));
         r[s + i] = nNew;
-        r[w + i] = Math.abs(zi) > l1 ? (lr * (Math.sign(zi) * l1 - zi)) / (Math.sqrt(nNew) + beta + l2r * lr) : 0;
+        const den = pow(nNew) + beta + l2r * lr;
+        r[w + i] = Math.abs(zi) > l1 && den > 0 ? (lr * (Math.sign(zi) * l1 - zi)) / den : 0;
       }
     },
     dump: (r, s) => ({ ftrl: { zero: readFloats(r, s + dim, dim), norm: readFloats(r, s, dim) } }),

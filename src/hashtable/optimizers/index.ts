@@ -17,7 +17,7 @@ export function createOptimizer(c: OptimizerConfig | null | undefined, dim: numb
   if (!c) return sgdOptimizer({}, dim);
   if (c.sgd) return sgdOptimizer(c.sgd, dim);
   if (c.adagrad) return adagradOptimizer(c.adagrad, dim);
-  if (c.ftrl) return ftrlOptimizer(c.ftrl, dim);
+  if (c.ftrl) return ftrlOptimizer(c.ftrl, dim, where);
   if (c.adam) return adamOptimizer(c.adam, dim);
   if (c.amsgrad) return amsgradOptimizer(c.amsgrad, dim);
   if (c.momentum) return momentumOptimizer(c.momentum, dim);

@@ -5,7 +5,7 @@ import { opt } from '../optimizers/segment-optimizer.js';
 /** Name of the Redis Function library this backend loads (`FUNCTION LOAD REPLACE`). */
 export const FUNCTION_LIBRARY = 'monolith_ts';
 /** Bumped whenever the Lua below changes, so a cluster running an older library is replaced. */
-export const FUNCTION_LIBRARY_VERSION = 2;
+export const FUNCTION_LIBRARY_VERSION = 3;
 
 /**
  * Redis Functions (Lua) that update one row atomically on the server.
@@ -13,7 +13,7 @@ export const FUNCTION_LIBRARY_VERSION = 2;
  * [embedding | optimizer states | last-update seconds (uint32) | padding].
  *
  * `mt_apply KEYS[1]=row ARGV = ts, tsWord, gradients (dim float32s), nseg,
- * then per segment: kind, dim, embAt, stateAt, lr, p1, p2, p3, then optionally
+ * then per segment: kind, dim, embAt, stateAt, lr, p1, p2, p3, p4, then optionally
  * ttl` returns 1, or 0 when the row does not exist (the client creates it and
  * calls again). With a ttl > 0 the row expires that many seconds after this
  * update (expiry counts from the last update).
@@ -22,6 +22,9 @@ export const FUNCTION_LIBRARY_VERSION = 2;
  */
 export const FUNCTION_SOURCE = `#!lua name=${FUNCTION_LIBRARY}
 local function f32(s, word) return (struct.unpack('<f', s, word * 4 + 1)) end
+local function pw(n, p)
+  if p == 0.5 then return math.sqrt(n) elseif p == 1 then return n else return n ^ p end
+end
 
 local function apply(keys, args)
   local row = redis.call('GET', keys[1])
@@ -41,7 +44,8 @@ local function apply(keys, args)
     local p1 = tonumber(args[a + 5])
     local p2 = tonumber(args[a + 6])
     local p3 = tonumber(args[a + 7])
-    a = a + 8
+    local p4 = tonumber(args[a + 8])
+    a = a + 9
     for i = 0, dim - 1 do
       local g = f32(grad, w + i)
       local wi = f32(row, w + i)
@@ -55,13 +59,14 @@ local function apply(keys, args)
       elseif kind == 'ftrl' then
         local n = f32(row, s + i)
         local nNew = n + g * g
-        local sigma = (math.sqrt(nNew) - math.sqrt(n)) / lr
+        local sigma = (pw(nNew, p4) - pw(n, p4)) / lr
         local z = f32(row, s + dim + i) + (g - sigma * wi)
         out[s + dim + i] = z
         out[s + i] = nNew
-        if math.abs(z) > p2 then
+        local den = pw(nNew, p4) + p1 + p3 * lr
+        if math.abs(z) > p2 and den > 0 then
           local sign = z > 0 and 1 or (z < 0 and -1 or 0)
-          out[w + i] = lr * (sign * p2 - z) / (math.sqrt(nNew) + p1 + p3 * lr)
+          out[w + i] = lr * (sign * p2 - z) / den
         else
           out[w + i] = 0
         end
@@ -99,7 +104,7 @@ const SERVER_SIDE = ['sgd', 'adagrad', 'ftrl'];
 
 /**
  * The per-segment FCALL arguments of `layout` except the learning rate
- * (`[kind, dim, embAt, stateAt, lr placeholder, p1, p2, p3]` per segment),
+ * (`[kind, dim, embAt, stateAt, lr placeholder, p1, p2, p3, p4]` per segment),
  * with the optimizer parameters read from the same configs and defaults as
  * the local optimizers. Other optimizers are a ConfigError naming the segment.
  */
@@ -111,16 +116,16 @@ export function segmentArgs(layout: EntryLayout, table: string): string[][] {
       throw new ConfigError(`redis table ${table}: segment ${k} uses optimizer ${kind}; the Redis backend supports ${SERVER_SIDE.join(', ')}`);
     }
     const c = layout.config.segments[k]!.optConfig;
-    let p: number[] = [0, 0, 0];
-    if (kind === 'adagrad') p = [opt(c?.adagrad?.weightDecayFactor, 0), 0, 0];
-    if (kind === 'ftrl') p = [opt(c?.ftrl?.beta, 0), opt(c?.ftrl?.l1RegularizationStrength, 0), opt(c?.ftrl?.l2RegularizationStrength, 0)];
+    let p: number[] = [0, 0, 0, 0];
+    if (kind === 'adagrad') p = [opt(c?.adagrad?.weightDecayFactor, 0), 0, 0, 0];
+    if (kind === 'ftrl') p = [opt(c?.ftrl?.beta, 0), opt(c?.ftrl?.l1RegularizationStrength, 0), opt(c?.ftrl?.l2RegularizationStrength, 0), -opt(c?.ftrl?.learningRatePower, -0.5)];
     return [kind, String(seg.dim), String(seg.embAt), String(seg.stateAt), '', ...p.map(String)];
   });
 }
 
-/** The optimizer parameters (p1, p2, p3) of a segment's `segmentArgs` with its L2 (Adagrad weight decay, FTRL L2) times `reg`. */
+/** The optimizer parameters (p1..p4) of a segment's `segmentArgs` with its L2 (Adagrad weight decay, FTRL L2) times `reg`. */
 export function l2Scaled(a: readonly string[], reg: number): string[] {
-  const p = [a[5]!, a[6]!, a[7]!];
+  const p = a.slice(5, 9);
   if (reg === 1) return p;
   if (a[0] === 'adagrad') p[0] = String(Number(p[0]) * reg);
   if (a[0] === 'ftrl') p[2] = String(Number(p[2]) * reg);

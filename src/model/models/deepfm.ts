@@ -59,7 +59,7 @@ export interface DeepFmOptions {
   seed?: number;
   /** Optimizer of the embedding slices (default LEARNING_DEFAULTS.vecOptimizer). */
   vecOptimizer?: OptimizerConfig;
-  /** Optimizer of the first-order (bias) slice (default LEARNING_DEFAULTS.biasOptimizer: regularized FTRL). */
+  /** Optimizer of the first-order (bias) slice (default LEARNING_DEFAULTS.biasOptimizer: FTRL with Newton steps; with `warmStartOutputBias: false`, LEARNING_DEFAULTS.biasOptimizerWithoutWarmStart). */
   biasOptimizer?: OptimizerConfig;
   /**
    * Per-slot scaling of the first-order optimizer's regularization with the slot's vocabulary (counted from the
@@ -96,7 +96,7 @@ export class DeepFMModel extends MonolithModel {
     const bias = this.lookupEmbeddingSlice(slots, 'bias', {
       sliceDim: 1,
       initializer: { zeros: {} },
-      optimizer: o.biasOptimizer ?? LEARNING_DEFAULTS.biasOptimizer,
+      optimizer: o.biasOptimizer ?? ((o.warmStartOutputBias ?? LEARNING_DEFAULTS.warmStartOutputBias) ? LEARNING_DEFAULTS.biasOptimizer : LEARNING_DEFAULTS.biasOptimizerWithoutWarmStart),
       vocabularyRegularization: o.biasVocabularyRegularization === undefined ? LEARNING_DEFAULTS.biasVocabularyRegularization : o.biasVocabularyRegularization,
       outType: 'concat',
     }) as SymbolicTensor;

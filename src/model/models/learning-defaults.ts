@@ -12,19 +12,35 @@ import type { ModelSpec } from '../model-spec.js';
  */
 export const LEARNING_DEFAULTS = {
   /**
-   * First-order weights: FTRL-Proximal with α 0.15, β 0.001, no L1, L2 0.004 ≈ 2/B — and that L2 is
-   * multiplied per slot by `biasVocabularyRegularization` below. The regularization an id's weight
-   * needs is the inverse of its slot's prior variance, and slots differ: a slot of 100 ids carries
-   * real per-id signal, a slot of 100,000 ids mostly rare ids whose true weights are small and whose
-   * few occurrences are noise. One L2 for every slot lets the big slots overfit; scaled per slot,
-   * L1 only loses signal (β = L1 = 0.004 instead: −0.003 AUC at 131k rows). α 0.15 (Monolith's
-   * FTRL default is 0.01): one step per batch instead of one per example, so a frequent id needs a
-   * large α to reach its weight within a pass; α 0.5 gains 0.006 more at 32k rows (64 steps) but
-   * loses 0.002 at 131k and 0.006 on the demo stream of 100-id slots. DeepFM on the planted stream,
-   * one pass: 0.7486 → 0.7554 at 32k rows, 0.7740 → 0.7799 at 131k, 0.7844 → 0.7881 at 500k; demo stream 0.8175 → 0.8184
-   * (bench/RESULTS-learning-quality.md, "Per-slot regularization of the first-order part").
+   * First-order weights: FTRL-Proximal with a learning-rate power of −1, α = 1/512 (= 1/B), no β, no
+   * L1, L2 0.004 ≈ 2/B — and that L2 is multiplied per slot by `biasVocabularyRegularization` below.
+   * With power −1 an id's step is its gradient over the sum of its squared gradients: for the
+   * logistic loss E[(p − y)²] = p(1 − p), so that sum (×B, as the gradients are batch means) is the
+   * id's Fisher information and each step is a Newton step; the L2 is then the precision of a
+   * Gaussian prior on the weight, and the weight is close to its posterior mean after each batch —
+   * a frequent id reaches its weight within a pass, a rare one moves as far as its few rows justify.
+   * The L2 an id's weight needs is the inverse of its slot's prior variance, and slots differ: a slot
+   * of 100 ids carries real per-id signal, a slot of 100,000 ids mostly rare ids whose true weights
+   * are small and whose few occurrences are noise. One L2 for every slot lets the big slots overfit;
+   * scaled per slot, L1 only loses signal (β = L1 = 0.004 instead: −0.003 AUC at 131k rows). α is
+   * 1/B for batches of B = 512 rows; with other batch sizes set learningRate to 1/B and the L2 to
+   * 2/B. Monolith's power −0.5 (α 0.15, β 0.001, the shipped setting before) steps by α/√n: for an
+   * id seen k times that is ~17/√k times shorter than the Newton step, so ids seen fewer than a few
+   * hundred times stay short of their weight. 500k planted rows, pass 1: DeepFwFM 0.7922 → 0.7932,
+   * DeepFM 0.7888 → 0.7897 (bench/RESULTS-learning-quality.md, "Newton steps for the first-order
+   * part"); the same learner outside the runtime (bench/pair-reference.ts) 0.7892 → 0.7899 (ideal
+   * first-order learner 0.7905).
    */
-  biasOptimizer: { ftrl: { learningRate: 0.15, initialAccumulatorValue: 1e-6, beta: 0.001, l1RegularizationStrength: 0, l2RegularizationStrength: 0.004 } } as OptimizerConfig,
+  biasOptimizer: { ftrl: { learningRate: 1 / 512, learningRatePower: -1, initialAccumulatorValue: 0, beta: 0, l1RegularizationStrength: 0, l2RegularizationStrength: 0.004 } } as OptimizerConfig,
+  /**
+   * The first-order optimizer of a model whose output bias is not warm-started (`warmStartOutputBias:
+   * false`) or that has none (TestFFMModel): Monolith's power −0.5 with α 0.15, β 0.001 and the same L2.
+   * Newton steps take the square of an id's batch-summed gradient as its curvature; while the output
+   * is far from the positive rate, the residuals of a frequent id's k rows share a sign, that square is
+   * ~k times its Fisher information, and the id's steps stay short for the rest of the pass
+   * (TestFFMModel on the planted stream: 0.6395 with Newton steps, 0.7284 with this).
+   */
+  biasOptimizerWithoutWarmStart: { ftrl: { learningRate: 0.15, initialAccumulatorValue: 1e-6, beta: 0.001, l1RegularizationStrength: 0, l2RegularizationStrength: 0.004 } } as OptimizerConfig,
   /**
    * The first-order L2 of a slot is multiplied by max(1, V/100)^1.2, V = the ids its table holds so
    * far (counted as they arrive: no knowledge of the data needed; a user who knows a slot's

@@ -39,7 +39,8 @@ export function binaryCrossentropy(labels: tf.Tensor, probs: tf.Tensor): tf.Scal
  * Monolith's TestFFMModel: six slots of vocabulary 5; bias on slots 0..3; one
  * 16-wide slice per side of each FFM pair; logit = Σ ⟨user_vec, item_vec⟩ +
  * Σ bias; pred = sigmoid; loss = binary cross-entropy of the prediction.
- * Optimizers and initializer are LEARNING_DEFAULTS (regularized FTRL biases,
+ * Optimizers and initializer are LEARNING_DEFAULTS (regularized FTRL biases —
+ * `biasOptimizerWithoutWarmStart`, as the model has no output bias to warm-start —,
  * Adagrad slices from small vectors), not Monolith's FTRL 0.1 / SGD 0.1,
  * which give every new id a full step and do not learn on large vocabularies.
  */
@@ -57,7 +58,7 @@ export class TestFFMModel extends MonolithModel {
         name: String(i),
         slotId: ffmFidSlot(i),
         hasBias: ffmHasBias(i),
-        biasOptimizer: LEARNING_DEFAULTS.biasOptimizer,
+        biasOptimizer: LEARNING_DEFAULTS.biasOptimizerWithoutWarmStart,
         biasVocabularyRegularization: LEARNING_DEFAULTS.biasVocabularyRegularization,
         defaultVecOptimizer: LEARNING_DEFAULTS.vecOptimizer,
         defaultVecInitializer: LEARNING_DEFAULTS.vecInitializer,

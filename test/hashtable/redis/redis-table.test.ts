@@ -24,7 +24,7 @@ test.after.always(async () => {
   await cluster?.stop();
 });
 
-/** Two segments: Adagrad (with weight decay) and FTRL (l1, l2, beta), random initializers. */
+/** Three segments: Adagrad (with weight decay), FTRL (l1, l2, beta) and FTRL with learning-rate power -1, random initializers. */
 const config = (name: string): EmbeddingHashTableConfig => ({
   name,
   seed: 7,
@@ -32,9 +32,12 @@ const config = (name: string): EmbeddingHashTableConfig => ({
     segments: [
       { dimSize: 4, initConfig: { randomUniform: { minval: -0.1, maxval: 0.1 } }, optConfig: { adagrad: { learningRate: 0.05, initialAccumulatorValue: 0.2, weightDecayFactor: 0.01 } } },
       { dimSize: 3, initConfig: { randomUniform: { minval: -0.2, maxval: 0.2 } }, optConfig: { ftrl: { learningRate: 0.1, l1RegularizationStrength: 0.001, l2RegularizationStrength: 0.01, beta: 0.5 } } },
+      { dimSize: 2, initConfig: { zeros: {} }, optConfig: { ftrl: { learningRate: 0.01, learningRatePower: -1, initialAccumulatorValue: 0, l2RegularizationStrength: 0.5 } } },
     ],
   },
 });
+/** Width of a row of `config`. */
+const DIM = 9;
 
 /** Deterministic pseudo-random batches with repeated ids and ids above 2^53. */
 function batches(steps: number, n: number, dim: number): Array<{ ids: bigint[]; grads: Float32Array }> {
@@ -54,13 +57,13 @@ test.serial('importing monolith-ts does not load ioredis; opening a Redis table 
   t.is(conn.masters().length, 3, 'the other masters are discovered from one seed node');
 });
 
-test.serial('Adagrad + FTRL rows updated by the server-side Function match the shared-memory table', async (t) => {
+test.serial('Adagrad + FTRL (both learning-rate powers) rows updated by the server-side Function match the shared-memory table', async (t) => {
   const clock = fakeClock();
   const local = EmbeddingHashTable.create(config('match'), { clock: clock.now });
   const remote = await RedisEmbeddingTable.open(config('match'), conn, { clock: clock.now });
-  t.is(remote.dim, 7);
+  t.is(remote.dim, DIM);
   const all = new Set<bigint>();
-  for (const [step, b] of batches(6, 64, 7).entries()) {
+  for (const [step, b] of batches(6, 64, DIM).entries()) {
     b.ids.forEach((id) => all.add(id));
     t.true(close(await remote.lookup(b.ids), local.lookup(b.ids), 1e-6), `lookup of step ${step}`);
     local.applyGradients(b.ids, b.grads, { globalStep: step });
@@ -85,7 +88,7 @@ test.serial('checkpoints: the Redis table saves EntryDump files the local table 
     const clock = fakeClock();
     const remote = await RedisEmbeddingTable.open(config('ckpt'), conn, { clock: clock.now });
     const local = EmbeddingHashTable.create(config('ckpt'), { clock: clock.now });
-    const b = batches(2, 50, 7);
+    const b = batches(2, 50, DIM);
     for (const x of b) {
       await remote.applyGradients(x.ids, x.grads);
       local.applyGradients(x.ids, x.grads);
@@ -101,7 +104,7 @@ test.serial('checkpoints: the Redis table saves EntryDump files the local table 
     t.true(close(fromRedis.lookupOnly(ids), local.lookupOnly(ids), 1e-5));
 
     await saveTable(local, join(dir, 'l/ckpt'));
-    await remote.applyGradients([999n], new Float32Array(7)); // a row the checkpoint does not have
+    await remote.applyGradients([999n], new Float32Array(DIM)); // a row the checkpoint does not have
     t.is(await restoreRedisTable(remote, join(dir, 'l/ckpt')), ids.length);
     t.is(await remote.size(), ids.length, 'restore replaces the rows');
     t.true(close(await remote.lookupOnly(ids), local.lookupOnly(ids), 1e-6));
@@ -118,7 +121,7 @@ test.serial('two trainers updating the same rows at once lose no update (each ro
   const b = await RedisEmbeddingTable.open(config('race'), { nodes: [cluster.nodes[2]!] });
   const local = EmbeddingHashTable.create(config('race'));
   const ids = Array.from({ length: 30 }, (_, i) => BigInt(i));
-  const g = Float32Array.from({ length: 30 * 7 }, (_, i) => ((i % 11) - 5) / 10);
+  const g = Float32Array.from({ length: 30 * DIM }, (_, i) => ((i % 11) - 5) / 10);
   await a.lookup(ids);
   const rounds = 10;
   await Promise.all(Array.from({ length: rounds }, (_, r) => (r % 2 ? a : b).applyGradients(ids, g)));
@@ -130,16 +133,16 @@ test.serial('two trainers updating the same rows at once lose no update (each ro
 
 test.serial('lookupOnly never creates rows; bad shapes and unsupported configs are typed errors', async (t) => {
   const table = await RedisEmbeddingTable.open(config('only'), conn);
-  t.deepEqual(Array.from(await table.lookupOnly([5n, 6n])), new Array(14).fill(0));
+  t.deepEqual(Array.from(await table.lookupOnly([5n, 6n])), new Array(2 * DIM).fill(0));
   t.is(await table.size(), 0);
   const v = await table.lookup([5n]);
   t.true(v.some((x) => x !== 0), 'lookup creates the row with the random initializer');
   t.is(await table.size(), 1);
-  await t.throwsAsync(table.applyGradients([5n], new Float32Array(3)), { instanceOf: HashTableError, message: /needs 1 x 7 = 7 floats, got 3/ });
+  await t.throwsAsync(table.applyGradients([5n], new Float32Array(3)), { instanceOf: HashTableError, message: /needs 1 x 9 = 9 floats, got 3/ });
   await t.throwsAsync(RedisEmbeddingTable.open({ name: 'adam', entry: { segments: [{ dimSize: 2, optConfig: { adam: {} } }] } }, conn), { instanceOf: ConfigError, message: /segment 0 uses optimizer adam/ });
   // A row written under another entry config is reported, not misread.
   const other = await RedisEmbeddingTable.open({ name: 'only', entry: { segments: [{ dimSize: 2, optConfig: { sgd: {} } }] } }, conn);
-  await t.throwsAsync(other.lookup([5n]), { instanceOf: HashTableError, message: /key mt:only:5 holds 72 bytes, rows of this table have 16/ });
+  await t.throwsAsync(other.lookup([5n]), { instanceOf: HashTableError, message: /key mt:only:5 holds 96 bytes, rows of this table have 16/ });
 });
 
 test('a cluster that cannot be reached is a RedisNodeError naming the seed nodes, after timeoutMs', async (t) => {
