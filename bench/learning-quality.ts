@@ -69,8 +69,8 @@ interface ModelRun {
 
 interface SizeResult {
   examples: number;
-  /** AUC of an ideal per-id learner without interactions on these rows (see idealLearnerAuc). */
-  ideal: number;
+  /** AUCs of an ideal per-id learner on these rows, without interactions and with the planted pairs (see idealLearnerAuc). */
+  ideal: { firstOrder: number; withPairs: number };
   lr: { auc: number; logLoss: number; nonZero: number; seconds: number };
   runs: ModelRun[];
 }
@@ -105,36 +105,54 @@ function runLr(o: PlantedBenchOptions, examples: number, heldOut: PlantedRow[]):
 }
 
 /**
- * What first-order learning can reach from these rows: each id's planted weight seen through the noise of
- * its n occurrences (an estimate with variance 1/(n·p(1−p)), p = 0.2), shrunk by the slot's true prior
- * variance (the posterior mean), ids never seen at 0; the dense weights and the additive part of the pair
- * terms exact: about the best first-order learning can do (an approximation); the no-interaction ceiling is its
- * limit as the rows grow.
+ * What learning can reach from these rows: each id's planted weight seen through the noise of its n
+ * occurrences (an estimate with variance 1/(n·p(1−p)), p = 0.2), shrunk by the slot's true prior
+ * variance (the posterior mean), ids never seen at 0; the dense weights exact. `firstOrder` keeps the
+ * additive part of the pair terms exact: about the best a model without interactions can do (the
+ * no-interaction ceiling is its limit as the rows grow). `withPairs` also estimates each planted
+ * pair factor the same way, as if the partner's factors were known (information n·p(1−p)·σ² per
+ * component, σ² its prior variance): about the best a model that knows which pairs interact can do.
+ * Both are approximations.
  */
-function idealLearnerAuc(o: PlantedBenchOptions, examples: number, heldOut: PlantedRow[]): number {
+function idealLearnerAuc(o: PlantedBenchOptions, examples: number, heldOut: PlantedRow[]): { firstOrder: number; withPairs: number } {
   const gen = new PlantedCtr(o.stream);
   const counts = gen.vocabs.map((v) => new Uint32Array(v + 1));
   for (let i = 0; i < examples; i++) gen.sampleRow().ids.forEach((ids, s) => ids.forEach((id) => counts[s]![id]!++));
-  const prior = gen.vocabs.map((v, s) => {
+  const meanSquare = (f: (id: number) => number, v: number) => {
     const m = Math.min(v, 2000);
     let a = 0;
-    for (let id = 1; id <= m; id++) a += gen.idWeight(s, id) ** 2;
+    for (let id = 1; id <= m; id++) a += f(id) ** 2;
     return a / m;
-  });
-  const z = heldOut.map((r) => {
+  };
+  const prior = gen.vocabs.map((v, s) => meanSquare((id) => gen.idWeight(s, id), v));
+  const factorPrior = meanSquare((id) => gen.pairFactor(0, 0, 0, id), 2000);
+  const posterior = (truth: number, n: number, info: number, priorVar: number, noiseKey: [number, number, number]) => {
+    if (n === 0) return 0;
+    const noise = 1 / (info * n);
+    return (truth + Math.sqrt(noise) * hashNormal(...noiseKey)) * (priorVar / (priorVar + noise));
+  };
+  const labels = heldOut.map((r) => r.label);
+  const firstOrderLogit = (r: PlantedRow) => {
     let z = gen.logit(r, 'additive');
-    r.ids.forEach((ids, s) =>
-      ids.forEach((id) => {
-        const w = gen.idWeight(s, id);
-        const n = counts[s]![id]!;
-        const noise = n > 0 ? 1 / (0.16 * n) : Infinity;
-        const est = n > 0 ? w + Math.sqrt(noise) * hashNormal(0x1dea1, s + 1, id) : 0;
-        z += est * (prior[s]! / (prior[s]! + noise)) - w;
-      }),
-    );
+    r.ids.forEach((ids, s) => ids.forEach((id) => (z += posterior(gen.idWeight(s, id), counts[s]![id]!, 0.16, prior[s]!, [0x1dea1, s + 1, id]) - gen.idWeight(s, id))));
     return z;
-  });
-  return aucOf(z, heldOut.map((r) => r.label));
+  };
+  const pairs = (r: PlantedRow) =>
+    gen.pairs.reduce((acc, [a, b], k) => {
+      const [ia, ib] = [r.ids[a]![0]!, r.ids[b]![0]!];
+      let exact = 0;
+      let est = 0;
+      for (let d = 0; d < gen.interactionDim; d++) {
+        const [ua, ub] = [gen.pairFactor(k, 0, d, ia), gen.pairFactor(k, 1, d, ib)];
+        exact += ua * ub;
+        est += posterior(ua, counts[a]![ia]!, 0.16 * factorPrior, factorPrior, [0xfac0, k * 64 + d, ia]) * posterior(ub, counts[b]![ib]!, 0.16 * factorPrior, factorPrior, [0xfac1, k * 64 + d, ib]);
+      }
+      return acc + est - exact;
+    }, 0);
+  return {
+    firstOrder: aucOf(heldOut.map(firstOrderLogit), labels),
+    withPairs: aucOf(heldOut.map((r) => firstOrderLogit(r) - gen.logit(r, 'additive') + gen.logit(r) + pairs(r)), labels),
+  };
 }
 
 async function runModel(o: PlantedBenchOptions, name: string, model: string, examples: number, heldOut: Batch[], trick?: HashTrick, epochs = o.epochs): Promise<ModelRun> {
@@ -168,7 +186,7 @@ export async function run(opts: Partial<PlantedBenchOptions> = {}): Promise<{ re
     const lr = runLr(o, examples, heldOutRows);
     o.log(`FTRL logistic regression @${examples}: AUC ${lr.auc.toFixed(4)}`);
     const ideal = idealLearnerAuc(o, examples, heldOutRows);
-    o.log(`ideal per-id learner @${examples}: AUC ${ideal.toFixed(4)}`);
+    o.log(`ideal per-id learner @${examples}: AUC ${ideal.firstOrder.toFixed(4)} without interactions, ${ideal.withPairs.toFixed(4)} with the planted pairs`);
     const runs: ModelRun[] = [];
     for (const m of o.models) runs.push(await runModel(o, m, m, examples, heldOut));
     if (o.hash && runs[0]) {
@@ -186,7 +204,8 @@ function render(o: PlantedBenchOptions, ref: PlantedReference, sizes: SizeResult
   const f4 = (x: number) => x.toFixed(4);
   const stream = new PlantedCtr(o.stream);
   const lines = sizes.flatMap((s) => [
-    `| ${s.examples.toLocaleString('en-US')} | ideal per-id learner without interactions (knows each slot's prior; reference, not trained) | ${f4(s.ideal)} | | | | | |`,
+    `| ${s.examples.toLocaleString('en-US')} | ideal per-id learner without interactions (knows each slot's prior; reference, not trained) | ${f4(s.ideal.firstOrder)} | | | | | |`,
+    `| ${s.examples.toLocaleString('en-US')} | ideal per-id learner with the planted pair factors (knows the pairs and the priors; reference, not trained) | ${f4(s.ideal.withPairs)} | | | | | |`,
     `| ${s.examples.toLocaleString('en-US')} | FTRL-Proximal logistic regression (α ${o.ftrl.alpha}, β ${o.ftrl.beta}, L1 ${o.ftrl.l1}, L2 ${o.ftrl.l2}; per example) | ${f4(s.lr.auc)} | | ${f4(s.lr.logLoss)} | | ${s.lr.nonZero.toLocaleString('en-US')} non-zero | ${s.lr.seconds.toFixed(0)} |`,
     ...s.runs.map((r) => {
       const [a, b] = r.epochs;
@@ -206,7 +225,8 @@ ${stream.pairs.map(([a, b]) => `C${a + 1}×C${b + 1}`).join(', ')} of the ${(str
 each pair term replaced by its additive part — what a model without interactions reaches with unlimited rows); positive rate ${ref.ctr.toFixed(3)}.
 The *ideal per-id learner* row is a reference for a finite number of rows: each planted id weight seen through the noise of its
 occurrences in the training rows and shrunk by its slot's true prior (the posterior mean): about the best a model without
-interactions can do from these rows (an approximation: Gaussian noise of variance 1/(n·0.16), dense weights exact).
+interactions can do from these rows (an approximation: Gaussian noise of variance 1/(n·0.16), dense weights exact). The
+row *with the planted pair factors* estimates each planted factor of an id the same way, as if its partner's were known.
 
 Every model runs with its shipped defaults (LEARNING_DEFAULTS in src/model/models/learning-defaults.ts), through \`trainEpochs\`
 (src/graph/epoch-training.ts): ${o.epochs} pass(es) over the same rows, held-out evaluation after each. The logistic regression sees the same rows once.

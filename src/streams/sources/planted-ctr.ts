@@ -90,7 +90,8 @@ export class PlantedCtr {
   private readonly cdfs: Float64Array[];
   private readonly idScales: number[];
   private readonly denseWeights: Float64Array;
-  private readonly fmDim: number;
+  /** Latent width of the planted FM terms. */
+  readonly interactionDim: number;
   private readonly fmStd: number;
   /** Per pair and side, the Zipf-mean of the planted latent vectors. */
   private readonly fmMeans: [Float64Array, Float64Array][];
@@ -108,7 +109,7 @@ export class PlantedCtr {
     const dense = opts.denseFeatures ?? 13;
     const ctr = opts.baseCtr ?? 0.2;
     const nPairs = opts.interactions ?? 2;
-    this.fmDim = opts.interactionDim ?? 4;
+    this.interactionDim = opts.interactionDim ?? 4;
     const check = (ok: boolean, what: string) => {
       if (!ok) throw new ConfigError(`PlantedCtr: ${what}`);
     };
@@ -119,7 +120,7 @@ export class PlantedCtr {
     check(s > 0, `zipfExponent must be > 0, got ${s}`);
     check(Number.isInteger(dense) && dense >= 0, `denseFeatures must be an integer >= 0, got ${dense}`);
     check(ctr > 0 && ctr < 1, `baseCtr must be in (0, 1), got ${ctr}`);
-    check(Number.isInteger(this.fmDim) && this.fmDim >= 1, `interactionDim must be an integer >= 1, got ${this.fmDim}`);
+    check(Number.isInteger(this.interactionDim) && this.interactionDim >= 1, `interactionDim must be an integer >= 1, got ${this.interactionDim}`);
     const pick = new Rng(mix(this.seed ^ 0x7a11));
     const order = shuffled(this.slots, pick);
     this.vocabs = new Array<number>(this.slots);
@@ -141,7 +142,7 @@ export class PlantedCtr {
       if (a !== b && !this.pairs.some(([x, y]) => (x === a && y === b) || (x === b && y === a))) this.pairs.push([Math.min(a, b), Math.max(a, b)]);
     }
     // ⟨u, v⟩ of two N(0, σ²) vectors of width d has std σ²·√d.
-    this.fmStd = Math.sqrt((opts.interactionScale ?? 0.3) / Math.sqrt(this.fmDim));
+    this.fmStd = Math.sqrt((opts.interactionScale ?? 0.3) / Math.sqrt(this.interactionDim));
     this.fmMeans = this.pairs.map((pair, k) => [0, 1].map((side) => this.zipfMeanVector(k, side, pair[side]!)) as [Float64Array, Float64Array]);
     this.bias = 0;
     this.bias = this.calibrateBias(Math.log(ctr / (1 - ctr)), ctr);
@@ -163,16 +164,17 @@ export class PlantedCtr {
     return table[id]!;
   }
 
-  private fmComponent(pair: number, side: number, d: number, id: number): number {
+  /** Component d of the planted latent vector of `id` on side 0 or 1 of pair k (`pairs[k]`). */
+  pairFactor(pair: number, side: number, d: number, id: number): number {
     return this.fmStd * hashNormal(this.seed, 0xf0000 + pair * 256 + side * 64 + d, id);
   }
 
   private zipfMeanVector(pair: number, side: number, slot: number): Float64Array {
     const cdf = this.cdfs[slot]!;
-    const mean = new Float64Array(this.fmDim);
+    const mean = new Float64Array(this.interactionDim);
     for (let k = 0; k < cdf.length; k++) {
       const p = cdf[k]! - (k > 0 ? cdf[k - 1]! : 0);
-      for (let d = 0; d < this.fmDim; d++) mean[d]! += p * this.fmComponent(pair, side, d, k + 1);
+      for (let d = 0; d < this.interactionDim; d++) mean[d]! += p * this.pairFactor(pair, side, d, k + 1);
     }
     return mean;
   }
@@ -186,9 +188,9 @@ export class PlantedCtr {
       const ia = row.ids[a]![0]!;
       const ib = row.ids[b]![0]!;
       const [ma, mb] = this.fmMeans[k]!;
-      for (let d = 0; d < this.fmDim; d++) {
-        const ua = this.fmComponent(k, 0, d, ia);
-        const ub = this.fmComponent(k, 1, d, ib);
+      for (let d = 0; d < this.interactionDim; d++) {
+        const ua = this.pairFactor(k, 0, d, ia);
+        const ub = this.pairFactor(k, 1, d, ib);
         z += interactions === 'full' ? ua * ub : ua * mb[d]! + ma[d]! * ub;
       }
     });
