@@ -13,7 +13,7 @@
  * `pool`). Embeddings by Adagrad (`acc` = initial accumulator), r by Adam.
  *
  *   node dist/bench/pair-reference.js [--examples 131072] [--pairs planted] [--acc 1e-8] [--lr 0.05]
- *                                     [--pool sum|mean] [--pair-lr 0.01] [--initial-pair-weight 0]
+ *                                     [--pool sum|mean] [--pair-lr 0.01] [--initial-pair-weight 0] [--start random|planted]
  */
 import { pathToFileURL } from 'node:url';
 import { PlantedCtr, type PlantedRow } from '../src/streams/sources/planted-ctr.js';
@@ -35,9 +35,11 @@ export interface PairReferenceOptions {
   batch: number;
   /** Starting output bias (default the logit of the stream's 0.2 positive rate). */
   initialBias: number;
+  /** 'planted' (with `--pairs planted`): each id's factors start at its planted ones, pair k's in components k·w..k·w+w−1 (w the planted width). */
+  start: 'random' | 'planted';
 }
 
-const DEFAULTS: PairReferenceOptions = { examples: 131_072, pairs: 'planted', pool: 'sum', lr: 0.05, acc: 1e-8, init: 0.01, dim: 8, pairLr: 0.01, initialPairWeight: 0, batch: 512, initialBias: Math.log(0.2 / 0.8) };
+const DEFAULTS: PairReferenceOptions = { examples: 131_072, pairs: 'planted', pool: 'sum', lr: 0.05, acc: 1e-8, init: 0.01, dim: 8, pairLr: 0.01, initialPairWeight: 0, batch: 512, initialBias: Math.log(0.2 / 0.8), start: 'random' };
 /** The shipped first-order settings (LEARNING_DEFAULTS.biasOptimizer and biasVocabularyRegularization). */
 const FTRL = { alpha: 1 / 512, power: 1, beta: 0, l2: 0.004, exponent: 1.2, reference: 100 };
 const DENSE_LR = 0.5;
@@ -63,15 +65,25 @@ export function run(opts: Partial<PairReferenceOptions> = {}): { auc: number; st
   let bias = o.initialBias;
   const initRng = new Rng(7);
   const emb = new Map<number, { v: Float64Array; a: Float64Array }>();
+  const planted = o.pairs === 'planted';
+  if (o.start === 'planted' && (!planted || o.dim < gen.interactionDim * gen.pairs.length)) throw new Error(`pair-reference: --start planted needs --pairs planted and --dim >= ${gen.interactionDim * gen.pairs.length}`);
+  const startingFactors = (k: number) => {
+    const [s, id] = [Math.floor(k / 2 ** 25), k % 2 ** 25];
+    const v = new Float64Array(o.dim);
+    gen.pairs.forEach((pair, p) => pair.forEach((slot, side) => slot === s && v.set(Array.from({ length: gen.interactionDim }, (_, d) => gen.pairFactor(p, side, d, id)), p * gen.interactionDim)));
+    return v;
+  };
   const vec = (k: number) => {
     let e = emb.get(k);
-    if (!e) emb.set(k, (e = { v: Float64Array.from({ length: o.dim }, () => (initRng.float() * 2 - 1) * o.init), a: new Float64Array(o.dim).fill(o.acc) }));
+    if (!e) {
+      const v = o.start === 'planted' ? startingFactors(k) : Float64Array.from({ length: o.dim }, () => (initRng.float() * 2 - 1) * o.init);
+      emb.set(k, (e = { v, a: new Float64Array(o.dim).fill(o.acc) }));
+    }
     return e.v;
   };
   const slots = Array.from({ length: S }, (_, s) => s).filter((s) => o.pairs === 'all' || (o.pairs === 'single' && !gen.multiValued[s]) || (o.pairs === 'planted' && gen.pairs.some((p) => p.includes(s))));
   const pairs: [number, number][] = [];
   for (const a of slots) for (const b of slots) if (a < b && (o.pairs !== 'planted' || gen.pairs.some(([x, y]) => x === a && y === b))) pairs.push([a, b]);
-  const planted = o.pairs === 'planted';
   const r = new Float64Array(pairs.length).fill(planted ? 1 : o.initialPairWeight);
   const m1 = new Float64Array(pairs.length);
   const m2 = new Float64Array(pairs.length);
