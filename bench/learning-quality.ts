@@ -132,10 +132,11 @@ function idealLearnerAuc(o: PlantedBenchOptions, examples: number, heldOut: Plan
     return (truth + Math.sqrt(noise) * hashNormal(...noiseKey)) * (priorVar / (priorVar + noise));
   };
   const labels = heldOut.map((r) => r.label);
-  const firstOrderLogit = (r: PlantedRow) => {
-    let z = gen.logit(r, 'additive');
-    r.ids.forEach((ids, s) => ids.forEach((id) => (z += posterior(gen.idWeight(s, id), counts[s]![id]!, 0.16, prior[s]!, [0x1dea1, s + 1, id]) - gen.idWeight(s, id))));
-    return z;
+  // How far the estimated id weights of a row are from the planted ones, in logit.
+  const idError = (r: PlantedRow) => {
+    let e = 0;
+    r.ids.forEach((ids, s) => ids.forEach((id) => (e += posterior(gen.idWeight(s, id), counts[s]![id]!, 0.16, prior[s]!, [0x1dea1, s + 1, id]) - gen.idWeight(s, id))));
+    return e;
   };
   const pairs = (r: PlantedRow) =>
     gen.pairs.reduce((acc, [a, b], k) => {
@@ -149,9 +150,10 @@ function idealLearnerAuc(o: PlantedBenchOptions, examples: number, heldOut: Plan
       }
       return acc + est - exact;
     }, 0);
+  const errors = heldOut.map(idError);
   return {
-    firstOrder: aucOf(heldOut.map(firstOrderLogit), labels),
-    withPairs: aucOf(heldOut.map((r) => firstOrderLogit(r) - gen.logit(r, 'additive') + gen.logit(r) + pairs(r)), labels),
+    firstOrder: aucOf(heldOut.map((r, i) => gen.logit(r, 'additive') + errors[i]!), labels),
+    withPairs: aucOf(heldOut.map((r, i) => gen.logit(r) + errors[i]! + pairs(r)), labels),
   };
 }
 

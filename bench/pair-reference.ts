@@ -16,6 +16,8 @@
  *                                     [--pool sum|mean] [--pair-lr 0.01] [--initial-pair-weight 0] [--start random|planted]
  */
 import { pathToFileURL } from 'node:url';
+import { ftrlStepExponent } from '../src/hashtable/optimizers/ftrl.js';
+import { LEARNING_DEFAULTS } from '../src/model/models/learning-defaults.js';
 import { PlantedCtr, type PlantedRow } from '../src/streams/sources/planted-ctr.js';
 import { aucOf, mix } from '../src/streams/sources/synthetic-ctr.js';
 import { Rng } from '../src/util/random.js';
@@ -41,7 +43,15 @@ export interface PairReferenceOptions {
 
 const DEFAULTS: PairReferenceOptions = { examples: 131_072, pairs: 'planted', pool: 'sum', lr: 0.05, acc: 1e-8, init: 0.01, dim: 8, pairLr: 0.01, initialPairWeight: 0, batch: 512, initialBias: Math.log(0.2 / 0.8), start: 'random' };
 /** The shipped first-order settings (LEARNING_DEFAULTS.biasOptimizer and biasVocabularyRegularization). */
-const FTRL = { alpha: 1 / 512, power: 1, beta: 0, l2: 0.004, exponent: 1.2, reference: 100 };
+const shipped = LEARNING_DEFAULTS.biasOptimizer.ftrl!;
+const FTRL = {
+  alpha: shipped.learningRate!,
+  power: ftrlStepExponent(shipped),
+  beta: shipped.beta!,
+  l2: shipped.l2RegularizationStrength!,
+  exponent: LEARNING_DEFAULTS.biasVocabularyRegularization!.exponent!,
+  reference: LEARNING_DEFAULTS.biasVocabularyRegularization!.reference!,
+};
 const DENSE_LR = 0.5;
 
 export function run(opts: Partial<PairReferenceOptions> = {}): { auc: number; strongest: string[]; bayesAuc: number; ceiling: number } {

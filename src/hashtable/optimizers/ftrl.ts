@@ -13,13 +13,19 @@ import type { monolith } from '../../proto.js';
  * the logistic loss E[g²] = p(1−p), its Fisher information), and L2 then
  * acts as a prior precision; 0 is a fixed rate.
  */
+/** The exponent p of the step's n^-p (0.5 unless `learningRatePower` says otherwise); a positive learningRatePower is a ConfigError naming `where`. */
+export function ftrlStepExponent(c: monolith.hash_table.FtrlOptimizerConfig.$Properties, where = 'segment'): number {
+  const power = -opt(c.learningRatePower, -0.5);
+  if (!(power >= 0)) throw new ConfigError(`${where}: ftrl learningRatePower must be <= 0, got ${c.learningRatePower}`);
+  return power;
+}
+
 export function ftrlOptimizer(c: monolith.hash_table.FtrlOptimizerConfig.$Properties, dim: number, where = 'segment'): SegmentOptimizer {
   const init = opt(c.initialAccumulatorValue, 0.1);
   const beta = opt(c.beta, 0);
   const l1 = opt(c.l1RegularizationStrength, 0);
   const l2 = opt(c.l2RegularizationStrength, 0);
-  const power = -opt(c.learningRatePower, -0.5);
-  if (!(power >= 0)) throw new ConfigError(`${where}: ftrl learningRatePower must be <= 0, got ${c.learningRatePower}`);
+  const power = ftrlStepExponent(c, where);
   const pow = power === 0.5 ? Math.sqrt : power === 1 ? (n: number) => n : (n: number) => Math.pow(n, power);
   return {
     kind: 'ftrl',
@@ -37,10 +43,11 @@ export function ftrlOptimizer(c: monolith.hash_table.FtrlOptimizerConfig.$Proper
         const gi = g[gAt + i]!;
         const n = r[s + i]!;
         const nNew = n + gi * gi;
-        const sigma = (pow(nNew) - pow(n)) / lr;
+        const stepNew = pow(nNew);
+        const sigma = (stepNew - pow(n)) / lr;
         const zi = (r[z + i] = r[z + i]! + (gi - sigma * r[w + i]!));
         r[s + i] = nNew;
-        const den = pow(nNew) + beta + l2r * lr;
+        const den = stepNew + beta + l2r * lr;
         r[w + i] = Math.abs(zi) > l1 && den > 0 ? (lr * (Math.sign(zi) * l1 - zi)) / den : 0;
       }
     },

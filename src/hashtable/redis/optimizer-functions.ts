@@ -1,5 +1,6 @@
 import { ConfigError } from '../../errors.js';
 import type { EntryLayout } from '../entry-config.js';
+import { ftrlStepExponent } from '../optimizers/ftrl.js';
 import { opt } from '../optimizers/segment-optimizer.js';
 
 /** Name of the Redis Function library this backend loads (`FUNCTION LOAD REPLACE`). */
@@ -59,11 +60,12 @@ local function apply(keys, args)
       elseif kind == 'ftrl' then
         local n = f32(row, s + i)
         local nNew = n + g * g
-        local sigma = (pw(nNew, p4) - pw(n, p4)) / lr
+        local stepNew = pw(nNew, p4)
+        local sigma = (stepNew - pw(n, p4)) / lr
         local z = f32(row, s + dim + i) + (g - sigma * wi)
         out[s + dim + i] = z
         out[s + i] = nNew
-        local den = pw(nNew, p4) + p1 + p3 * lr
+        local den = stepNew + p1 + p3 * lr
         if math.abs(z) > p2 and den > 0 then
           local sign = z > 0 and 1 or (z < 0 and -1 or 0)
           out[w + i] = lr * (sign * p2 - z) / den
@@ -118,7 +120,7 @@ export function segmentArgs(layout: EntryLayout, table: string): string[][] {
     const c = layout.config.segments[k]!.optConfig;
     let p: number[] = [0, 0, 0, 0];
     if (kind === 'adagrad') p = [opt(c?.adagrad?.weightDecayFactor, 0), 0, 0, 0];
-    if (kind === 'ftrl') p = [opt(c?.ftrl?.beta, 0), opt(c?.ftrl?.l1RegularizationStrength, 0), opt(c?.ftrl?.l2RegularizationStrength, 0), -opt(c?.ftrl?.learningRatePower, -0.5)];
+    if (kind === 'ftrl') p = [opt(c?.ftrl?.beta, 0), opt(c?.ftrl?.l1RegularizationStrength, 0), opt(c?.ftrl?.l2RegularizationStrength, 0), ftrlStepExponent(c?.ftrl ?? {}, `redis table ${table}: segment ${k}`)];
     return [kind, String(seg.dim), String(seg.embAt), String(seg.stateAt), '', ...p.map(String)];
   });
 }

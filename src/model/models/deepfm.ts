@@ -93,10 +93,11 @@ export class DeepFMModel extends MonolithModel {
     const init = () => initializers.glorotUniform({ seed: seed++ });
     const slots = Array.from({ length: o.sparseSlots }, (_, k) => k + 1);
     for (const s of slots) this.createEmbeddingFeatureColumn(s, o.occurrenceThreshold > 0 ? { occurrenceThreshold: o.occurrenceThreshold } : {});
+    const warm = o.warmStartOutputBias ?? LEARNING_DEFAULTS.warmStartOutputBias;
     const bias = this.lookupEmbeddingSlice(slots, 'bias', {
       sliceDim: 1,
       initializer: { zeros: {} },
-      optimizer: o.biasOptimizer ?? ((o.warmStartOutputBias ?? LEARNING_DEFAULTS.warmStartOutputBias) ? LEARNING_DEFAULTS.biasOptimizer : LEARNING_DEFAULTS.biasOptimizerWithoutWarmStart),
+      optimizer: o.biasOptimizer ?? (warm ? LEARNING_DEFAULTS.biasOptimizer : LEARNING_DEFAULTS.biasOptimizerWithoutWarmStart),
       vocabularyRegularization: o.biasVocabularyRegularization === undefined ? LEARNING_DEFAULTS.biasVocabularyRegularization : o.biasVocabularyRegularization,
       outType: 'concat',
     }) as SymbolicTensor;
@@ -134,7 +135,6 @@ export class DeepFMModel extends MonolithModel {
     for (const units of o.hidden) deep = layers.dense({ units, activation: 'relu', kernelInitializer: init() }).apply(deep) as SymbolicTensor;
     parts.push(layers.dense({ units: 1, kernelInitializer: init(), name: 'output_logit' }).apply(deep) as SymbolicTensor);
     const logit = layers.add().apply(parts) as SymbolicTensor;
-    const warm = o.warmStartOutputBias ?? LEARNING_DEFAULTS.warmStartOutputBias;
     const out: ModelFnOutput = { heads: [{ name: 'ctr_head', logit, ...(warm ? { warmStartBias: 'output_logit/bias' } : {}) }] };
     out.denseOptimizer = o.denseOptimizer ?? LEARNING_DEFAULTS.denseOptimizer;
     return out;
