@@ -10,15 +10,24 @@
  * over a chosen set of slot pairs: 'none', 'planted' (only the stream's
  * interacting pairs, r = 1: the structure known), 'single' (every pair of
  * single-valued slots) or 'all' (every pair; multi-valued slots pooled by
- * `pool`). Embeddings by Adagrad (`acc` = initial accumulator), r by Adam.
+ * `pool`). Embeddings by Adagrad (`acc` = initial accumulator) or by Newton
+ * steps (`--factors newton`: FTRL with learning-rate power −1 and the prior
+ * precision `factorL2`, as the shipped first order), r by Adam.
  *
  *   node dist/bench/pair-reference.js [--examples 131072] [--pairs planted] [--acc 1e-8] [--lr 0.05]
- *                                     [--pool sum|mean] [--pair-lr 0.01] [--initial-pair-weight 0] [--start random|planted]
+ *                                     [--pool sum|mean] [--pair-lr 0.01] [--initial-pair-weight 0]
+ *                                     [--start random|planted|planted-frequent] [--known-count 300]
+ *                                     [--factors adagrad|newton] [--factor-l2 0.013] [--diagnose 400]
+ *
+ * `--diagnose K` prints, per planted pair, how well the learnt pair term
+ * recovers the planted one over the K most frequent ids of each side (see
+ * pair-recovery.ts).
  */
 import { pathToFileURL } from 'node:url';
 import { ftrlStepExponent } from '../src/hashtable/optimizers/ftrl.js';
 import { LEARNING_DEFAULTS } from '../src/model/models/learning-defaults.js';
 import { PlantedCtr, type PlantedRow } from '../src/streams/sources/planted-ctr.js';
+import { formatRecovery, pairRecovery } from './pair-recovery.js';
 import { aucOf, mix } from '../src/streams/sources/synthetic-ctr.js';
 import { Rng } from '../src/util/random.js';
 
@@ -37,11 +46,21 @@ export interface PairReferenceOptions {
   batch: number;
   /** Starting output bias (default the logit of the stream's 0.2 positive rate). */
   initialBias: number;
-  /** 'planted' (with `--pairs planted`): each id's factors start at its planted ones, pair k's in components k·w..k·w+w−1 (w the planted width). */
-  start: 'random' | 'planted';
+  /**
+   * 'planted' (with `--pairs planted`): each id's factors start at its planted ones, pair k's in
+   * components k·w..k·w+w−1 (w the planted width). 'planted-frequent': only the ids the pass will
+   * show at least `knownCount` times start there, the others at random.
+   */
+  start: 'random' | 'planted' | 'planted-frequent';
+  knownCount: number;
+  /** 'adagrad' (lr, acc) or 'newton': FTRL with power −1, α = 1/batch and L2 `factorL2` (the prior precision ×1/batch). */
+  factors: 'adagrad' | 'newton';
+  factorL2: number;
+  /** > 0: print the recovery of the planted pair terms over this many most frequent ids per side. */
+  diagnose: number;
 }
 
-const DEFAULTS: PairReferenceOptions = { examples: 131_072, pairs: 'planted', pool: 'sum', lr: 0.05, acc: 1e-8, init: 0.01, dim: 8, pairLr: 0.01, initialPairWeight: 0, batch: 512, initialBias: Math.log(0.2 / 0.8), start: 'random' };
+const DEFAULTS: PairReferenceOptions = { examples: 131_072, pairs: 'planted', pool: 'sum', lr: 0.05, acc: 1e-8, init: 0.01, dim: 8, pairLr: 0.01, initialPairWeight: 0, batch: 512, initialBias: Math.log(0.2 / 0.8), start: 'random', knownCount: 300, factors: 'adagrad', factorL2: 0.013, diagnose: 0 };
 /** The shipped first-order settings (LEARNING_DEFAULTS.biasOptimizer and biasVocabularyRegularization). */
 const shipped = LEARNING_DEFAULTS.biasOptimizer.ftrl!;
 const FTRL = {
@@ -53,6 +72,14 @@ const FTRL = {
   reference: LEARNING_DEFAULTS.biasVocabularyRegularization!.reference!,
 };
 const DENSE_LR = 0.5;
+
+/** How often each (slot, id) key occurs in the first `examples` rows of the seed-1 stream. */
+function countIds(examples: number): Map<number, number> {
+  const gen = new PlantedCtr({ seed: 1 });
+  const counts = new Map<number, number>();
+  for (let i = 0; i < examples; i++) gen.sampleRow().ids.forEach((ids, s) => ids.forEach((id) => counts.set(s * 2 ** 25 + id, (counts.get(s * 2 ** 25 + id) ?? 0) + 1)));
+  return counts;
+}
 
 export function run(opts: Partial<PairReferenceOptions> = {}): { auc: number; strongest: string[]; bayesAuc: number; ceiling: number } {
   const o = { ...DEFAULTS, ...opts };
@@ -74,9 +101,12 @@ export function run(opts: Partial<PairReferenceOptions> = {}): { auc: number; st
   const dense = new Float64Array(gen.denseNames.length);
   let bias = o.initialBias;
   const initRng = new Rng(7);
-  const emb = new Map<number, { v: Float64Array; a: Float64Array }>();
+  /** v: the factors; a: Adagrad's accumulator, or Newton's summed squared gradients with z its FTRL state. */
+  const emb = new Map<number, { v: Float64Array; a: Float64Array; z: Float64Array | null }>();
   const planted = o.pairs === 'planted';
-  if (o.start === 'planted' && (!planted || o.dim < gen.interactionDim * gen.pairs.length)) throw new Error(`pair-reference: --start planted needs --pairs planted and --dim >= ${gen.interactionDim * gen.pairs.length}`);
+  // 'planted-frequent' needs each id's count over the pass: the same rows, drawn by a second generator.
+  const counts = o.start === 'planted-frequent' ? countIds(o.examples) : null;
+  if (o.start !== 'random' && (!planted || o.dim < gen.interactionDim * gen.pairs.length)) throw new Error(`pair-reference: --start ${o.start} needs --pairs planted and --dim >= ${gen.interactionDim * gen.pairs.length}`);
   const startingFactors = (k: number) => {
     const [s, id] = [Math.floor(k / 2 ** 25), k % 2 ** 25];
     const v = new Float64Array(o.dim);
@@ -86,8 +116,11 @@ export function run(opts: Partial<PairReferenceOptions> = {}): { auc: number; st
   const vec = (k: number) => {
     let e = emb.get(k);
     if (!e) {
-      const v = o.start === 'planted' ? startingFactors(k) : Float64Array.from({ length: o.dim }, () => (initRng.float() * 2 - 1) * o.init);
-      emb.set(k, (e = { v, a: new Float64Array(o.dim).fill(o.acc) }));
+      const known = o.start === 'planted' || (counts !== null && (counts.get(k) ?? 0) >= o.knownCount);
+      const v = known ? startingFactors(k) : Float64Array.from({ length: o.dim }, () => (initRng.float() * 2 - 1) * o.init);
+      const newton = o.factors === 'newton';
+      // Newton's z starts where its weight is v: w = −z / (n/α + L2) with n = 0.
+      emb.set(k, (e = { v, a: new Float64Array(o.dim).fill(newton ? 0 : o.acc), z: newton ? v.map((x) => -x * o.factorL2) : null }));
     }
     return e.v;
   };
@@ -158,7 +191,14 @@ export function run(opts: Partial<PairReferenceOptions> = {}): { auc: number; st
     }
     for (const [k, g] of gv) {
       const e = emb.get(k)!;
-      for (let d = 0; d < o.dim; d++) e.v[d]! -= (o.lr * g[d]!) / Math.sqrt((e.a[d]! += g[d]! * g[d]!));
+      if (e.z) {
+        const perN = o.batch; // 1/α
+        for (let d = 0; d < o.dim; d++) {
+          const gg = g[d]! * g[d]!;
+          e.z[d]! += g[d]! - perN * gg * e.v[d]!;
+          e.v[d] = -e.z[d]! / (perN * (e.a[d]! += gg) + o.factorL2);
+        }
+      } else for (let d = 0; d < o.dim; d++) e.v[d]! -= (o.lr * g[d]!) / Math.sqrt((e.a[d]! += g[d]! * g[d]!));
     }
     if (!planted) {
       adamStep++;
@@ -172,6 +212,14 @@ export function run(opts: Partial<PairReferenceOptions> = {}): { auc: number; st
     gd.forEach((g, j) => (dense[j]! -= DENSE_LR * g));
   }
   const auc = aucOf(heldOut.map((row) => forward(row).z), heldOut.map((row) => row.label));
+  if (o.diagnose > 0) {
+    gen.pairs.forEach(([a, b], k) => {
+      const p = pairs.findIndex(([x, y]) => x === a && y === b);
+      if (p < 0) return;
+      const learnt = (ia: number, ib: number) => r[p]! * vec(key(a, ia)).reduce((acc, x, d) => acc + x * vec(key(b, ib))[d]!, 0);
+      console.log(`C${a + 1}×C${b + 1}:\n${formatRecovery(pairRecovery(gen, k, o.diagnose, learnt))}`);
+    });
+  }
   const strongest = pairs
     .map(([a, b], p) => ({ name: `C${a + 1}×C${b + 1}`, w: Math.abs(r[p]!) }))
     .sort((x, y) => y.w - x.w)

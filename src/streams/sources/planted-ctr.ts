@@ -164,6 +164,12 @@ export class PlantedCtr {
     return table[id]!;
   }
 
+  /** How often `id` is drawn in `slot` (ids are numbered by rank: id 1 is the most frequent). */
+  idProbability(slot: number, id: number): number {
+    const cdf = this.cdfs[slot]!;
+    return id < 1 || id > cdf.length ? 0 : cdf[id - 1]! - (id > 1 ? cdf[id - 2]! : 0);
+  }
+
   /** Component d of the planted latent vector of `id` on side 0 or 1 of pair k (`pairs[k]`). */
   pairFactor(pair: number, side: number, d: number, id: number): number {
     return this.fmStd * hashNormal(this.seed, 0xf0000 + pair * 256 + side * 64 + d, id);

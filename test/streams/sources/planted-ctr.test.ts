@@ -61,3 +61,19 @@ for (const sortId of [true, false]) {
     for (let j = 0; j < 13; j++) t.deepEqual(Array.from(b.dense.find((d) => d.name === `dense_${j}`)!.values), Array.from(want.dense[j]!.values));
   });
 }
+
+test('PlantedCtr.idProbability: ids numbered by rank, probabilities summing to 1 and matching the sampled frequencies', (t) => {
+  const s = new PlantedCtr({ seed: 5 });
+  // The single-valued slot with the fewest ids: one draw per row.
+  const slot = s.vocabs.reduce((best, v, i) => (!s.multiValued[i] && (best < 0 || v < s.vocabs[best]!) ? i : best), -1);
+  const total = Array.from({ length: s.vocabs[slot]! }, (_, k) => s.idProbability(slot, k + 1)).reduce((a, b) => a + b, 0);
+  t.true(Math.abs(total - 1) < 1e-9, `sum ${total}`);
+  t.true(s.idProbability(slot, 1) > s.idProbability(slot, 2) && s.idProbability(slot, 2) > s.idProbability(slot, 50));
+  t.is(s.idProbability(slot, 0), 0);
+  t.is(s.idProbability(slot, s.vocabs[slot]! + 1), 0);
+  const rows = 20_000;
+  let ones = 0;
+  for (let i = 0; i < rows; i++) if (s.sampleRow().ids[slot]!.includes(1)) ones++;
+  const p = s.idProbability(slot, 1);
+  t.true(Math.abs(ones / rows - p) < 4 * Math.sqrt((p * (1 - p)) / rows), `id 1 drawn ${ones / rows}, expected ${p}`);
+});
