@@ -19,9 +19,10 @@ import type { Batch } from '../src/batch/batch.js';
 import { trainEpochs, type EpochReport } from '../src/graph/epoch-training.js';
 import { HashTrick } from '../src/hashtable/hash-trick.js';
 import { PlantedCtr, type PlantedCtrOptions, type PlantedReference, type PlantedRow } from '../src/streams/sources/planted-ctr.js';
-import { aucOf, hashNormal, mix } from '../src/streams/sources/synthetic-ctr.js';
+import { aucOf, mix } from '../src/streams/sources/synthetic-ctr.js';
 import { Rng } from '../src/util/random.js';
 import { FtrlLogistic, type FtrlLogisticOptions } from './ftrl-logistic.js';
+import { IdealLearner } from './ideal-learner.js';
 
 /** `--quick`: a smoke run of every part in a minute or two. */
 export const QUICK: Partial<PlantedBenchOptions> = { examples: [8192], epochs: 1, evalRows: 5000 };
@@ -69,7 +70,7 @@ interface ModelRun {
 
 interface SizeResult {
   examples: number;
-  /** AUCs of an ideal per-id learner on these rows, without interactions and with the planted pairs (see idealLearnerAuc). */
+  /** AUCs of an ideal per-id learner on these rows, without interactions and with the planted pairs (see ideal-learner.ts). */
   ideal: { firstOrder: number; withPairs: number };
   lr: { auc: number; logLoss: number; nonZero: number; seconds: number };
   runs: ModelRun[];
@@ -104,59 +105,6 @@ function runLr(o: PlantedBenchOptions, examples: number, heldOut: PlantedRow[]):
   return { auc: aucOf(preds, labels), logLoss: logLoss(preds, labels), nonZero: lr.nonZero, seconds: (performance.now() - t0) / 1000 };
 }
 
-/**
- * What learning can reach from these rows: each id's planted weight seen through the noise of its n
- * occurrences (an estimate with variance 1/(n·p(1−p)), p = 0.2), shrunk by the slot's true prior
- * variance (the posterior mean), ids never seen at 0; the dense weights exact. `firstOrder` keeps the
- * additive part of the pair terms exact: about the best a model without interactions can do (the
- * no-interaction ceiling is its limit as the rows grow). `withPairs` also estimates each planted
- * pair factor the same way, as if the partner's factors were known (information n·p(1−p)·σ² per
- * component, σ² its prior variance): about the best a model that knows which pairs interact can do.
- * Both are approximations.
- */
-function idealLearnerAuc(o: PlantedBenchOptions, examples: number, heldOut: PlantedRow[]): { firstOrder: number; withPairs: number } {
-  const gen = new PlantedCtr(o.stream);
-  const counts = gen.vocabs.map((v) => new Uint32Array(v + 1));
-  for (let i = 0; i < examples; i++) gen.sampleRow().ids.forEach((ids, s) => ids.forEach((id) => counts[s]![id]!++));
-  const meanSquare = (f: (id: number) => number, v: number) => {
-    const m = Math.min(v, 2000);
-    let a = 0;
-    for (let id = 1; id <= m; id++) a += f(id) ** 2;
-    return a / m;
-  };
-  const prior = gen.vocabs.map((v, s) => meanSquare((id) => gen.idWeight(s, id), v));
-  const factorPrior = meanSquare((id) => gen.pairFactor(0, 0, 0, id), 2000);
-  const posterior = (truth: number, n: number, info: number, priorVar: number, noiseKey: [number, number, number]) => {
-    if (n === 0) return 0;
-    const noise = 1 / (info * n);
-    return (truth + Math.sqrt(noise) * hashNormal(...noiseKey)) * (priorVar / (priorVar + noise));
-  };
-  const labels = heldOut.map((r) => r.label);
-  // How far the estimated id weights of a row are from the planted ones, in logit.
-  const idError = (r: PlantedRow) => {
-    let e = 0;
-    r.ids.forEach((ids, s) => ids.forEach((id) => (e += posterior(gen.idWeight(s, id), counts[s]![id]!, 0.16, prior[s]!, [0x1dea1, s + 1, id]) - gen.idWeight(s, id))));
-    return e;
-  };
-  const pairs = (r: PlantedRow) =>
-    gen.pairs.reduce((acc, [a, b], k) => {
-      const [ia, ib] = [r.ids[a]![0]!, r.ids[b]![0]!];
-      let exact = 0;
-      let est = 0;
-      for (let d = 0; d < gen.interactionDim; d++) {
-        const [ua, ub] = [gen.pairFactor(k, 0, d, ia), gen.pairFactor(k, 1, d, ib)];
-        exact += ua * ub;
-        est += posterior(ua, counts[a]![ia]!, 0.16 * factorPrior, factorPrior, [0xfac0, k * 64 + d, ia]) * posterior(ub, counts[b]![ib]!, 0.16 * factorPrior, factorPrior, [0xfac1, k * 64 + d, ib]);
-      }
-      return acc + est - exact;
-    }, 0);
-  const errors = heldOut.map(idError);
-  return {
-    firstOrder: aucOf(heldOut.map((r, i) => gen.logit(r, 'additive') + errors[i]!), labels),
-    withPairs: aucOf(heldOut.map((r, i) => gen.logit(r) + errors[i]! + pairs(r)), labels),
-  };
-}
-
 async function runModel(o: PlantedBenchOptions, name: string, model: string, examples: number, heldOut: Batch[], trick?: HashTrick, epochs = o.epochs): Promise<ModelRun> {
   const t0 = performance.now();
   const stream = new PlantedCtr(o.stream);
@@ -187,7 +135,7 @@ export async function run(opts: Partial<PlantedBenchOptions> = {}): Promise<{ re
   for (const examples of o.examples) {
     const lr = runLr(o, examples, heldOutRows);
     o.log(`FTRL logistic regression @${examples}: AUC ${lr.auc.toFixed(4)}`);
-    const ideal = idealLearnerAuc(o, examples, heldOutRows);
+    const ideal = new IdealLearner(o.stream, examples).auc(heldOutRows);
     o.log(`ideal per-id learner @${examples}: AUC ${ideal.firstOrder.toFixed(4)} without interactions, ${ideal.withPairs.toFixed(4)} with the planted pairs`);
     const runs: ModelRun[] = [];
     for (const m of o.models) runs.push(await runModel(o, m, m, examples, heldOut));

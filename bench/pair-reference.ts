@@ -21,12 +21,13 @@
  *
  * `--diagnose K` prints, per planted pair, how well the learnt pair term
  * recovers the planted one over the K most frequent ids of each side (see
- * pair-recovery.ts).
+ * pair-recovery.ts), next to the ideal learner's estimates (ideal-learner.ts).
  */
 import { pathToFileURL } from 'node:url';
 import { ftrlStepExponent } from '../src/hashtable/optimizers/ftrl.js';
 import { LEARNING_DEFAULTS } from '../src/model/models/learning-defaults.js';
 import { PlantedCtr, type PlantedRow } from '../src/streams/sources/planted-ctr.js';
+import { IdealLearner } from './ideal-learner.js';
 import { formatRecovery, pairRecovery } from './pair-recovery.js';
 import { aucOf, mix } from '../src/streams/sources/synthetic-ctr.js';
 import { Rng } from '../src/util/random.js';
@@ -213,11 +214,13 @@ export function run(opts: Partial<PairReferenceOptions> = {}): { auc: number; st
   }
   const auc = aucOf(heldOut.map((row) => forward(row).z), heldOut.map((row) => row.label));
   if (o.diagnose > 0) {
+    const ideal = new IdealLearner({ seed: 1 }, o.examples);
     gen.pairs.forEach(([a, b], k) => {
       const p = pairs.findIndex(([x, y]) => x === a && y === b);
       if (p < 0) return;
       const learnt = (ia: number, ib: number) => r[p]! * vec(key(a, ia)).reduce((acc, x, d) => acc + x * vec(key(b, ib))[d]!, 0);
-      console.log(`C${a + 1}×C${b + 1}:\n${formatRecovery(pairRecovery(gen, k, o.diagnose, learnt))}`);
+      console.log(`C${a + 1}×C${b + 1}, this learner:\n${formatRecovery(pairRecovery(gen, k, o.diagnose, learnt))}`);
+      console.log(`C${a + 1}×C${b + 1}, the ideal learner's estimates:\n${formatRecovery(pairRecovery(gen, k, o.diagnose, (ia, ib) => ideal.pairTerm(k, ia, ib)))}`);
     });
   }
   const strongest = pairs
