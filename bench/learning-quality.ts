@@ -66,6 +66,8 @@ interface ModelRun {
   epochs: EpochReport[];
   entries: number;
   seconds: number;
+  /** For a model with a field-weighted FM: its strongest learnt slot-pair weights. */
+  strongestPairs?: string;
 }
 
 interface SizeResult {
@@ -117,7 +119,21 @@ async function runModel(o: PlantedBenchOptions, name: string, model: string, exa
     onEpoch: (r) => o.log(`${name} @${examples}: pass ${r.epoch}: held-out AUC ${r.heldOutAuc.toFixed(4)}, log loss ${r.heldOutLoss.toFixed(4)}, calibration ${r.calibration.toFixed(3)}, train loss ${r.trainLoss.toFixed(4)}`),
   });
   const entries = Object.values(res.tables).reduce((a, t) => a + t.size, 0);
-  return { name, examples, epochs: res.epochs, entries, seconds: (performance.now() - t0) / 1000 };
+  const r = res.dense.params.findIndex((p) => p.name.endsWith('pair_weights'));
+  const strongestPairs = r < 0 ? undefined : strongestOf(res.dense.weights[r]!, res.dense.params[r]!.shape[0]!);
+  if (strongestPairs) o.log(`${name} @${examples}: strongest slot-pair weights ${strongestPairs}`);
+  return { name, examples, epochs: res.epochs, entries, seconds: (performance.now() - t0) / 1000, strongestPairs };
+}
+
+/** The 4 largest |r_ij| (i < j) of a FieldWeightedFm's [fields, fields] pair weights; field i is slot C(i+1). */
+function strongestOf(weights: Float32Array, fields: number): string {
+  const out: { name: string; w: number }[] = [];
+  for (let i = 0; i < fields; i++) for (let j = i + 1; j < fields; j++) out.push({ name: `C${i + 1}×C${j + 1}`, w: Math.abs(weights[i * fields + j]!) });
+  return out
+    .sort((a, b) => b.w - a.w)
+    .slice(0, 4)
+    .map((p) => `${p.name} ${p.w.toFixed(2)}`)
+    .join(', ');
 }
 
 export async function run(opts: Partial<PlantedBenchOptions> = {}): Promise<{ reference: PlantedReference; sizes: SizeResult[]; markdown: string }> {
@@ -162,6 +178,7 @@ function render(o: PlantedBenchOptions, ref: PlantedReference, sizes: SizeResult
       return `| ${s.examples.toLocaleString('en-US')} | ${r.name} | ${f4(a!.heldOutAuc)} | ${b ? f4(b.heldOutAuc) : '–'} | ${f4(a!.heldOutLoss)} | ${a!.calibration.toFixed(3)} | ${r.entries.toLocaleString('en-US')} | ${r.seconds.toFixed(0)} |`;
     }),
   ]);
+  const pairsFound = sizes.flatMap((s) => s.runs.filter((r) => r.strongestPairs).map((r) => `${r.name} @${s.examples.toLocaleString('en-US')}: ${r.strongestPairs}`));
   return `# Learning quality on the harder planted stream (bench/learning-quality.ts)
 
 Command: \`node dist/bench/learning-quality.js --examples ${o.examples.join(',')} --epochs ${o.epochs} --models ${o.models.join(',')}${o.hash ? '' : ' --no-hash'}\` — ${started.toISOString()}, ${wall.toFixed(0)} s wall on a busy shared 2-core machine
@@ -184,7 +201,7 @@ Every model runs with its shipped defaults (LEARNING_DEFAULTS in src/model/model
 | train examples | model | held-out AUC, pass 1 | pass 2 | log loss, pass 1 | calibration (mean p / CTR), pass 1 | table entries | s |
 | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |
 ${lines.join('\n')}
-
+${pairsFound.length ? `\nStrongest learnt slot-pair weights |r| after the last pass (planted: ${stream.pairs.map(([a, b]) => `C${a + 1}×C${b + 1}`).join(', ')}): ${pairsFound.join('; ')}.\n` : ''}
 The hash-trick run makes one pass. It maps each FID to \`slot | hash(fid) mod B\` (src/hashtable/hash-trick.ts) with B = (entries of the collisionless DeepFM run) / ${stream.slots}.
 `;
 }
