@@ -32,15 +32,20 @@ export class IdealLearner {
     this.factorPrior = meanSquare((id) => gen.pairFactor(0, 0, 0, id), 2000);
   }
 
+  /** How often `id` occurs in `slot` in the rows. */
+  count(slot: number, id: number): number {
+    return this.counts[slot]![id] ?? 0;
+  }
+
   /** The estimated first-order weight of `id` in `slot`. */
   idWeight(slot: number, id: number): number {
-    return posterior(this.gen.idWeight(slot, id), this.counts[slot]![id]!, 0.16, this.prior[slot]!, [0x1dea1, slot + 1, id]);
+    return posterior(this.gen.idWeight(slot, id), this.count(slot, id), 0.16, this.prior[slot]!, [0x1dea1, slot + 1, id]);
   }
 
   /** The estimated component d of `id`'s factor on side 0 or 1 of planted pair k. */
   pairFactor(k: number, side: number, d: number, id: number): number {
     const slot = this.gen.pairs[k]![side]!;
-    return posterior(this.gen.pairFactor(k, side, d, id), this.counts[slot]![id]!, 0.16 * this.factorPrior, this.factorPrior, [0xfac0 + side, k * 64 + d, id]);
+    return posterior(this.gen.pairFactor(k, side, d, id), this.count(slot, id), 0.16 * this.factorPrior, this.factorPrior, [0xfac0 + side, k * 64 + d, id]);
   }
 
   /** The estimated pair term of planted pair k for ids `idA`, `idB`. */
@@ -67,9 +72,7 @@ export class IdealLearner {
     const pairError = (r: PlantedRow) =>
       gen.pairs.reduce((acc, [a, b], k) => {
         const [ia, ib] = [r.ids[a]![0]!, r.ids[b]![0]!];
-        let exact = 0;
-        for (let d = 0; d < gen.interactionDim; d++) exact += gen.pairFactor(k, 0, d, ia) * gen.pairFactor(k, 1, d, ib);
-        return acc + this.pairTerm(k, ia, ib) - exact;
+        return acc + this.pairTerm(k, ia, ib) - gen.pairTerm(k, ia, ib);
       }, 0);
     const errors = heldOut.map(idError);
     return {

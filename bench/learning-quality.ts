@@ -18,6 +18,7 @@ import { pathToFileURL } from 'node:url';
 import type { Batch } from '../src/batch/batch.js';
 import { trainEpochs, type EpochReport } from '../src/graph/epoch-training.js';
 import { HashTrick } from '../src/hashtable/hash-trick.js';
+import { rankPairWeights } from '../src/model/layers/interaction-layers.js';
 import { PlantedCtr, type PlantedCtrOptions, type PlantedReference, type PlantedRow } from '../src/streams/sources/planted-ctr.js';
 import { aucOf, mix } from '../src/streams/sources/synthetic-ctr.js';
 import { Rng } from '../src/util/random.js';
@@ -125,14 +126,11 @@ async function runModel(o: PlantedBenchOptions, name: string, model: string, exa
   return { name, examples, epochs: res.epochs, entries, seconds: (performance.now() - t0) / 1000, strongestPairs };
 }
 
-/** The 4 largest |r_ij| (i < j) of a FieldWeightedFm's [fields, fields] pair weights; field i is slot C(i+1). */
+/** The 4 strongest field-pair weights |r_ij| of a FieldWeightedFm; field i is slot C(i+1). */
 function strongestOf(weights: Float32Array, fields: number): string {
-  const out: { name: string; w: number }[] = [];
-  for (let i = 0; i < fields; i++) for (let j = i + 1; j < fields; j++) out.push({ name: `C${i + 1}×C${j + 1}`, w: Math.abs(weights[i * fields + j]!) });
-  return out
-    .sort((a, b) => b.w - a.w)
+  return rankPairWeights(weights, fields)
     .slice(0, 4)
-    .map((p) => `${p.name} ${p.w.toFixed(2)}`)
+    .map((p) => `C${p.i + 1}×C${p.j + 1} ${Math.abs(p.weight).toFixed(2)}`)
     .join(', ');
 }
 

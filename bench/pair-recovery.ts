@@ -24,12 +24,7 @@ export function pairRecovery(gen: PlantedCtr, k: number, top: number, learnt: (i
   const n = Math.min(top, gen.vocabs[a]!, gen.vocabs[b]!);
   const wa = Array.from({ length: n }, (_, i) => gen.idProbability(a, i + 1));
   const wb = Array.from({ length: n }, (_, j) => gen.idProbability(b, j + 1));
-  const planted = (i: number, j: number) => {
-    let dot = 0;
-    for (let d = 0; d < gen.interactionDim; d++) dot += gen.pairFactor(k, 0, d, i + 1) * gen.pairFactor(k, 1, d, j + 1);
-    return dot;
-  };
-  const P = centred(n, planted, wa, wb);
+  const P = centred(n, (i, j) => gen.pairTerm(k, i + 1, j + 1), wa, wb);
   const L = centred(n, (i, j) => learnt(i + 1, j + 1), wa, wb);
   const bands: RecoveryBand[] = [];
   for (let e = 0; e + 1 < edges.length && edges[e]! < n; e++) {

@@ -74,14 +74,6 @@ const FTRL = {
 };
 const DENSE_LR = 0.5;
 
-/** How often each (slot, id) key occurs in the first `examples` rows of the seed-1 stream. */
-function countIds(examples: number): Map<number, number> {
-  const gen = new PlantedCtr({ seed: 1 });
-  const counts = new Map<number, number>();
-  for (let i = 0; i < examples; i++) gen.sampleRow().ids.forEach((ids, s) => ids.forEach((id) => counts.set(s * 2 ** 25 + id, (counts.get(s * 2 ** 25 + id) ?? 0) + 1)));
-  return counts;
-}
-
 export function run(opts: Partial<PairReferenceOptions> = {}): { auc: number; strongest: string[]; bayesAuc: number; ceiling: number } {
   const o = { ...DEFAULTS, ...opts };
   const gen = new PlantedCtr({ seed: 1 });
@@ -105,8 +97,8 @@ export function run(opts: Partial<PairReferenceOptions> = {}): { auc: number; st
   /** v: the factors; a: Adagrad's accumulator, or Newton's summed squared gradients with z its FTRL state. */
   const emb = new Map<number, { v: Float64Array; a: Float64Array; z: Float64Array | null }>();
   const planted = o.pairs === 'planted';
-  // 'planted-frequent' needs each id's count over the pass: the same rows, drawn by a second generator.
-  const counts = o.start === 'planted-frequent' ? countIds(o.examples) : null;
+  // The ideal learner over the same rows: each id's count over the pass ('planted-frequent') and its estimates (--diagnose).
+  const ideal = o.start === 'planted-frequent' || o.diagnose > 0 ? new IdealLearner({ seed: 1 }, o.examples) : null;
   if (o.start !== 'random' && (!planted || o.dim < gen.interactionDim * gen.pairs.length)) throw new Error(`pair-reference: --start ${o.start} needs --pairs planted and --dim >= ${gen.interactionDim * gen.pairs.length}`);
   const startingFactors = (k: number) => {
     const [s, id] = [Math.floor(k / 2 ** 25), k % 2 ** 25];
@@ -117,7 +109,7 @@ export function run(opts: Partial<PairReferenceOptions> = {}): { auc: number; st
   const vec = (k: number) => {
     let e = emb.get(k);
     if (!e) {
-      const known = o.start === 'planted' || (counts !== null && (counts.get(k) ?? 0) >= o.knownCount);
+      const known = o.start === 'planted' || (o.start === 'planted-frequent' && ideal!.count(Math.floor(k / 2 ** 25), k % 2 ** 25) >= o.knownCount);
       const v = known ? startingFactors(k) : Float64Array.from({ length: o.dim }, () => (initRng.float() * 2 - 1) * o.init);
       const newton = o.factors === 'newton';
       // Newton's z starts where its weight is v: w = −z / (n/α + L2) with n = 0.
@@ -213,8 +205,7 @@ export function run(opts: Partial<PairReferenceOptions> = {}): { auc: number; st
     gd.forEach((g, j) => (dense[j]! -= DENSE_LR * g));
   }
   const auc = aucOf(heldOut.map((row) => forward(row).z), heldOut.map((row) => row.label));
-  if (o.diagnose > 0) {
-    const ideal = new IdealLearner({ seed: 1 }, o.examples);
+  if (ideal && o.diagnose > 0) {
     gen.pairs.forEach(([a, b], k) => {
       const p = pairs.findIndex(([x, y]) => x === a && y === b);
       if (p < 0) return;

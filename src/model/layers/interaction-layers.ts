@@ -19,6 +19,16 @@ export interface FieldWeightedFmArgs extends NonNullable<LayerArgs> {
 }
 
 /**
+ * The field-pair weights (i < j) of a FieldWeightedFm's row-major [fields, fields] `pair_weights`,
+ * strongest (largest |weight|) first — from the layer, or from the dense parameters a training run returns.
+ */
+export function rankPairWeights(weights: ArrayLike<number>, fields: number): { i: number; j: number; weight: number }[] {
+  const out: { i: number; j: number; weight: number }[] = [];
+  for (let i = 0; i < fields; i++) for (let j = i + 1; j < fields; j++) out.push({ i, j, weight: weights[i * fields + j]! });
+  return out.sort((a, b) => Math.abs(b.weight) - Math.abs(a.weight));
+}
+
+/**
  * Field-weighted FM (FwFM, Pan et al. 2018) over field embeddings
  * [rows, fields, k]: Σ_{i<j} r_ij ⟨v_i, v_j⟩ → [rows, 1], with one trainable
  * weight r_ij per field pair (`pairWeights`, a [fields, fields] matrix of
@@ -61,10 +71,8 @@ export class FieldWeightedFm extends layers.Layer {
 
   /** The learnt weight of each field pair (i < j), strongest first. */
   pairStrengths(): { i: number; j: number; weight: number }[] {
-    const w = this.pairWeights!.read().arraySync() as number[][];
-    const out: { i: number; j: number; weight: number }[] = [];
-    for (let i = 0; i < w.length; i++) for (let j = i + 1; j < w.length; j++) out.push({ i, j, weight: w[i]![j]! });
-    return out.sort((a, b) => Math.abs(b.weight) - Math.abs(a.weight));
+    const w = this.pairWeights!.read();
+    return rankPairWeights(w.dataSync(), w.shape[0]!);
   }
 
   override getConfig(): Config {

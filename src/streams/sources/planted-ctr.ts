@@ -175,6 +175,13 @@ export class PlantedCtr {
     return this.fmStd * hashNormal(this.seed, 0xf0000 + pair * 256 + side * 64 + d, id);
   }
 
+  /** The planted pair term ⟨u_a, u_b⟩ of pair k for the ids `idA` (side 0) and `idB` (side 1). */
+  pairTerm(k: number, idA: number, idB: number): number {
+    let dot = 0;
+    for (let d = 0; d < this.interactionDim; d++) dot += this.pairFactor(k, 0, d, idA) * this.pairFactor(k, 1, d, idB);
+    return dot;
+  }
+
   private zipfMeanVector(pair: number, side: number, slot: number): Float64Array {
     const cdf = this.cdfs[slot]!;
     const mean = new Float64Array(this.interactionDim);
@@ -193,12 +200,12 @@ export class PlantedCtr {
     this.pairs.forEach(([a, b], k) => {
       const ia = row.ids[a]![0]!;
       const ib = row.ids[b]![0]!;
-      const [ma, mb] = this.fmMeans[k]!;
-      for (let d = 0; d < this.interactionDim; d++) {
-        const ua = this.pairFactor(k, 0, d, ia);
-        const ub = this.pairFactor(k, 1, d, ib);
-        z += interactions === 'full' ? ua * ub : ua * mb[d]! + ma[d]! * ub;
+      if (interactions === 'full') {
+        z += this.pairTerm(k, ia, ib);
+        return;
       }
+      const [ma, mb] = this.fmMeans[k]!;
+      for (let d = 0; d < this.interactionDim; d++) z += this.pairFactor(k, 0, d, ia) * mb[d]! + ma[d]! * this.pairFactor(k, 1, d, ib);
     });
     return z;
   }
