@@ -62,8 +62,12 @@ for (const sortId of [true, false]) {
   });
 }
 
-test('PlantedCtr.idProbability: ids numbered by rank, probabilities summing to 1 and matching the sampled frequencies', (t) => {
-  const s = new PlantedCtr({ seed: 5 });
+test("PlantedCtr.idProbability and pairTerm (through 'monolith-ts'): ids numbered by rank, probabilities summing to 1 and matching the sampled frequencies; the pair term is the planted factors' dot product", async (t) => {
+  const { PlantedCtr: Planted } = await import('monolith-ts');
+  const s = new Planted({ seed: 5 });
+  const [ia, ib] = [3, 7];
+  const dot = Array.from({ length: s.interactionDim }, (_, d) => s.pairFactor(0, 0, d, ia) * s.pairFactor(0, 1, d, ib)).reduce((a, b) => a + b, 0);
+  t.true(Math.abs(s.pairTerm(0, ia, ib) - dot) < 1e-12 && dot !== 0);
   // The single-valued slot with the fewest ids: one draw per row.
   const slot = s.vocabs.reduce((best, v, i) => (!s.multiValued[i] && (best < 0 || v < s.vocabs[best]!) ? i : best), -1);
   const total = Array.from({ length: s.vocabs[slot]! }, (_, k) => s.idProbability(slot, k + 1)).reduce((a, b) => a + b, 0);
