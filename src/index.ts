@@ -135,6 +135,7 @@ export * from './streams/parse/index.js';
 export * from './streams/sources/index.js';
 export { EmbeddingHashTable, type EmbeddingHashTableConfig, type EmbeddingHashTableHandle, type ApplyGradientsOptions, type TableRuntimeOptions } from './hashtable/embedding-hash-table.js';
 export type { EntryConfig, SegmentConfig, EntryType } from './hashtable/entry-config.js';
+export type { OptimizerConfig } from './hashtable/optimizers/index.js';
 export { VOCABULARY_REGULARIZATION_DEFAULTS, type VocabularyRegularization } from './hashtable/vocabulary-regularization.js';
 export { HashTableError, UnsupportedOperationError } from './hashtable/errors.js';
 export { MultiTypeHashTable, defaultTableFactory, type BaseMultiTypeHashTable, type TableFactory, type SlotIds, type SlotIdsAndValues } from './hashtable/multi-type-hash-table.js';

@@ -75,4 +75,10 @@ export function lineIdColumn(batch: Batch, name: string): LineIdValues | undefin
 export interface SourceBatch {
   batch: Batch;
   ack?: () => void;
+  /**
+   * The pass over the training data this batch belongs to (1, 2, … when the same rows are read again).
+   * A training pipeline multiplies the tables' L2 regularization (FTRL L2, weight decay) by it from the
+   * first batch of the pass on, once the steps of the previous pass have finished.
+   */
+  pass?: number;
 }

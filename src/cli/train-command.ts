@@ -25,11 +25,11 @@ import { redisOptionsFromFlags, withRedisFlags } from './redis-flags.js';
 
 const say = (l: string) => void process.stdout.write(`${l}\n`);
 
-/** Batches of `files`, `epochs` times over, with a line per file read. */
-function epochsOf<T>(unit: string, epochs: number, make: (onFileRead: (file: string, rows: number) => void) => AsyncIterable<T>): AsyncIterable<T> {
+/** Batches of `files`, `epochs` times over, each marked with its pass (which scales the L2 regularization), with a line per file read. */
+function epochsOf<T extends object>(unit: string, epochs: number, make: (onFileRead: (file: string, rows: number) => void) => AsyncIterable<T>): AsyncIterable<T & { pass: number }> {
   return (async function* () {
-    for (let e = 1; e <= epochs; e++) {
-      yield* make((file, rows) => say(`read ${rows} ${unit} from ${file}${epochs > 1 ? ` (epoch ${e})` : ''}`));
+    for (let pass = 1; pass <= epochs; pass++) {
+      for await (const item of make((file, rows) => say(`read ${rows} ${unit} from ${file}${epochs > 1 ? ` (epoch ${pass})` : ''}`))) yield { ...item, pass };
     }
   })();
 }

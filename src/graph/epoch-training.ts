@@ -41,6 +41,13 @@ export interface EpochTrainingOptions extends Omit<PipelineOptions, 'source' | '
   /** Held-out AUC must beat the best by more than this to count as better. Default 0. */
   minDelta?: number;
   onEpoch?: (report: EpochReport) => void;
+  /**
+   * Multiply the tables' L2 regularization (FTRL L2, weight decay) by the pass number, so pass k
+   * trains against a prior k times as strong. Default true. Each pass over the same rows adds their
+   * likelihood once more while the prior stays one: from the second pass on, an unscaled prior
+   * weighs less and less against rows already seen, and rare ids memorize them.
+   */
+  scaleRegularizationByPass?: boolean;
 }
 
 export interface EpochTrainingResult {
@@ -69,7 +76,7 @@ const EPS = 1e-7;
 export async function trainEpochs(opts: EpochTrainingOptions): Promise<EpochTrainingResult> {
   if (!(Number.isInteger(opts.epochs) && opts.epochs >= 1)) throw new ConfigError(`epochs must be an integer >= 1, got ${opts.epochs}`);
   if (opts.patience !== undefined && !(Number.isInteger(opts.patience) && opts.patience >= 1)) throw new ConfigError(`patience must be an integer >= 1, got ${opts.patience}`);
-  const { trainSource, heldOut, epochs, patience, bestCheckpointDir, restoreBest, minDelta, onEpoch, ...pipelineOpts } = opts;
+  const { trainSource, heldOut, epochs, patience, bestCheckpointDir, restoreBest, minDelta, onEpoch, scaleRegularizationByPass, ...pipelineOpts } = opts;
   const reports: EpochReport[] = [];
   let stoppedEarly = false;
   let lossSum = 0;
@@ -141,7 +148,8 @@ export async function trainEpochs(opts: EpochTrainingOptions): Promise<EpochTrai
       let examples = 0;
       for await (const item of trainSource(epoch)) {
         examples += 'rows' in item ? item.rows : item.batch.rows;
-        yield item;
+        if (!(scaleRegularizationByPass ?? true)) yield item;
+        else yield 'rows' in item ? { batch: item, pass: epoch } : { ...item, pass: epoch };
       }
       if (await p.gate.exclusive(() => evaluate(epoch, examples))) {
         stoppedEarly = epoch < epochs;

@@ -152,7 +152,7 @@ export class RedisTraining {
   /** Applies the step's sparse gradients on the cluster, counts its examples, and syncs the dense parameters when due. */
   async afterStep(result: StepResult): Promise<void> {
     const ups = result.sparseUpdates ?? [];
-    await Promise.all(ups.map((u) => this.caches[u.table]!.push(u.fids, u.grads, u.globalStep)));
+    await Promise.all(ups.map((u) => this.caches[u.table]!.push(u.fids, u.grads, { globalStep: u.globalStep, regularizationScale: u.regularizationScale })));
     await this.conn.batch([this.countersKey], (p, k) => p.hincrby(k, `trainer-${this.trainerIndex}`, result.examples));
     this.stepsSinceSync++;
     if (this.stepsSinceSync >= (this.opts.denseSyncSteps ?? 10) || this.now() - this.lastSync >= (this.opts.denseSyncMs ?? 1000)) await this.syncDense();

@@ -39,9 +39,9 @@ export interface StepResult {
   batch?: Batch;
   /**
    * Train steps with a remote parameter store: per sparse feature, the ids and
-   * the (clipped) gradients the step applied to its table, at `globalStep`.
+   * the (clipped) gradients the step applied to its table, at `globalStep` and with `regularizationScale`.
    */
-  sparseUpdates?: Array<{ table: string; fids: Uint32Array; grads: Float32Array; globalStep: number }>;
+  sparseUpdates?: Array<{ table: string; fids: Uint32Array; grads: Float32Array; globalStep: number; regularizationScale: number }>;
 }
 
 /**

@@ -20,6 +20,7 @@ import { progressLine } from './progress-line.js';
 import { RedisTraining, type RedisTrainingOptions } from './redis-training.js';
 import { CheckpointSaver, type CheckpointListener } from './checkpoint-saver.js';
 import { parseTimeOf } from './parse-timing.js';
+import { passBoundary } from './pass-boundary.js';
 import { SourcePositions } from './source-positions.js';
 import { readIndex } from './checkpoint-saver.js';
 import type { SourceLike } from './pull-source.js';
@@ -114,6 +115,8 @@ export interface PipelineOptions {
 /** The serialized records of one batch, for pipelines whose workers parse (`parseInWorkers`); `ack` as in SourceBatch. */
 export interface RecordBatch extends RecordSlice {
   ack?: () => void;
+  /** As SourceBatch.pass. */
+  pass?: number;
 }
 
 const isSourceBatch = (x: SourceBatch | Batch): x is SourceBatch => !('rows' in x) && 'batch' in x;
@@ -218,6 +221,7 @@ export class TrainingPipeline {
 
       const graph0 = new StreamGraph(`${spec.name}-${mode}`).from('source', opts.source);
       let g: StreamGraph<unknown> = graph0;
+      if (mode === 'train') g = g.through('passes', passBoundary(gate, dense), 'transform', "scales the tables' L2 regularization by the items' pass");
       for (const b of opts.before ?? []) g = g.through(b.name, b.op, b.kind ?? 'transform');
       const stepRunner = (item: unknown, index: number) =>
         gate.shared(async () => {

@@ -1,3 +1,4 @@
+import { ConfigError } from '../errors.js';
 import type { EntryConfig } from './entry-config.js';
 import type { LearningRate } from './learning-rate.js';
 import type { ExpireTimeInput, FidVersion, OccurrenceThresholdInput } from './slot-policy.js';
@@ -42,4 +43,17 @@ export interface ApplyGradientsOptions {
   globalStep?: number;
   /** Explicit learning rate per segment, overriding the configured ones. */
   learningRates?: readonly number[];
+  /**
+   * Multiplies every segment's L2 regularization (FTRL L2, weight decay) for this update, on top of a
+   * slot's vocabularyRegularization (default 1). `trainEpochs` passes the pass number: a pass over rows
+   * already trained on counts their likelihood again, so the prior's precision grows with it.
+   */
+  regularizationScale?: number;
+}
+
+/** The checked `regularizationScale` of an update (default 1). */
+export function regularizationScaleOf(opts: ApplyGradientsOptions): number {
+  const s = opts.regularizationScale ?? 1;
+  if (!(Number.isFinite(s) && s >= 0)) throw new ConfigError(`applyGradients: regularizationScale must be a finite number >= 0, got ${String(opts.regularizationScale)}`);
+  return s;
 }

@@ -1,5 +1,5 @@
 import { ConfigError } from '../errors.js';
-import type { ApplyGradientsOptions, EmbeddingHashTableConfig, EmbeddingHashTableHandle, TableRuntimeOptions } from './embedding-hash-table-config.js';
+import { regularizationScaleOf, type ApplyGradientsOptions, type EmbeddingHashTableConfig, type EmbeddingHashTableHandle, type TableRuntimeOptions } from './embedding-hash-table-config.js';
 import { EntryLayout } from './entry-config.js';
 import { EntryRows } from './entry-rows.js';
 import { HashTableError, UnsupportedOperationError } from './errors.js';
@@ -37,8 +37,8 @@ export class EmbeddingHashTable {
   private readonly lookups: SliceLookup;
   private readonly applies: SliceApply;
   private readonly lrs: Float64Array;
-  /** Regularization factor per segment for the batch being applied; undefined when no segment scales it. */
-  private readonly regs: Float64Array | undefined;
+  /** Regularization factor per segment for the batch being applied. */
+  private readonly regs: Float64Array;
 
   private constructor(
     readonly config: EmbeddingHashTableConfig,
@@ -57,7 +57,7 @@ export class EmbeddingHashTable {
     this.lookups = new SliceLookup(this.entries, this.batch);
     this.applies = new SliceApply(this.entries, this.batch);
     this.lrs = new Float64Array(this.layout.segments.length);
-    this.regs = this.layout.segments.some((sg) => sg.vocabularyRegularization) ? new Float64Array(this.layout.segments.length).fill(1) : undefined;
+    this.regs = new Float64Array(this.layout.segments.length);
     if (config.learningRates && config.learningRates.length !== this.layout.segments.length) {
       throw new ConfigError(`table ${this.name}: ${config.learningRates.length} learning rates for ${this.layout.segments.length} segments`);
     }
@@ -211,7 +211,7 @@ export class EmbeddingHashTable {
     const step = opts.globalStep ?? 0;
     const lrs = this.learningRates(step, opts.learningRates);
     const ts = this.clock();
-    const regs = this.regularizationFactors();
+    const regs = this.regularizationFactors(regularizationScaleOf(opts));
     this.applies.reserve(n);
     this.batch.eachShard((sh, from, to) => {
       const count = this.applies.dedupSlice(sh, w, from, to, grads, ts);
@@ -220,17 +220,16 @@ export class EmbeddingHashTable {
   }
 
   /**
-   * Per segment, the factor its regularization is multiplied by for this batch (segments with a
-   * vocabularyRegularization: from the table's vocabulary or the ids it holds; others 1).
+   * Per segment, the factor its regularization is multiplied by for this batch: `scale` times, for a
+   * segment with a vocabularyRegularization, the factor of the table's vocabulary or the ids it holds.
+   * Undefined when every factor is 1.
    */
-  regularizationFactors(): Float64Array | undefined {
-    const regs = this.regs;
-    if (!regs) return undefined;
+  regularizationFactors(scale = 1): Float64Array | undefined {
+    const segs = this.layout.segments;
+    if (scale === 1 && !segs.some((sg) => sg.vocabularyRegularization)) return undefined;
     const held = this.size;
-    this.layout.segments.forEach((sg, k) => {
-      if (sg.vocabularyRegularization) regs[k] = vocabularyRegularizationFactor(sg.vocabularyRegularization, held);
-    });
-    return regs;
+    segs.forEach((sg, k) => (this.regs[k] = scale * (sg.vocabularyRegularization ? vocabularyRegularizationFactor(sg.vocabularyRegularization, held) : 1)));
+    return this.regs;
   }
 
   /**

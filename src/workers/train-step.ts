@@ -264,14 +264,15 @@ export class TrainStep {
    */
   private apply(looked: LookedUp[], denseGrads: Float32Array[], pooledGrads: Float32Array[]): StepResult['sparseUpdates'] {
     const step = this.opts.dense.globalStep;
+    const regularizationScale = this.opts.dense.regularizationScale;
     const sparse = looked.map((l, k) => ({ fids: l.fids, grads: scatterPooledGradient(pooledGrads[k]!, l.splits, l.shape), dim: l.feature.dim }));
     applyGradientSettings(this.opts.spec.gradients, { dense: denseGrads, denseWeights: this.opts.dense.weights, pooled: pooledGrads, sparse }, step);
     for (const k of this.tableOrder) {
       const l = looked[k]!;
-      if (l.fids.length) l.table.applyGradients(l.fids, sparse[k]!.grads, { globalStep: step });
+      if (l.fids.length) l.table.applyGradients(l.fids, sparse[k]!.grads, { globalStep: step, regularizationScale });
     }
     this.opts.dense.applyGradients(denseGrads, step);
-    return this.opts.reportSparse ? looked.map((l, k) => ({ table: l.feature.table, fids: l.fids, grads: sparse[k]!.grads, globalStep: step })) : undefined;
+    return this.opts.reportSparse ? looked.map((l, k) => ({ table: l.feature.table, fids: l.fids, grads: sparse[k]!.grads, globalStep: step, regularizationScale })) : undefined;
   }
 
   private result(batch: Batch, mode: RunMode, opts: RunStepOptions, r: { loss: number | undefined; preds: Float32Array[]; t0: number; t1: number; t2: number; t3: number; sparseUpdates: StepResult['sparseUpdates'] }): StepResult {

@@ -24,6 +24,26 @@ test.serial('train reads a TFRecord file with --layout tfrecord, every record, -
   t.regex(bad.stderr, new RegExp(`FormatError: ${file}, byte \\d+, field size: .*\\(read with --layout plain; is that how the file is framed\\?\\)`));
 });
 
+test.serial('train --epochs 2 trains the second pass with the L2 regularization doubled: not the same as reading the file twice in one pass; the same when the worker parses the records', async (t) => {
+  const dir = await tempDir();
+  const file = join(dir, 'data.tfrecord');
+  const heldOut = join(dir, 'held-out.tfrecord');
+  await writeTFRecords(file, plantedInstances(300).payloads);
+  await writeTFRecords(heldOut, plantedInstances(200, 7).payloads);
+  const trainAndEval = async (name: string, ...flags: string[]): Promise<number> => {
+    const r = await cli('train', ...MODEL, '--model-dir', join(dir, name), '--layout', 'tfrecord', ...FEATURES, '--batch-size', '50', '--deterministic', ...flags);
+    t.is(r.code, 0, r.stderr);
+    t.regex(r.stdout, /trained 12 steps, 600 examples/);
+    const ev = await cli('eval', '--model-dir', join(dir, name), '--data', heldOut, '--json');
+    return (JSON.parse(ev.stdout) as { loss: number }).loss;
+  };
+  const twoPasses = await trainAndEval('passes', '--data', file, '--epochs', '2', '--workers', '0');
+  const onePassTwice = await trainAndEval('twice', '--data', file, file, '--workers', '0');
+  const inWorker = await trainAndEval('worker', '--data', file, '--epochs', '2', '--workers', '1');
+  t.not(twoPasses, onePassTwice);
+  t.is(inWorker, twoPasses);
+});
+
 test.serial('train reads a Kafka topic (librdkafka mock cluster), one Instance per message, until --max-steps', async (t) => {
   const kafka = await startMockKafka();
   const producer = new Kafka.Producer({ 'bootstrap.servers': kafka.bootstrap } as Kafka.ProducerGlobalConfig);

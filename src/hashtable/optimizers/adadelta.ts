@@ -14,10 +14,11 @@ export function adadeltaOptimizer(c: monolith.hash_table.AdadeltaOptimizerConfig
     init(r, s) {
       r.fill(0, s, s + 2 * dim);
     },
-    apply(r, w, s, g, gAt, lr) {
+    apply(r, w, s, g, gAt, lr, _step, reg = 1) {
+      const wdr = wd * reg;
       const u = s + dim;
       for (let i = 0; i < dim; i++) {
-        const gi = g[gAt + i]! + wd * r[w + i]!;
+        const gi = g[gAt + i]! + wdr * r[w + i]!;
         const acc = (r[s + i] = r[s + i]! * rho + gi * gi * (1 - rho));
         const upd = (Math.sqrt(r[u + i]! + eps) / Math.sqrt(acc + eps)) * gi;
         r[w + i] -= upd * lr;

@@ -30,14 +30,15 @@ function adamLike(
       r[s + powers] = b1;
       r[s + powers + 1] = b2;
     },
-    apply(r, w, s, g, gAt, lr0) {
+    apply(r, w, s, g, gAt, lr0, _step, reg = 1) {
+      const wdr = wd * reg;
       const p1 = r[s + powers]!;
       const p2 = r[s + powers + 1]!;
       const lr = (lr0 * Math.sqrt(1 - p2)) / (1 - p1);
       const v = s + dim;
       const vh = s + 2 * dim;
       for (let i = 0; i < dim; i++) {
-        const gi = g[gAt + i]! + wd * r[w + i]!;
+        const gi = g[gAt + i]! + wdr * r[w + i]!;
         const m = (r[s + i] = r[s + i]! + (gi - r[s + i]!) * (1 - b1));
         let vi = (r[v + i] = r[v + i]! + (gi * gi - r[v + i]!) * (1 - b2));
         if (ams) vi = r[vh + i] = Math.max(r[vh + i]!, vi);

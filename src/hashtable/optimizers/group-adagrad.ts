@@ -20,10 +20,11 @@ export function groupAdagradOptimizer(c: monolith.hash_table.GroupAdaGradOptimiz
     init(r, s) {
       r[s] = init;
     },
-    apply(r, w, s, g, gAt, lr0) {
+    apply(r, w, s, g, gAt, lr0, _step, reg = 1) {
+      const wdr = wd * reg;
       let maxSq = 0;
       for (let i = 0; i < dim; i++) {
-        const gi = g[gAt + i]! + wd * r[w + i]!;
+        const gi = g[gAt + i]! + wdr * r[w + i]!;
         if (gi * gi > maxSq) maxSq = gi * gi;
         z[i] = gi;
       }

@@ -22,8 +22,9 @@ export function groupFtrlOptimizer(c: monolith.hash_table.GroupFtrlOptimizerConf
       r.fill(init, s, s + dim);
       r.fill(0, s + dim, s + 2 * dim);
     },
-    apply(r, w, s, g, gAt, lr) {
+    apply(r, w, s, g, gAt, lr, _step, reg = 1) {
       const zAt = s + dim;
+      const l2r = l2 * reg;
       let zNorm = 0;
       for (let i = 0; i < dim; i++) {
         const gi = g[gAt + i]!;
@@ -40,7 +41,7 @@ export function groupFtrlOptimizer(c: monolith.hash_table.GroupFtrlOptimizerConf
         return;
       }
       const shrink = 1 - l1 / zNorm;
-      for (let i = 0; i < dim; i++) r[w + i] = (-shrink * r[zAt + i]!) / ((beta + Math.sqrt(r[s + i]!)) / lr + l2);
+      for (let i = 0; i < dim; i++) r[w + i] = (-shrink * r[zAt + i]!) / ((beta + Math.sqrt(r[s + i]!)) / lr + l2r);
     },
     dump: (r, s) => ({ groupFtrl: { zero: readFloats(r, s + dim, dim), norm: readFloats(r, s, dim) } }),
     restore: (r, s, d) => !!d?.groupFtrl && loadFloats(r, s, d.groupFtrl.norm, dim) && loadFloats(r, s + dim, d.groupFtrl.zero, dim),

@@ -14,9 +14,10 @@ export function momentumOptimizer(c: monolith.hash_table.MomentumOptimizerConfig
     init(r, s) {
       r.fill(0, s, s + dim);
     },
-    apply(r, w, s, g, gAt, lr) {
+    apply(r, w, s, g, gAt, lr, _step, reg = 1) {
+      const wdr = wd * reg;
       for (let i = 0; i < dim; i++) {
-        const dx = lr * (g[gAt + i]! + wd * r[w + i]!);
+        const dx = lr * (g[gAt + i]! + wdr * r[w + i]!);
         const prev = r[s + i]!;
         const n = (r[s + i] = mu * prev - dx);
         r[w + i] += nesterov ? -mu * prev + (1 + mu) * n : n;

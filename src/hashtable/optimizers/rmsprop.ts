@@ -17,9 +17,10 @@ function rmspropLike(kind: 'rmsprop' | 'rmspropv2', c: monolith.hash_table.Rmspr
     init(r, s) {
       r.fill(0, s, s + dim);
     },
-    apply(r, w, s, g, gAt, lr) {
+    apply(r, w, s, g, gAt, lr, _step, reg = 1) {
+      const wdr = wd * reg;
       for (let i = 0; i < dim; i++) {
-        const dx = g[gAt + i]! + wd * r[w + i]!;
+        const dx = g[gAt + i]! + wdr * r[w + i]!;
         const n = (r[s + i] = mu * r[s + i]! + keep * dx * dx);
         r[w + i] -= (lr / (Math.sqrt(n) + 1)) * dx;
       }

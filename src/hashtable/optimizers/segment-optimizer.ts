@@ -18,7 +18,7 @@ export interface SegmentOptimizer {
   init(rows: Float32Array, s: number): void;
   /**
    * One update with the (already summed) gradient `g[gAt .. gAt + dim)`. `reg` (default 1) multiplies the
-   * optimizer's L2 regularization (FTRL L2, Adagrad weight decay); others ignore it.
+   * optimizer's L2 regularization: FTRL's and group FTRL's L2, every weight decay.
    */
   apply(rows: Float32Array, w: number, s: number, g: Float32Array, gAt: number, lr: number, step: number, reg?: number): void;
   /**

@@ -1,5 +1,6 @@
 import { ConfigError } from '../../errors.js';
 import type { ApplyGradientsOptions, EmbeddingHashTableConfig, TableRuntimeOptions } from '../embedding-hash-table.js';
+import { regularizationScaleOf } from '../embedding-hash-table-config.js';
 import { EntryLayout } from '../entry-config.js';
 import { HashTableError } from '../errors.js';
 import { toIdWords, type IdsInput, type IdWords } from '../id-batch.js';
@@ -209,8 +210,9 @@ export class RedisEmbeddingTable {
       } else for (let d = 0; d < dim; d++) acc[j * dim + d] += grads[i * dim + d]!;
     }
     const lrs = segmentLearningRates(this.layout.segments, this.config.learningRates, opts.globalStep ?? 0, opts.learningRates, this.lrs);
+    const scale = regularizationScaleOf(opts);
     const regs = await this.regularizationFactors();
-    const segs = this.segArgs.flatMap((a, k) => [a[0]!, a[1]!, a[2]!, a[3]!, String(lrs[k]), ...l2Scaled(a, regs[k]!)]);
+    const segs = this.segArgs.flatMap((a, k) => [a[0]!, a[1]!, a[2]!, a[3]!, String(lrs[k]), ...l2Scaled(a, scale * regs[k]!)]);
     const ts = this.clock();
     const head = [String(ts), String(this.layout.tsWord)];
     const tail = [String(segs.length / 8), ...segs];

@@ -1,5 +1,5 @@
 import { ConfigError } from '../../errors.js';
-import type { EmbeddingHashTable } from '../embedding-hash-table.js';
+import type { ApplyGradientsOptions, EmbeddingHashTable } from '../embedding-hash-table.js';
 import { toIdWords, type IdsInput } from '../id-batch.js';
 import type { RedisEmbeddingTable, RedisRow } from './redis-embedding-table.js';
 
@@ -63,11 +63,11 @@ export class RedisRowCache {
 
   /**
    * Applies `grads` (n x dim, in input order; repeated ids summed) on the
-   * cluster at `globalStep` and reads the updated rows into the local table.
+   * cluster (at `opts.globalStep`, with its regularizationScale) and reads the updated rows into the local table.
    */
-  async push(ids: IdsInput, grads: Float32Array, globalStep: number): Promise<void> {
+  async push(ids: IdsInput, grads: Float32Array, opts: ApplyGradientsOptions): Promise<void> {
     if (grads.length === 0) return;
-    await this.remote.applyGradients(ids, grads, { globalStep });
+    await this.remote.applyGradients(ids, grads, opts);
     const t = this.now();
     this.store(await this.remote.fetchRows(ids, false), t);
   }

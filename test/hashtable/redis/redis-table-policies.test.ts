@@ -84,3 +84,32 @@ test('vocabulary regularization: the server-side FTRL scales its L2 by the count
   }
   t.true(weights[0]! < weights[1]! / 2, `2,000 ids counted: ${weights[0]} vs vocabulary 50 given: ${weights[1]}`);
 });
+
+test('regularizationScale: the server-side FTRL L2 and Adagrad weight decay are multiplied by it as in the shared-memory table', async (t) => {
+  const optimizers = {
+    ftrl: { ftrl: { learningRate: 0.15, initialAccumulatorValue: 1e-3, beta: 0.01, l2RegularizationStrength: 0.05 } },
+    adagrad: { adagrad: { learningRate: 0.1, initialAccumulatorValue: 1e-3, weightDecayFactor: 0.05 } },
+  };
+  const ids = BigUint64Array.of(fid(4, 1), fid(4, 2));
+  const grads = Float32Array.of(-0.3, 0.1, 0.2, -0.05);
+  for (const [name, optConfig] of Object.entries(optimizers)) {
+    const config = { name: `scale-${name}`, seed: 5, entry: { segments: [{ dimSize: 2, initConfig: { randomUniform: { minval: -0.5, maxval: 0.5 } }, optConfig }] } };
+    const remote = await RedisEmbeddingTable.open(config, { nodes: cluster.nodes });
+    const local = EmbeddingHashTable.create(config);
+    const plain = EmbeddingHashTable.create(config);
+    local.lookup(ids);
+    plain.lookup(ids);
+    await remote.lookup(ids);
+    for (let k = 0; k < 3; k++) {
+      local.applyGradients(ids, grads, { regularizationScale: 3 });
+      plain.applyGradients(ids, grads);
+      await remote.applyGradients(ids, grads, { regularizationScale: 3 });
+    }
+    const want = Array.from(local.lookup(ids));
+    const got = Array.from(await remote.lookup(ids));
+    got.forEach((v, i) => t.true(Math.abs(v - want[i]!) <= 1e-5 * Math.max(1, Math.abs(want[i]!)), `${name} weight ${i}: redis ${v} vs shared memory ${want[i]}`));
+    t.notDeepEqual(want, Array.from(plain.lookup(ids)), `${name}: scale 3 changes the weights`);
+    await remote.clear();
+    await remote.close();
+  }
+});
