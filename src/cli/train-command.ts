@@ -45,7 +45,7 @@ export function trainCommand(): Command {
     .option('--kafka-brokers <list>', 'train from a Kafka topic (bootstrap servers) instead of files')
     .option('--topic <name>', 'Kafka topic')
     .option('--group-id <id>', 'Kafka consumer group (default monolith-ts-train)')
-    .option('--epochs <n>', 'passes over the files', positiveInt, 1)
+    .option('--epochs <n>', 'passes over the files (pass k: the L2 regularization × k)', positiveInt, 1)
     .option('--eval-data <files...>', 'held-out record files (same layout): evaluated after every pass; the best pass is the checkpoint kept')
     .option('--patience <n>', 'with --eval-data: stop after this many passes without a better held-out AUC', positiveInt)
     .option('--max-steps <n>', 'stop after this many steps (a Kafka topic has no end)', positiveInt)
