@@ -158,3 +158,22 @@ test.serial('reportSparse: each train step reports the ids and gradients it appl
   await train({ model, source: batches(4, 1), workers: 0, hooks: [{ name: 'updates', op: map((r) => (plain.push(r.sparseUpdates), r)) }] });
   t.deepEqual(plain, [undefined], 'not reported unless asked');
 });
+
+test.serial("passes: a source marking its batches' pass trains against Redis as locally, the second pass with the tables' weight decay doubled", async (t) => {
+  await flushCluster();
+  const decaying = { url: MODEL_URL, options: { seed: 1, sparseWeightDecay: 0.5 } };
+  const data = batches(5, 4);
+  const twoPasses = () => [1, 2].flatMap((pass) => data.map((batch) => ({ batch, pass })));
+  const rowsOf = (tables: ReturnType<typeof createModelTables>, ids: Iterable<bigint>) => new Map([...ids].map((id) => [id, tables.even!.lookupOnly(BigUint64Array.of(id))]));
+  await train({ model: decaying, source: twoPasses(), workers: 0, deterministic: true, redis: { nodes: cluster.nodes, stalenessMs: 0, denseSyncSteps: 1 } });
+  const remote = await redisRows('even', createModel({ seed: 1, sparseWeightDecay: 0.5 }).tables.even);
+  const marked = createModelTables(createModel({ seed: 1, sparseWeightDecay: 0.5 }));
+  await train({ model: decaying, source: twoPasses(), workers: 0, deterministic: true, tables: marked });
+  const unmarked = createModelTables(createModel({ seed: 1, sparseWeightDecay: 0.5 }));
+  await train({ model: decaying, source: [...data, ...data], workers: 0, deterministic: true, tables: unmarked });
+  const want = rowsOf(marked, remote.keys());
+  for (const [id, emb] of remote) emb.forEach((v, d) => t.true(Math.abs(v - want.get(id)![d]!) < 1e-5, `id ${id}[${d}]: ${v} vs ${want.get(id)![d]}`));
+  const other = rowsOf(unmarked, remote.keys());
+  t.true([...remote].some(([id, emb]) => emb.some((v, d) => Math.abs(v - other.get(id)![d]!) > 1e-4)), 'the unmarked passes train otherwise');
+});
+
