@@ -1,4 +1,3 @@
-import { concatMap, type OperatorFunction } from 'rxjs';
 import { ConfigError } from '../errors.js';
 import type { SharedDenseParams } from '../workers/shared-dense-params.js';
 import type { StepGate } from './step-gate.js';
@@ -10,17 +9,14 @@ function passOf(item: unknown): number | undefined {
 }
 
 /**
- * Moves the training to the pass the next item carries: at the first item of a new pass it waits until
- * the steps of the previous one have finished (the gate, exclusive), then sets the pass every worker reads,
- * so each step applies its gradients with the regularization of its own pass. Items without a pass go by.
+ * Called with each item before its step: at the first item of a new pass it waits until the steps of
+ * the previous one have finished (the gate, exclusive), then sets the pass every worker reads, so each
+ * step applies its gradients with the regularization of its own pass. Undefined (nothing to wait for)
+ * when the item carries no pass or the same one.
  */
-export function passBoundary<T>(gate: StepGate, dense: SharedDenseParams): OperatorFunction<T, T> {
-  return concatMap(async (item: T) => {
-    const pass = passOf(item);
-    if (pass !== undefined && pass !== dense.pass) {
-      if (!(Number.isInteger(pass) && pass >= 1)) throw new ConfigError(`pipeline: a source item's pass must be an integer >= 1, got ${pass}`);
-      await gate.exclusive(async () => void (dense.pass = pass));
-    }
-    return item;
-  });
+export function enterPass(item: unknown, gate: StepGate, dense: SharedDenseParams): Promise<void> | undefined {
+  const pass = passOf(item);
+  if (pass === undefined || pass === dense.pass) return undefined;
+  if (!(Number.isInteger(pass) && pass >= 1)) throw new ConfigError(`pipeline: a source item's pass must be an integer >= 1, got ${pass}`);
+  return gate.exclusive(async () => void (dense.pass = pass));
 }

@@ -20,7 +20,7 @@ import { progressLine } from './progress-line.js';
 import { RedisTraining, type RedisTrainingOptions } from './redis-training.js';
 import { CheckpointSaver, type CheckpointListener } from './checkpoint-saver.js';
 import { parseTimeOf } from './parse-timing.js';
-import { passBoundary } from './pass-boundary.js';
+import { enterPass } from './pass-boundary.js';
 import { SourcePositions } from './source-positions.js';
 import { readIndex } from './checkpoint-saver.js';
 import type { SourceLike } from './pull-source.js';
@@ -221,10 +221,11 @@ export class TrainingPipeline {
 
       const graph0 = new StreamGraph(`${spec.name}-${mode}`).from('source', opts.source);
       let g: StreamGraph<unknown> = graph0;
-      if (mode === 'train') g = g.through('passes', passBoundary(gate, dense), 'transform', "scales the tables' L2 regularization by the items' pass");
       for (const b of opts.before ?? []) g = g.through(b.name, b.op, b.kind ?? 'transform');
-      const stepRunner = (item: unknown, index: number) =>
-        gate.shared(async () => {
+      const stepRunner = async (item: unknown, index: number) => {
+        // The first item of a new pass waits for the previous pass's steps (its regularization scale differs).
+        if (mode === 'train') await enterPass(item, gate, dense);
+        return gate.shared(async () => {
           let ack: (() => void) | undefined;
           let res: StepResult;
           try {
@@ -249,6 +250,7 @@ export class TrainingPipeline {
           ack?.();
           return res;
         });
+      };
       let graph = g.step(mode, stepRunner, { maxInFlight, detail: `${workers === 0 ? 'in this thread' : `${workers} worker(s)`}${opts.parseInWorkers ? ' parsing their batches' : ''}, at most ${maxInFlight} in flight${opts.deterministic ? ', deterministic' : ''}` });
       const named = (list: NamedOperator[] | undefined, kind: 'hook' | 'sink') =>
         (list ?? []).forEach((h, i) => {

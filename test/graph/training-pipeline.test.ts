@@ -153,3 +153,16 @@ test('SIGTERM during training (child process): the exit hook emits its counter a
   const names = await readdir(dir);
   t.true(names.includes('checkpoint'));
 });
+
+test('a source marking passes: with 2 workers and 4 steps in flight, every step of pass 1 applies regularization scale 1 and every step of pass 2 scale 2 (the boundary waits for the old pass)', async (t) => {
+  const data = batches(8, 12);
+  const source = async function* () {
+    for (const pass of [1, 2]) for (const batch of data) yield { batch, pass } as SourceBatch;
+  };
+  const scales: number[] = [];
+  const s = await train({ model: model({ seed: 1, sparseWeightDecay: 0.1 }), source, workers: 2, maxInFlight: 4, reportSparse: true, hooks: [{ name: 'scales', op: tap((r) => scales.push(r.sparseUpdates![0]!.regularizationScale)) }] });
+  t.is(s.steps, 24);
+  t.is(scales.filter((x) => x === 1).length, 12);
+  t.is(scales.filter((x) => x === 2).length, 12);
+  t.deepEqual(scales.slice(0, 12), Array(12).fill(1), 'results of pass 2 come after every result of pass 1');
+});
