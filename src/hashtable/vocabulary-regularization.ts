@@ -2,7 +2,7 @@ import { ConfigError } from '../errors.js';
 
 /**
  * Regularization that grows with a table's vocabulary: the segment's L2
- * regularization (FTRL L2, Adagrad weight decay) is multiplied by
+ * regularization (FTRL and group-FTRL L2, every weight decay) is multiplied by
  * max(1, V / reference)^exponent, V = `vocabulary` when given, else the number
  * of ids the table holds so far (counted as ids arrive, so it needs no
  * knowledge of the data). A slot of many ids, most of them rare, then keeps
