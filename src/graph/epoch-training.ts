@@ -173,8 +173,6 @@ export async function trainEpochs(opts: EpochTrainingOptions): Promise<EpochTrai
     );
   } finally {
     await p.close();
-    // The tables and weights go back to the caller: later training of them is not a pass over these rows.
-    p.dense.pass = 0;
   }
   if (bestCheckpointDir && (restoreBest ?? true) && saver && best !== reports.at(-1)) await saver.restore();
   return { epochs: reports, best: best!, stoppedEarly, tables: p.tables, dense: p.dense, ...(bestCheckpointStep !== undefined ? { bestCheckpointStep } : {}) };

@@ -20,7 +20,7 @@ import { progressLine } from './progress-line.js';
 import { RedisTraining, type RedisTrainingOptions } from './redis-training.js';
 import { CheckpointSaver, type CheckpointListener } from './checkpoint-saver.js';
 import { parseTimeOf } from './parse-timing.js';
-import { enterPass } from './pass-boundary.js';
+import { passScaleOf } from './source-pass.js';
 import { SourcePositions } from './source-positions.js';
 import { readIndex } from './checkpoint-saver.js';
 import type { SourceLike } from './pull-source.js';
@@ -121,8 +121,8 @@ export interface RecordBatch extends RecordSlice {
 
 const isSourceBatch = (x: SourceBatch | Batch): x is SourceBatch => !('rows' in x) && 'batch' in x;
 
-type Runner = (batch: Batch, mode: RunMode, opts: { batchIndex: number; parseMs?: number; keepBatch?: boolean }) => Promise<StepResult>;
-type RecordRunner = (slice: RecordSlice, mode: RunMode, opts: { batchIndex: number }) => Promise<StepResult>;
+type Runner = (batch: Batch, mode: RunMode, opts: { batchIndex: number; parseMs?: number; keepBatch?: boolean; regularizationScale: number }) => Promise<StepResult>;
+type RecordRunner = (slice: RecordSlice, mode: RunMode, opts: { batchIndex: number; regularizationScale: number }) => Promise<StepResult>;
 
 function recordBatchOf(item: unknown): RecordBatch {
   if (Array.isArray(item) && item.every((r) => r instanceof Uint8Array)) return { records: item as Uint8Array[] };
@@ -222,23 +222,23 @@ export class TrainingPipeline {
       const graph0 = new StreamGraph(`${spec.name}-${mode}`).from('source', opts.source);
       let g: StreamGraph<unknown> = graph0;
       for (const b of opts.before ?? []) g = g.through(b.name, b.op, b.kind ?? 'transform');
-      const stepRunner = async (item: unknown, index: number) => {
-        // The first item of a new pass waits for the previous pass's steps (its regularization scale differs).
-        if (mode === 'train') await enterPass(item, gate, dense);
-        return gate.shared(async () => {
+      const stepRunner = (item: unknown, index: number) =>
+        gate.shared(async () => {
           let ack: (() => void) | undefined;
           let res: StepResult;
           try {
+            // A train step applies its own item's pass to the regularization (steps of two passes may overlap).
+            const regularizationScale = mode === 'train' ? passScaleOf(item) : 1;
             if (runRecords) {
               const rb = recordBatchOf(item);
               ack = rb.ack;
-              res = await runRecords(rb, mode, { batchIndex: index + 1 });
+              res = await runRecords(rb, mode, { batchIndex: index + 1, regularizationScale });
             } else {
               const sb = item as SourceBatch | Batch;
               const src = isSourceBatch(sb) ? sb : { batch: sb };
               ack = src.ack;
               await redis?.beforeStep(src.batch);
-              res = await run(src.batch, mode, { batchIndex: index + 1, parseMs: parseTimeOf(src.batch), keepBatch: opts.keepBatch });
+              res = await run(src.batch, mode, { batchIndex: index + 1, parseMs: parseTimeOf(src.batch), keepBatch: opts.keepBatch, regularizationScale });
               // The source's offsets are acked below, only once the step's updates are in Redis.
               await redis?.afterStep(res);
             }
@@ -250,7 +250,6 @@ export class TrainingPipeline {
           ack?.();
           return res;
         });
-      };
       let graph = g.step(mode, stepRunner, { maxInFlight, detail: `${workers === 0 ? 'in this thread' : `${workers} worker(s)`}${opts.parseInWorkers ? ' parsing their batches' : ''}, at most ${maxInFlight} in flight${opts.deterministic ? ', deterministic' : ''}` });
       const named = (list: NamedOperator[] | undefined, kind: 'hook' | 'sink') =>
         (list ?? []).forEach((h, i) => {

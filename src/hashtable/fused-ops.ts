@@ -58,7 +58,7 @@ export function fusedApplyGradients(
   fusedSlotSize: ArrayLike<number>,
   grads: Float32Array,
   numShards: number,
-  opts: { globalStep?: number; learningRates?: ArrayLike<number> } = {},
+  opts: { globalStep?: number; learningRates?: ArrayLike<number>; regularizationScale?: number } = {},
 ): void {
   const w = toIdWords(ids);
   const T = tables.length;
@@ -83,6 +83,6 @@ export function fusedApplyGradients(
       tg.set(grads.subarray(embOffsets[k]!, embOffsets[k + 1]!), at * table.dim);
       at += m;
     }
-    table.applyGradients(tid, tg, { globalStep: opts.globalStep, learningRates: lrs });
+    table.applyGradients(tid, tg, { globalStep: opts.globalStep, learningRates: lrs, regularizationScale: opts.regularizationScale });
   }
 }

@@ -140,7 +140,7 @@ export class MultiHashTable implements CheckpointableTables {
     return fusedLookup(this.names.map((n) => this.tables.get(n)!), ids, fusedSlotSize, numShards);
   }
   /** `learningRates` flattened over tables (in name order) and their segments. */
-  fusedApplyGradients(ids: IdsInput, fusedSlotSize: ArrayLike<number>, grads: Float32Array, numShards: number, opts: { globalStep?: number; learningRates?: ArrayLike<number> } = {}): this {
+  fusedApplyGradients(ids: IdsInput, fusedSlotSize: ArrayLike<number>, grads: Float32Array, numShards: number, opts: { globalStep?: number; learningRates?: ArrayLike<number>; regularizationScale?: number } = {}): this {
     fusedApplyGradients(this.names.map((n) => this.tables.get(n)!), ids, fusedSlotSize, grads, numShards, opts);
     return this;
   }

@@ -74,7 +74,7 @@ export class MultiTypeHashTable implements BaseMultiTypeHashTable {
   fusedLookup(ids: IdsInput, fusedSlotSize: ArrayLike<number>, numShards: number): FusedLookupResult {
     return fusedLookup(this.slots.map((s) => this.tables[s]!), ids, fusedSlotSize, numShards);
   }
-  fusedApplyGradients(ids: IdsInput, fusedSlotSize: ArrayLike<number>, grads: Float32Array, numShards: number, opts: { globalStep?: number; learningRates?: ArrayLike<number> } = {}): this {
+  fusedApplyGradients(ids: IdsInput, fusedSlotSize: ArrayLike<number>, grads: Float32Array, numShards: number, opts: { globalStep?: number; learningRates?: ArrayLike<number>; regularizationScale?: number } = {}): this {
     fusedApplyGradients(this.slots.map((s) => this.tables[s]!), ids, fusedSlotSize, grads, numShards, opts);
     return this;
   }

@@ -22,11 +22,10 @@ export interface SharedDenseParamsHandle {
   memory?: object;
 }
 
-/** Counters at the start of the buffer (int32): global step, dense updates applied, the pass over the training data. */
+/** Counters at the start of the buffer (int32): global step, dense updates applied. */
 const HEADER_WORDS = 4;
 const STEP = 0;
 const UPDATES = 1;
-const PASS = 2;
 
 const sizeOf = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
 
@@ -115,21 +114,6 @@ export class SharedDenseParams {
   }
   set updates(v: number) {
     Atomics.store(this.counters, UPDATES, v);
-  }
-
-  /**
-   * The pass over the training data the steps belong to (0: not counted, as in streaming training);
-   * `trainEpochs` sets it at the start of each pass.
-   */
-  get pass(): number {
-    return Atomics.load(this.counters, PASS);
-  }
-  set pass(v: number) {
-    Atomics.store(this.counters, PASS, v);
-  }
-  /** The factor the tables' L2 regularization is multiplied by in this pass: the pass number (at least 1). */
-  get regularizationScale(): number {
-    return Math.max(1, this.pass);
   }
 
   /**

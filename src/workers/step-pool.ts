@@ -56,6 +56,8 @@ export interface PoolStepOptions {
   parseMs?: number;
   /** Attach the batch to the result (it stays in this thread; nothing is copied back). */
   keepBatch?: boolean;
+  /** As RunStepOptions.regularizationScale. */
+  regularizationScale?: number;
   signal?: AbortSignal;
 }
 
@@ -214,7 +216,7 @@ export class StepWorkerPool {
     const signal = opts.signal ? AbortSignal.any([opts.signal, timeout.signal]) : timeout.signal;
     let out: StepTaskOutcome;
     try {
-      out = await this.pool.run({ ...task, mode, batchIndex: opts.batchIndex, parseMs: opts.parseMs, runner }, { signal });
+      out = await this.pool.run({ ...task, mode, batchIndex: opts.batchIndex, parseMs: opts.parseMs, regularizationScale: opts.regularizationScale, runner }, { signal });
     } catch (err) {
       const thread = ran[0]! >= 0 ? ran[0]! : undefined;
       void this.threads;

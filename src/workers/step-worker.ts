@@ -42,6 +42,7 @@ export interface StepTask {
   mode: RunMode;
   batchIndex?: number;
   parseMs?: number;
+  regularizationScale?: number;
   /** Two Float64s: the worker stores its threadId and the wall-clock ms when it starts the task (who ran it, for how long). */
   runner: SharedArrayBuffer;
 }
@@ -96,7 +97,7 @@ export default async function runStepTask(task: StepTask): Promise<StepTaskOutco
   }
   try {
     const { batch, parseMs } = batchOf(task, ctx);
-    const res = ctx.step.run(batch, task.mode, { batchIndex: task.batchIndex, parseMs });
+    const res = ctx.step.run(batch, task.mode, { batchIndex: task.batchIndex, parseMs, regularizationScale: task.regularizationScale });
     return { ok: { ...res, backend: ctx.backend } };
   } catch (error) {
     return { failed: 'step', error: packError(error), thread: threadId };

@@ -34,6 +34,8 @@ export interface RunStepOptions {
   parseMs?: number;
   /** Attach the batch to the result (deep insight, prediction output). */
   keepBatch?: boolean;
+  /** Multiplies the tables' L2 regularization for this step's updates (ApplyGradientsOptions.regularizationScale; default 1). */
+  regularizationScale?: number;
 }
 
 interface LookedUp {
@@ -236,7 +238,7 @@ export class TrainStep {
           const pooledGrads = inputVars.map((v) => grads[v.name]!.dataSync() as Float32Array);
           tf.dispose([value, ...Object.values(grads), ...kept]);
           t2 = now();
-          sparseUpdates = this.apply(looked, denseGrads, pooledGrads);
+          sparseUpdates = this.apply(looked, denseGrads, pooledGrads, opts.regularizationScale ?? 1);
           t3 = now();
         } finally {
           tf.dispose(inputVars);
@@ -262,9 +264,8 @@ export class TrainStep {
    * Scatters the pooled gradients to the tables and applies the dense gradients (after the model's gradient settings);
    * returns what was applied to the tables when the step reports it.
    */
-  private apply(looked: LookedUp[], denseGrads: Float32Array[], pooledGrads: Float32Array[]): StepResult['sparseUpdates'] {
+  private apply(looked: LookedUp[], denseGrads: Float32Array[], pooledGrads: Float32Array[], regularizationScale: number): StepResult['sparseUpdates'] {
     const step = this.opts.dense.globalStep;
-    const regularizationScale = this.opts.dense.regularizationScale;
     const sparse = looked.map((l, k) => ({ fids: l.fids, grads: scatterPooledGradient(pooledGrads[k]!, l.splits, l.shape), dim: l.feature.dim }));
     applyGradientSettings(this.opts.spec.gradients, { dense: denseGrads, denseWeights: this.opts.dense.weights, pooled: pooledGrads, sparse }, step);
     for (const k of this.tableOrder) {
@@ -334,7 +335,7 @@ export class TrainStep {
     if (mode === 'train') {
       const { dense, pooled } = wasm.backward(logitGrads, looked.length);
       t2 = now();
-      sparseUpdates = this.apply(looked, dense, pooled);
+      sparseUpdates = this.apply(looked, dense, pooled, opts.regularizationScale ?? 1);
       t3 = now();
     }
     return this.result(batch, mode, opts, { loss, preds, t0, t1, t2, t3, sparseUpdates });

@@ -154,15 +154,21 @@ test('SIGTERM during training (child process): the exit hook emits its counter a
   t.true(names.includes('checkpoint'));
 });
 
-test('a source marking passes: with 2 workers and 4 steps in flight, every step of pass 1 applies regularization scale 1 and every step of pass 2 scale 2 (the boundary waits for the old pass)', async (t) => {
+test('a source marking passes: with 2 workers, 4 steps in flight and a checkpoint after every step, each step applies its own pass as the regularization scale', async (t) => {
   const data = batches(8, 12);
   const source = async function* () {
     for (const pass of [1, 2]) for (const batch of data) yield { batch, pass } as SourceBatch;
   };
   const scales: number[] = [];
-  const s = await train({ model: model({ seed: 1, sparseWeightDecay: 0.1 }), source, workers: 2, maxInFlight: 4, reportSparse: true, hooks: [{ name: 'scales', op: tap((r) => scales.push(r.sparseUpdates![0]!.regularizationScale)) }] });
+  const dir = await tempDir();
+  const s = await train({ model: model({ seed: 1, sparseWeightDecay: 0.1 }), source, workers: 2, maxInFlight: 4, reportSparse: true, checkpoint: { dir, everySteps: 1 }, hooks: [{ name: 'scales', op: tap((r) => scales.push(r.sparseUpdates![0]!.regularizationScale)) }] });
   t.is(s.steps, 24);
   t.is(scales.filter((x) => x === 1).length, 12);
   t.is(scales.filter((x) => x === 2).length, 12);
-  t.deepEqual(scales.slice(0, 12), Array(12).fill(1), 'results of pass 2 come after every result of pass 1');
+  // Unmarked items train with scale 1, whatever came before; a bad pass fails the pipeline, naming it.
+  const after: number[] = [];
+  await train({ model: model({ seed: 1, sparseWeightDecay: 0.1 }), source: data.slice(0, 3), workers: 0, reportSparse: true, hooks: [{ name: 'scales', op: tap((r) => after.push(r.sparseUpdates![0]!.regularizationScale)) }] });
+  t.deepEqual(after, [1, 1, 1]);
+  const bad = await t.throwsAsync(train({ model: model(), source: [{ batch: data[0]!, pass: 0 }], workers: 0 }));
+  t.regex(String(bad?.cause ?? bad), /a source item's pass must be an integer >= 1, got 0/);
 });
