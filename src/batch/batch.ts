@@ -77,8 +77,8 @@ export interface SourceBatch {
   ack?: () => void;
   /**
    * The pass over the training data this batch belongs to (1, 2, … when the same rows are read again).
-   * A training pipeline multiplies the tables' L2 regularization (FTRL L2, weight decay) by it from the
-   * first batch of the pass on, once the steps of the previous pass have finished.
+   * A training pipeline's step for this batch multiplies the tables' L2 regularization (FTRL L2, weight
+   * decay) by it; without one the factor is 1.
    */
   pass?: number;
 }

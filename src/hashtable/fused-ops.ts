@@ -46,6 +46,13 @@ export function fusedLookup(tables: readonly EmbeddingHashTable[], ids: IdsInput
   return { embeddings, recvSplits, idOffsets, embOffsets };
 }
 
+/** Options of a fused apply: ApplyGradientsOptions with `learningRates` flattened over the tables and their segments. */
+export interface FusedApplyOptions {
+  globalStep?: number;
+  learningRates?: ArrayLike<number>;
+  regularizationScale?: number;
+}
+
 /**
  * Applies `grads` (laid out like fusedLookup's embeddings). All ids of a table
  * are gathered across shards and applied in one call, so a repeated id is
@@ -58,7 +65,7 @@ export function fusedApplyGradients(
   fusedSlotSize: ArrayLike<number>,
   grads: Float32Array,
   numShards: number,
-  opts: { globalStep?: number; learningRates?: ArrayLike<number>; regularizationScale?: number } = {},
+  opts: FusedApplyOptions = {},
 ): void {
   const w = toIdWords(ids);
   const T = tables.length;

@@ -10,7 +10,7 @@ import type { CkptInfoCounts } from './ckpt-info.js';
 import { EmbeddingHashTable, type ApplyGradientsOptions, type EmbeddingHashTableConfig, type EmbeddingHashTableHandle, type TableRuntimeOptions } from './embedding-hash-table.js';
 import { decodeEntryDump, putDecodedEntry, type DecodedEntry } from './entry-dump.js';
 import { HashTableError } from './errors.js';
-import { fusedApplyGradients, fusedLookup, type FusedLookupResult } from './fused-ops.js';
+import { fusedApplyGradients, fusedLookup, type FusedApplyOptions, type FusedLookupResult } from './fused-ops.js';
 import { idCount, toIdWords, type IdsInput } from './id-batch.js';
 import type { SlotIds, SlotIdsAndValues } from './multi-type-hash-table.js';
 import { decodeRecordFile, encodeRecordFile } from './tf-snappy.js';
@@ -140,7 +140,7 @@ export class MultiHashTable implements CheckpointableTables {
     return fusedLookup(this.names.map((n) => this.tables.get(n)!), ids, fusedSlotSize, numShards);
   }
   /** `learningRates` flattened over tables (in name order) and their segments. */
-  fusedApplyGradients(ids: IdsInput, fusedSlotSize: ArrayLike<number>, grads: Float32Array, numShards: number, opts: { globalStep?: number; learningRates?: ArrayLike<number>; regularizationScale?: number } = {}): this {
+  fusedApplyGradients(ids: IdsInput, fusedSlotSize: ArrayLike<number>, grads: Float32Array, numShards: number, opts: FusedApplyOptions = {}): this {
     fusedApplyGradients(this.names.map((n) => this.tables.get(n)!), ids, fusedSlotSize, grads, numShards, opts);
     return this;
   }

@@ -1,7 +1,7 @@
 import { UnsupportedOperationError, HashTableError } from './errors.js';
 import { EmbeddingHashTable, type ApplyGradientsOptions, type EmbeddingHashTableConfig, type TableRuntimeOptions } from './embedding-hash-table.js';
 import { checkpointableTable, type CheckpointableTable, type SaveOptions } from './checkpoint.js';
-import { fusedApplyGradients, fusedLookup, type FusedLookupResult } from './fused-ops.js';
+import { fusedApplyGradients, fusedLookup, type FusedApplyOptions, type FusedLookupResult } from './fused-ops.js';
 import type { IdsInput } from './id-batch.js';
 
 export type SlotIds = Record<string, IdsInput>;
@@ -74,7 +74,7 @@ export class MultiTypeHashTable implements BaseMultiTypeHashTable {
   fusedLookup(ids: IdsInput, fusedSlotSize: ArrayLike<number>, numShards: number): FusedLookupResult {
     return fusedLookup(this.slots.map((s) => this.tables[s]!), ids, fusedSlotSize, numShards);
   }
-  fusedApplyGradients(ids: IdsInput, fusedSlotSize: ArrayLike<number>, grads: Float32Array, numShards: number, opts: { globalStep?: number; learningRates?: ArrayLike<number>; regularizationScale?: number } = {}): this {
+  fusedApplyGradients(ids: IdsInput, fusedSlotSize: ArrayLike<number>, grads: Float32Array, numShards: number, opts: FusedApplyOptions = {}): this {
     fusedApplyGradients(this.slots.map((s) => this.tables[s]!), ids, fusedSlotSize, grads, numShards, opts);
     return this;
   }
