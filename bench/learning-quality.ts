@@ -9,7 +9,7 @@
  * memory the collisionless tables ended up with.
  *
  *   node dist/bench/learning-quality.js [--quick] [--examples 32768,500000] [--epochs 2] [--models deepfm,deep-fwfm,dcn-v2]
- *                                       [--workers 2] [--no-hash] [--no-pass-scaling] [--out bench/RESULTS-learning-quality.md]
+ *                                       [--workers 2] [--no-hash] [--no-pass-scaling] [--rare-ids 2] [--out bench/RESULTS-learning-quality.md]
  *
  * `--quick`: 8,192 examples, one pass, 5,000 held-out rows (a smoke run; the figures mean little).
  */
@@ -40,6 +40,8 @@ export interface PlantedBenchOptions {
   hash: boolean;
   /** trainEpochs' scaleRegularizationByPass (the L2 regularization × the pass number). */
   passScaling: boolean;
+  /** trainEpochs' leaveOutRareIds (later passes leave out the ids seen at most this often in the first). */
+  rareIds: number;
   ftrl: FtrlLogisticOptions;
   /** Extra options per model (e.g. to compare settings). */
   modelOptions: Record<string, unknown>;
@@ -58,6 +60,7 @@ const DEFAULTS: PlantedBenchOptions = {
   stream: { seed: 1 },
   heldOutSeed: 4242,
   hash: true,
+  rareIds: 2,
   passScaling: true,
   ftrl: { alpha: 0.2, beta: 1, l1: 1, l2: 1 },
   modelOptions: {},
@@ -121,6 +124,7 @@ async function runModel(o: PlantedBenchOptions, name: string, model: string, exa
     heldOut: () => (trick ? heldOut.map((b) => trick.mapBatch(b)) : heldOut),
     epochs,
     scaleRegularizationByPass: o.passScaling,
+    leaveOutRareIds: o.rareIds,
     onEpoch: (r) => o.log(`${name} @${examples}: pass ${r.epoch}: held-out AUC ${r.heldOutAuc.toFixed(4)}, log loss ${r.heldOutLoss.toFixed(4)}, calibration ${r.calibration.toFixed(3)}, train loss ${r.trainLoss.toFixed(4)}`),
   });
   const entries = Object.values(res.tables).reduce((a, t) => a + t.size, 0);
@@ -183,7 +187,7 @@ function render(o: PlantedBenchOptions, ref: PlantedReference, sizes: SizeResult
   const pairsFound = sizes.flatMap((s) => s.runs.filter((r) => r.strongestPairs).map((r) => `${r.name} @${s.examples.toLocaleString('en-US')}: ${r.strongestPairs}`));
   return `# Learning quality on the harder planted stream (bench/learning-quality.ts)
 
-Command: \`node dist/bench/learning-quality.js --examples ${o.examples.join(',')} --epochs ${o.epochs} --models ${o.models.join(',')}${o.hash ? '' : ' --no-hash'}${o.passScaling ? '' : ' --no-pass-scaling'}\` — ${started.toISOString()}, ${wall.toFixed(0)} s wall on a busy shared 2-core machine
+Command: \`node dist/bench/learning-quality.js --examples ${o.examples.join(',')} --epochs ${o.epochs} --models ${o.models.join(',')}${o.hash ? '' : ' --no-hash'}${o.passScaling ? '' : ' --no-pass-scaling'}${o.rareIds === 2 ? '' : ` --rare-ids ${o.rareIds}`}\` — ${started.toISOString()}, ${wall.toFixed(0)} s wall on a busy shared 2-core machine
 (the times are not comparable between runs), ${o.workers} worker(s), batches of ${o.batchSize}.
 
 Stream: \`PlantedCtr\` ${JSON.stringify(o.stream)}: ${stream.slots} slots (vocabularies ${Math.min(...stream.vocabs).toLocaleString('en-US')}–${Math.max(...stream.vocabs).toLocaleString('en-US')} ids, Zipf(1.1);
@@ -223,6 +227,7 @@ if (isMain) {
     ...(arg('ftrl') ? { ftrl: JSON.parse(arg('ftrl')!) as FtrlLogisticOptions } : {}),
     ...(args.includes('--no-hash') ? { hash: false } : {}),
     ...(args.includes('--no-pass-scaling') ? { passScaling: false } : {}),
+    ...(arg('rare-ids') ? { rareIds: Number(arg('rare-ids')) } : {}),
     ...(arg('out') ? { out: arg('out') } : {}),
   });
   process.stdout.write(res.markdown);

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { take, type Observable } from 'rxjs';
-import type { SourceBatch } from '../batch/batch.js';
+import type { Batch, SourceBatch } from '../batch/batch.js';
 import { ConfigError } from '../errors.js';
 import { ExportSaverListener } from '../export/export-saver-listener.js';
 import { StandaloneExporter } from '../export/exporters.js';
@@ -11,6 +11,7 @@ import { writeModelSettings } from '../graph/model-settings.js';
 import { train, type RecordBatch } from '../graph/training-pipeline.js';
 import type { RecordSlice } from '../workers/step-pool.js';
 import { trainEpochs, type EpochReport } from '../graph/epoch-training.js';
+import { FirstPassIdCounts } from '../graph/first-pass-ids.js';
 import { recordInputParser } from '../streams/sources/record-input-parser.js';
 import { recordFileBatches, recordFileSlices, recordTopicSlices, recordTopicSource } from '../streams/sources/record-input-source.js';
 import { checkModelInput, describeInput, exportedDenseGroups } from '../streams/sources/record-input.js';
@@ -25,11 +26,20 @@ import { redisOptionsFromFlags, withRedisFlags } from './redis-flags.js';
 
 const say = (l: string) => void process.stdout.write(`${l}\n`);
 
-/** Batches of `files`, `epochs` times over, each marked with its pass (which scales the L2 regularization), with a line per file read. */
-function epochsOf<T extends object>(unit: string, epochs: number, make: (onFileRead: (file: string, rows: number) => void) => AsyncIterable<T>): AsyncIterable<T & { pass: number }> {
+/**
+ * Batches of `files`, `epochs` times over, each marked with its pass (which scales the L2 regularization), with a
+ * line per file read. With `firstPass`, the batches of later passes leave out the ids seen rarely in the first.
+ */
+function epochsOf<T extends object>(unit: string, epochs: number, make: (onFileRead: (file: string, rows: number) => void) => AsyncIterable<T>, firstPass?: FirstPassIdCounts): AsyncIterable<T & { pass: number }> {
   return (async function* () {
     for (let pass = 1; pass <= epochs; pass++) {
-      for await (const item of make((file, rows) => say(`read ${rows} ${unit} from ${file}${epochs > 1 ? ` (epoch ${pass})` : ''}`))) yield { ...item, pass };
+      for await (const item of make((file, rows) => say(`read ${rows} ${unit} from ${file}${epochs > 1 ? ` (epoch ${pass})` : ''}`))) {
+        if (!firstPass || !('batch' in item)) yield { ...item, pass };
+        else if (pass === 1) {
+          firstPass.count(item.batch as Batch);
+          yield { ...item, pass };
+        } else yield { ...item, batch: firstPass.withoutRareIds(item.batch as Batch), pass };
+      }
     }
   })();
 }
@@ -46,6 +56,7 @@ export function trainCommand(): Command {
     .option('--topic <name>', 'Kafka topic')
     .option('--group-id <id>', 'Kafka consumer group (default monolith-ts-train)')
     .option('--epochs <n>', 'passes over the files (pass k: the L2 regularization × k)', positiveInt, 1)
+    .option('--leave-out-rare-ids <n>', 'with --epochs above 1: passes after the first leave out the ids seen at most n times in the first (0: every id trains in every pass)', nonNegativeInt, 2)
     .option('--eval-data <files...>', 'held-out record files (same layout): evaluated after every pass; the best pass is the checkpoint kept')
     .option('--patience <n>', 'with --eval-data: stop after this many passes without a better held-out AUC', positiveInt)
     .option('--max-steps <n>', 'stop after this many steps (a Kafka topic has no end)', positiveInt)
@@ -91,14 +102,17 @@ export function trainCommand(): Command {
     const workers = o.workers ?? availableParallelism();
     // Worker threads parse their own batches; this thread only reads the records. Not for ExampleBatch (one record
     // holds many rows), nor with Redis (a batch's ids are read before its step).
-    const parseInWorkers = !o.evalData && workers > 0 && !redis && input.variant !== 'example_batch' ? recordInputParser(input) : undefined;
+    // Later passes leave out the ids seen rarely in the first: this thread counts them, so it parses the records.
+    const firstPass = o.epochs > 1 && o.leaveOutRareIds > 0 ? new FirstPassIdCounts(o.leaveOutRareIds) : undefined;
+    const parseInWorkers = !o.evalData && !firstPass && workers > 0 && !redis && input.variant !== 'example_batch' ? recordInputParser(input) : undefined;
     say(`training ${spec.name} on ${fromTopic ? `Kafka topic ${o.topic} at ${o.kafkaBrokers}` : `${o.data.length} file(s)`} (${describeInput(input)})`);
     say(`  ${workers} worker thread(s)${parseInWorkers ? ' parsing their own batches' : ''}, batches of ${o.batchSize}, checkpoints in ${o.modelDir}${o.exportBase ? `, exports in ${o.exportBase}` : ''}${sync ? `, updates published to Kafka topic ${o.syncTopic}` : ''}`);
+    if (firstPass) say(`  passes after the first leave out the ids seen at most ${firstPass.maxCount} time(s) in the first`);
     if (redis) say(`  parameters in the Redis Cluster at ${redis.nodes.join(',')}, as ${redis.role} ${redis.trainerIndex}${redis.role === 'worker' ? ' (no checkpoints or exports)' : ''}; rows at most ${redis.stalenessMs} ms stale, dense synced every ${redis.denseSyncSteps} steps or ${redis.denseSyncMs} ms`);
     const unit = input.variant === 'example_batch' ? 'rows' : 'records';
     if (o.evalData) {
       const r = await trainEpochs({
-        model, workers, deterministic: o.deterministic, epochs: o.epochs, patience: o.patience, bestCheckpointDir: o.modelDir,
+        model, workers, deterministic: o.deterministic, epochs: o.epochs, patience: o.patience, bestCheckpointDir: o.modelDir, leaveOutRareIds: o.leaveOutRareIds,
         trainSource: (e) => recordFileBatches({ files: o.data, input, batchSize: o.batchSize, onFileRead: (file, rows) => say(`read ${rows} ${unit} from ${file} (epoch ${e})`) }),
         heldOut: () => recordFileBatches({ files: o.evalData, input, batchSize: o.batchSize }),
         onEpoch: (e: EpochReport) => say(`epoch ${e.epoch}: train loss ${e.trainLoss.toFixed(4)}, held-out loss ${e.heldOutLoss.toFixed(4)}, auc ${e.heldOutAuc.toFixed(4)}, calibration ${e.calibration.toFixed(3)}${e.overfitting ? ' (overfitting: held-out AUC fell while training loss fell)' : ''}`),
@@ -117,7 +131,7 @@ export function trainCommand(): Command {
       const read = { files: o.data, input, batchSize: o.batchSize };
       const files: AsyncIterable<SourceBatch | RecordSlice> = parseInWorkers
         ? epochsOf(unit, o.epochs, (onFileRead) => recordFileSlices({ ...read, onFileRead }))
-        : epochsOf(unit, o.epochs, (onFileRead) => recordFileBatches({ ...read, onFileRead }));
+        : epochsOf(unit, o.epochs, (onFileRead) => recordFileBatches({ ...read, onFileRead }), firstPass);
       source = o.maxSteps ? limit(files, o.maxSteps) : files;
     }
     let s;

@@ -5,6 +5,7 @@ import { StreamingAuc } from '../model/metrics/streaming-auc.js';
 import { log } from '../util/log.js';
 import { TrainStep } from '../workers/train-step.js';
 import { CheckpointSaver } from './checkpoint-saver.js';
+import { FirstPassIdCounts } from './first-pass-ids.js';
 import { TrainingPipeline, type PipelineOptions } from './training-pipeline.js';
 
 /** Held-out figures after one pass. */
@@ -48,6 +49,12 @@ export interface EpochTrainingOptions extends Omit<PipelineOptions, 'source' | '
    * weighs less and less against rows already seen, and rare ids memorize them.
    */
   scaleRegularizationByPass?: boolean;
+  /**
+   * Passes after the first leave out of their batches every id seen at most this many times in the
+   * first pass (its entry keeps what the first pass learnt). Default 2; 0 keeps every id. See
+   * `FirstPassIdCounts` for why.
+   */
+  leaveOutRareIds?: number;
 }
 
 export interface EpochTrainingResult {
@@ -76,7 +83,10 @@ const EPS = 1e-7;
 export async function trainEpochs(opts: EpochTrainingOptions): Promise<EpochTrainingResult> {
   if (!(Number.isInteger(opts.epochs) && opts.epochs >= 1)) throw new ConfigError(`epochs must be an integer >= 1, got ${opts.epochs}`);
   if (opts.patience !== undefined && !(Number.isInteger(opts.patience) && opts.patience >= 1)) throw new ConfigError(`patience must be an integer >= 1, got ${opts.patience}`);
-  const { trainSource, heldOut, epochs, patience, bestCheckpointDir, restoreBest, minDelta, onEpoch, scaleRegularizationByPass, ...pipelineOpts } = opts;
+  const { trainSource, heldOut, epochs, patience, bestCheckpointDir, restoreBest, minDelta, onEpoch, scaleRegularizationByPass, leaveOutRareIds, ...pipelineOpts } = opts;
+  const rareIds = leaveOutRareIds ?? 2;
+  if (!(Number.isInteger(rareIds) && rareIds >= 0)) throw new ConfigError(`leaveOutRareIds must be an integer >= 0, got ${leaveOutRareIds}`);
+  const firstPass = rareIds > 0 && epochs > 1 ? new FirstPassIdCounts(rareIds) : undefined;
   const reports: EpochReport[] = [];
   let stoppedEarly = false;
   let lossSum = 0;
@@ -147,9 +157,13 @@ export async function trainEpochs(opts: EpochTrainingOptions): Promise<EpochTrai
     for (let epoch = 1; epoch <= epochs; epoch++) {
       let examples = 0;
       for await (const item of trainSource(epoch)) {
-        examples += 'rows' in item ? item.rows : item.batch.rows;
-        if (!(scaleRegularizationByPass ?? true)) yield item;
-        else yield 'rows' in item ? { batch: item, pass: epoch } : { ...item, pass: epoch };
+        const batch = 'rows' in item ? item : item.batch;
+        examples += batch.rows;
+        if (epoch === 1) firstPass?.count(batch);
+        const trained = epoch > 1 && firstPass ? firstPass.withoutRareIds(batch) : batch;
+        const pass = (scaleRegularizationByPass ?? true) ? { pass: epoch } : {};
+        if (trained === batch && !('pass' in pass)) yield item;
+        else yield 'rows' in item ? { batch: trained, ...pass } : { ...item, batch: trained, ...pass };
       }
       if (await p.gate.exclusive(() => evaluate(epoch, examples))) {
         stoppedEarly = epoch < epochs;

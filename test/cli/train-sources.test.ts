@@ -24,24 +24,34 @@ test.serial('train reads a TFRecord file with --layout tfrecord, every record, -
   t.regex(bad.stderr, new RegExp(`FormatError: ${file}, byte \\d+, field size: .*\\(read with --layout plain; is that how the file is framed\\?\\)`));
 });
 
-test.serial('train --epochs 2 trains the second pass with the L2 regularization doubled: not the same as reading the file twice in one pass; the same when the worker parses the records', async (t) => {
+test.serial('train --epochs 2 trains the second pass with the L2 regularization doubled and without the ids seen rarely in the first: not the same as reading the file twice in one pass; the same when the worker parses the records', async (t) => {
   const dir = await tempDir();
   const file = join(dir, 'data.tfrecord');
   const heldOut = join(dir, 'held-out.tfrecord');
   await writeTFRecords(file, plantedInstances(300).payloads);
   await writeTFRecords(heldOut, plantedInstances(200, 7).payloads);
-  const trainAndEval = async (name: string, ...flags: string[]): Promise<number> => {
+  const trainAndEval = async (name: string, ...flags: string[]): Promise<{ loss: number; stdout: string }> => {
     const r = await cli('train', ...MODEL, '--model-dir', join(dir, name), '--layout', 'tfrecord', ...FEATURES, '--batch-size', '50', '--deterministic', ...flags);
     t.is(r.code, 0, r.stderr);
     t.regex(r.stdout, /trained 12 steps, 600 examples/);
     const ev = await cli('eval', '--model-dir', join(dir, name), '--data', heldOut, '--json');
-    return (JSON.parse(ev.stdout) as { loss: number }).loss;
+    return { loss: (JSON.parse(ev.stdout) as { loss: number }).loss, stdout: r.stdout };
   };
   const twoPasses = await trainAndEval('passes', '--data', file, '--epochs', '2', '--workers', '0');
+  t.regex(twoPasses.stdout, /passes after the first leave out the ids seen at most 2 time\(s\) in the first/);
   const onePassTwice = await trainAndEval('twice', '--data', file, file, '--workers', '0');
-  const inWorker = await trainAndEval('worker', '--data', file, '--epochs', '2', '--workers', '1');
-  t.not(twoPasses, onePassTwice);
-  t.is(inWorker, twoPasses);
+  t.not(twoPasses.loss, onePassTwice.loss);
+  // With a worker thread, this thread still parses the records: it counts the first pass's ids.
+  const withWorker = await trainAndEval('worker', '--data', file, '--epochs', '2', '--workers', '1');
+  t.notRegex(withWorker.stdout, /parsing their own batches/);
+  t.is(withWorker.loss, twoPasses.loss);
+  // Every id in every pass: a different model, and the worker parses the records itself.
+  const everyId = await trainAndEval('every-id', '--data', file, '--epochs', '2', '--workers', '0', '--leave-out-rare-ids', '0');
+  t.notRegex(everyId.stdout, /leave out/);
+  t.not(everyId.loss, twoPasses.loss);
+  const everyIdInWorker = await trainAndEval('every-id-worker', '--data', file, '--epochs', '2', '--workers', '1', '--leave-out-rare-ids', '0');
+  t.regex(everyIdInWorker.stdout, /1 worker thread\(s\) parsing their own batches/);
+  t.is(everyIdInWorker.loss, everyId.loss);
 });
 
 test.serial('train reads a Kafka topic (librdkafka mock cluster), one Instance per message, until --max-steps', async (t) => {

@@ -1,0 +1,106 @@
+import type { Batch, SparseColumn } from '../batch/batch.js';
+import { ConfigError } from '../errors.js';
+import { mixFid } from '../hashtable/fid-hash.js';
+import { TableShard } from '../hashtable/table-shard.js';
+
+/**
+ * How often each id occurred in the first pass over the training data, per sparse feature, and the
+ * batches of later passes without the ids seen rarely then.
+ *
+ * Why: held-out rows bring ids the model never saw, which read as zeros. The first pass trains on
+ * such rows too — every id is new the first time it comes — so the rest of the model learns to
+ * predict when an id tells nothing yet. In a later pass every id already has a trained entry, and an
+ * id seen once or twice has mostly learnt the labels of its own few rows: the pass no longer shows
+ * the model a row with an unknown id, and pays those ids' rows twice. Leaving them out of later
+ * passes keeps what the first pass learnt for them (their entries stay, for held-out rows and
+ * serving) and trains the rest as the first pass did.
+ *
+ * The counts live in the index of a shared-memory table shard with no rows (an id's value there is
+ * its count). Ids a later pass brings that the first pass never saw are kept: they are new.
+ */
+export class FirstPassIdCounts {
+  private readonly shards = new Map<string, TableShard>();
+
+  /** `maxCount`: later passes leave out ids seen 1..maxCount times in the first pass. */
+  constructor(readonly maxCount: number) {
+    if (!(Number.isInteger(maxCount) && maxCount >= 1)) throw new ConfigError(`the rare-id count must be an integer >= 1, got ${maxCount}`);
+  }
+
+  /** Counts the ids of a first-pass batch. */
+  count(batch: Batch): void {
+    for (const col of batch.sparse) {
+      let sh = this.shards.get(col.name);
+      if (!sh) this.shards.set(col.name, (sh = TableShard.create(0, 1024)));
+      const f = col.fids;
+      for (let k = 0; k < f.length; k += 2) {
+        const lo = f[k]!;
+        const hi = f[k + 1]!;
+        const h = mixFid(lo, hi);
+        const s = sh.find(lo, hi, h);
+        if (s >= 0) sh.setVal(s, Math.min(0x7fffffff, sh.valAt(s) + 1));
+        else sh.insert(lo, hi, h, 1, ~s);
+      }
+    }
+  }
+
+  /** Occurrences of (lo, hi) in feature `name` during the first pass (0: never seen). */
+  countOf(name: string, lo: number, hi: number): number {
+    const sh = this.shards.get(name);
+    if (!sh) return 0;
+    const s = sh.find(lo, hi, mixFid(lo, hi));
+    return s >= 0 ? sh.valAt(s) : 0;
+  }
+
+  /** Distinct ids counted, over every feature. */
+  get ids(): number {
+    let n = 0;
+    for (const sh of this.shards.values()) n += sh.size;
+    return n;
+  }
+
+  /** `batch` without the ids seen 1..maxCount times in the first pass (the same object when it has none). */
+  withoutRareIds(batch: Batch): Batch {
+    let changed = false;
+    const sparse = batch.sparse.map((col) => {
+      const kept = this.keptIds(col);
+      if (kept === col) return col;
+      changed = true;
+      return kept;
+    });
+    return changed ? { ...batch, sparse } : batch;
+  }
+
+  private keptIds(col: SparseColumn): SparseColumn {
+    const sh = this.shards.get(col.name);
+    if (!sh) return col;
+    const f = col.fids;
+    const n = f.length >>> 1;
+    const keep = new Uint8Array(n);
+    let kept = 0;
+    for (let i = 0; i < n; i++) {
+      const lo = f[2 * i]!;
+      const hi = f[2 * i + 1]!;
+      const s = sh.find(lo, hi, mixFid(lo, hi));
+      const c = s >= 0 ? sh.valAt(s) : 0;
+      if (c === 0 || c > this.maxCount) {
+        keep[i] = 1;
+        kept++;
+      }
+    }
+    if (kept === n) return col;
+    const fids = new Uint32Array(2 * kept);
+    const rows = col.rowSplits.length - 1;
+    const rowSplits = new Int32Array(rows + 1);
+    let o = 0;
+    for (let r = 0; r < rows; r++) {
+      for (let i = col.rowSplits[r]!; i < col.rowSplits[r + 1]!; i++) {
+        if (!keep[i]) continue;
+        fids[2 * o] = f[2 * i]!;
+        fids[2 * o + 1] = f[2 * i + 1]!;
+        o++;
+      }
+      rowSplits[r + 1] = o;
+    }
+    return { ...col, fids, rowSplits };
+  }
+}
