@@ -9,7 +9,7 @@
  * memory the collisionless tables ended up with.
  *
  *   node dist/bench/learning-quality.js [--quick] [--examples 32768,500000] [--epochs 2] [--models deepfm,deep-fwfm,dcn-v2]
- *                                       [--workers 2] [--no-hash] [--no-pass-scaling] [--rare-ids 2] [--out bench/RESULTS-learning-quality.md]
+ *                                       [--workers 2] [--no-hash] [--no-pass-scaling] [--rare-ids 8] [--out bench/RESULTS-learning-quality.md]
  *
  * `--quick`: 8,192 examples, one pass, 5,000 held-out rows (a smoke run; the figures mean little).
  */
@@ -17,6 +17,7 @@ import { writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type { Batch } from '../src/batch/batch.js';
 import { trainEpochs, type EpochReport } from '../src/graph/epoch-training.js';
+import { DEFAULT_RARE_ID_COUNT } from '../src/graph/first-pass-ids.js';
 import { HashTrick } from '../src/hashtable/hash-trick.js';
 import { rankPairWeights } from '../src/model/layers/interaction-layers.js';
 import { PlantedCtr, type PlantedCtrOptions, type PlantedReference, type PlantedRow } from '../src/streams/sources/planted-ctr.js';
@@ -60,7 +61,7 @@ const DEFAULTS: PlantedBenchOptions = {
   stream: { seed: 1 },
   heldOutSeed: 4242,
   hash: true,
-  rareIds: 2,
+  rareIds: DEFAULT_RARE_ID_COUNT,
   passScaling: true,
   ftrl: { alpha: 0.2, beta: 1, l1: 1, l2: 1 },
   modelOptions: {},
@@ -187,7 +188,7 @@ function render(o: PlantedBenchOptions, ref: PlantedReference, sizes: SizeResult
   const pairsFound = sizes.flatMap((s) => s.runs.filter((r) => r.strongestPairs).map((r) => `${r.name} @${s.examples.toLocaleString('en-US')}: ${r.strongestPairs}`));
   return `# Learning quality on the harder planted stream (bench/learning-quality.ts)
 
-Command: \`node dist/bench/learning-quality.js --examples ${o.examples.join(',')} --epochs ${o.epochs} --models ${o.models.join(',')}${o.hash ? '' : ' --no-hash'}${o.passScaling ? '' : ' --no-pass-scaling'}${o.rareIds === 2 ? '' : ` --rare-ids ${o.rareIds}`}\` — ${started.toISOString()}, ${wall.toFixed(0)} s wall on a busy shared 2-core machine
+Command: \`node dist/bench/learning-quality.js --examples ${o.examples.join(',')} --epochs ${o.epochs} --models ${o.models.join(',')}${o.hash ? '' : ' --no-hash'}${o.passScaling ? '' : ' --no-pass-scaling'}${o.rareIds === DEFAULT_RARE_ID_COUNT ? '' : ` --rare-ids ${o.rareIds}`}\` — ${started.toISOString()}, ${wall.toFixed(0)} s wall on a busy shared 2-core machine
 (the times are not comparable between runs), ${o.workers} worker(s), batches of ${o.batchSize}.
 
 Stream: \`PlantedCtr\` ${JSON.stringify(o.stream)}: ${stream.slots} slots (vocabularies ${Math.min(...stream.vocabs).toLocaleString('en-US')}–${Math.max(...stream.vocabs).toLocaleString('en-US')} ids, Zipf(1.1);

@@ -11,7 +11,7 @@ import { writeModelSettings } from '../graph/model-settings.js';
 import { train, type RecordBatch } from '../graph/training-pipeline.js';
 import type { RecordSlice } from '../workers/step-pool.js';
 import { trainEpochs, type EpochReport } from '../graph/epoch-training.js';
-import { FirstPassIdCounts } from '../graph/first-pass-ids.js';
+import { DEFAULT_RARE_ID_COUNT, FirstPassIdCounts } from '../graph/first-pass-ids.js';
 import { recordInputParser } from '../streams/sources/record-input-parser.js';
 import { recordFileBatches, recordFileSlices, recordTopicSlices, recordTopicSource } from '../streams/sources/record-input-source.js';
 import { checkModelInput, describeInput, exportedDenseGroups } from '../streams/sources/record-input.js';
@@ -56,7 +56,7 @@ export function trainCommand(): Command {
     .option('--topic <name>', 'Kafka topic')
     .option('--group-id <id>', 'Kafka consumer group (default monolith-ts-train)')
     .option('--epochs <n>', 'passes over the files (pass k: the L2 regularization × k)', positiveInt, 1)
-    .option('--leave-out-rare-ids <n>', 'with --epochs above 1: passes after the first leave out the ids seen at most n times in the first (0: every id trains in every pass)', nonNegativeInt, 2)
+    .option('--leave-out-rare-ids <n>', 'with --epochs above 1: passes after the first leave out the ids seen at most n times in the first (0: every id trains in every pass)', nonNegativeInt, DEFAULT_RARE_ID_COUNT)
     .option('--eval-data <files...>', 'held-out record files (same layout): evaluated after every pass; the best pass is the checkpoint kept')
     .option('--patience <n>', 'with --eval-data: stop after this many passes without a better held-out AUC', positiveInt)
     .option('--max-steps <n>', 'stop after this many steps (a Kafka topic has no end)', positiveInt)

@@ -5,7 +5,7 @@ import { StreamingAuc } from '../model/metrics/streaming-auc.js';
 import { log } from '../util/log.js';
 import { TrainStep } from '../workers/train-step.js';
 import { CheckpointSaver } from './checkpoint-saver.js';
-import { FirstPassIdCounts } from './first-pass-ids.js';
+import { DEFAULT_RARE_ID_COUNT, FirstPassIdCounts } from './first-pass-ids.js';
 import { TrainingPipeline, type PipelineOptions } from './training-pipeline.js';
 
 /** Held-out figures after one pass. */
@@ -51,7 +51,7 @@ export interface EpochTrainingOptions extends Omit<PipelineOptions, 'source' | '
   scaleRegularizationByPass?: boolean;
   /**
    * Passes after the first leave out of their batches every id seen at most this many times in the
-   * first pass (its entry keeps what the first pass learnt). Default 2; 0 keeps every id. See
+   * first pass (its entry keeps what the first pass learnt). Default `DEFAULT_RARE_ID_COUNT` (8); 0 keeps every id. See
    * `FirstPassIdCounts` for why.
    */
   leaveOutRareIds?: number;
@@ -84,7 +84,7 @@ export async function trainEpochs(opts: EpochTrainingOptions): Promise<EpochTrai
   if (!(Number.isInteger(opts.epochs) && opts.epochs >= 1)) throw new ConfigError(`epochs must be an integer >= 1, got ${opts.epochs}`);
   if (opts.patience !== undefined && !(Number.isInteger(opts.patience) && opts.patience >= 1)) throw new ConfigError(`patience must be an integer >= 1, got ${opts.patience}`);
   const { trainSource, heldOut, epochs, patience, bestCheckpointDir, restoreBest, minDelta, onEpoch, scaleRegularizationByPass, leaveOutRareIds, ...pipelineOpts } = opts;
-  const rareIds = leaveOutRareIds ?? 2;
+  const rareIds = leaveOutRareIds ?? DEFAULT_RARE_ID_COUNT;
   if (!(Number.isInteger(rareIds) && rareIds >= 0)) throw new ConfigError(`leaveOutRareIds must be an integer >= 0, got ${leaveOutRareIds}`);
   const firstPass = rareIds > 0 && epochs > 1 ? new FirstPassIdCounts(rareIds) : undefined;
   const reports: EpochReport[] = [];

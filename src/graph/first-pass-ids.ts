@@ -18,6 +18,13 @@ import { TableShard } from '../hashtable/table-shard.js';
  * The counts live in the index of a shared-memory table shard with no rows (an id's value there is
  * its count). Ids a later pass brings that the first pass never saw are kept: they are new.
  */
+/**
+ * Later passes leave out the ids seen at most this many times in the first. On the planted stream (32k rows, 3
+ * passes) 2, 4, 8, 16 and 64 all hold the third pass where keeping every id loses 0.005–0.010; 8 and 16 did best
+ * there, and 8 gained at 500k rows too (bench/RESULTS-learning-quality.md).
+ */
+export const DEFAULT_RARE_ID_COUNT = 8;
+
 export class FirstPassIdCounts {
   private readonly shards = new Map<string, TableShard>();
 

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { FirstPassIdCounts, PlantedCtr, trainEpochs, type Batch, type EmbeddingHashTable } from 'monolith-ts';
+import { DEFAULT_RARE_ID_COUNT, FirstPassIdCounts, PlantedCtr, trainEpochs, type Batch, type EmbeddingHashTable } from 'monolith-ts';
 import { initBackend } from '../../src/workers/tf-backend.js';
 import { plantedBatches } from './planted-batches.js';
 
@@ -25,7 +25,7 @@ function counts(batches: Batch[]): Map<string, number> {
   return c;
 }
 
-test('trainEpochs leaves the ids seen at most twice in the first pass out of later passes: their entries keep what pass 1 learnt, the others train on', async (t) => {
+test('trainEpochs leaves the ids seen at most DEFAULT_RARE_ID_COUNT (8) times in the first pass out of later passes: their entries keep what pass 1 learnt, the others train on', async (t) => {
   const stream = new PlantedCtr({ seed: 11 });
   const train = plantedBatches(stream, 8192, 512);
   const held = plantedBatches(stream, 2048, 1024);
@@ -34,6 +34,7 @@ test('trainEpochs leaves the ids seen at most twice in the first pass out of lat
     const res = await trainEpochs({ model: { url: DEEPFM, options: { sparseSlots: stream.slots, denseFeatureNames: stream.denseNames } }, workers: 1, trainSource: () => train, heldOut: () => held, epochs, ...(leaveOutRareIds !== undefined ? { leaveOutRareIds } : {}) });
     return { auc: res.epochs.map((e) => e.heldOutAuc), rows: entries(res.tables) };
   };
+  t.is(DEFAULT_RARE_ID_COUNT, 8);
   const one = await run(1);
   const two = await run(2);
   const kept = await run(2, 0);
@@ -44,7 +45,7 @@ test('trainEpochs leaves the ids seen at most twice in the first pass out of lat
     let of = 0;
     for (const [id, v] of r) {
       const c = seen.get(id.slice(id.indexOf('/') + 1))!;
-      if (c <= 2 !== rare) continue;
+      if (c <= DEFAULT_RARE_ID_COUNT !== rare) continue;
       of++;
       if (v.some((x, j) => x !== one.rows.get(id)![j])) n++;
     }
