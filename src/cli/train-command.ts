@@ -35,10 +35,7 @@ function epochsOf<T extends object>(unit: string, epochs: number, make: (onFileR
     for (let pass = 1; pass <= epochs; pass++) {
       for await (const item of make((file, rows) => say(`read ${rows} ${unit} from ${file}${epochs > 1 ? ` (epoch ${pass})` : ''}`))) {
         if (!firstPass || !('batch' in item)) yield { ...item, pass };
-        else if (pass === 1) {
-          firstPass.count(item.batch as Batch);
-          yield { ...item, pass };
-        } else yield { ...item, batch: firstPass.withoutRareIds(item.batch as Batch), pass };
+        else yield { ...item, batch: firstPass.forPass(item.batch as Batch, pass), pass };
       }
     }
   })();

@@ -159,8 +159,7 @@ export async function trainEpochs(opts: EpochTrainingOptions): Promise<EpochTrai
       for await (const item of trainSource(epoch)) {
         const batch = 'rows' in item ? item : item.batch;
         examples += batch.rows;
-        if (epoch === 1) firstPass?.count(batch);
-        const trained = epoch > 1 && firstPass ? firstPass.withoutRareIds(batch) : batch;
+        const trained = firstPass ? firstPass.forPass(batch, epoch) : batch;
         const pass = (scaleRegularizationByPass ?? true) ? { pass: epoch } : {};
         if (trained === batch && !('pass' in pass)) yield item;
         else yield 'rows' in item ? { batch: trained, ...pass } : { ...item, batch: trained, ...pass };

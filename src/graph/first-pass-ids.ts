@@ -33,6 +33,13 @@ export class FirstPassIdCounts {
     if (!(Number.isInteger(maxCount) && maxCount >= 1)) throw new ConfigError(`the rare-id count must be an integer >= 1, got ${maxCount}`);
   }
 
+  /** `batch` as pass `pass` trains on it: counted in the first pass, without the rare ids in later ones. */
+  forPass(batch: Batch, pass: number): Batch {
+    if (pass > 1) return this.withoutRareIds(batch);
+    this.count(batch);
+    return batch;
+  }
+
   /** Counts the ids of a first-pass batch. */
   count(batch: Batch): void {
     for (const col of batch.sparse) {
