@@ -4,6 +4,13 @@ import { mixFid } from '../hashtable/fid-hash.js';
 import { TableShard } from '../hashtable/table-shard.js';
 
 /**
+ * Later passes leave out the ids seen at most this many times in the first. On the planted stream (32k rows, 3
+ * passes) 4 to 64 hold the third pass at or above the first, where keeping every id loses 0.005–0.010 (2 leaves
+ * it up to 0.001 below); 8 and 16 did best there, and 8 gained at 500k rows too (bench/RESULTS-learning-quality.md).
+ */
+export const DEFAULT_RARE_ID_COUNT = 8;
+
+/**
  * How often each id occurred in the first pass over the training data, per sparse feature, and the
  * batches of later passes without the ids seen rarely then.
  *
@@ -15,16 +22,11 @@ import { TableShard } from '../hashtable/table-shard.js';
  * passes keeps what the first pass learnt for them (their entries stay, for held-out rows and
  * serving) and trains the rest as the first pass did.
  *
- * The counts live in the index of a shared-memory table shard with no rows (an id's value there is
- * its count). Ids a later pass brings that the first pass never saw are kept: they are new.
+ * The counts live in the index of a table shard with no rows (an id's value there is its count), one
+ * per feature (column name). Ids a later pass brings that the first pass never saw are kept: they are
+ * new. An id is left out where it is rare: in a table that several features share, it still trains
+ * through a feature where it is frequent. A `first_n` feature's later ids move up a position.
  */
-/**
- * Later passes leave out the ids seen at most this many times in the first. On the planted stream (32k rows, 3
- * passes) 2, 4, 8, 16 and 64 all hold the third pass where keeping every id loses 0.005–0.010; 8 and 16 did best
- * there, and 8 gained at 500k rows too (bench/RESULTS-learning-quality.md).
- */
-export const DEFAULT_RARE_ID_COUNT = 8;
-
 export class FirstPassIdCounts {
   private readonly shards = new Map<string, TableShard>();
 
@@ -46,9 +48,10 @@ export class FirstPassIdCounts {
       let sh = this.shards.get(col.name);
       if (!sh) this.shards.set(col.name, (sh = TableShard.create(0, 1024)));
       const f = col.fids;
-      for (let k = 0; k < f.length; k += 2) {
-        const lo = f[k]!;
-        const hi = f[k + 1]!;
+      const to = col.rowSplits[col.rowSplits.length - 1]!;
+      for (let i = col.rowSplits[0]!; i < to; i++) {
+        const lo = f[2 * i]!;
+        const hi = f[2 * i + 1]!;
         const h = mixFid(lo, hi);
         const s = sh.find(lo, hi, h);
         if (s >= 0) sh.setVal(s, Math.min(0x7fffffff, sh.valAt(s) + 1));
@@ -88,27 +91,28 @@ export class FirstPassIdCounts {
     const sh = this.shards.get(col.name);
     if (!sh) return col;
     const f = col.fids;
-    const n = f.length >>> 1;
-    const keep = new Uint8Array(n);
+    const rows = col.rowSplits.length - 1;
+    const from = col.rowSplits[0]!;
+    const to = col.rowSplits[rows]!;
+    const keep = new Uint8Array(to - from);
     let kept = 0;
-    for (let i = 0; i < n; i++) {
+    for (let i = from; i < to; i++) {
       const lo = f[2 * i]!;
       const hi = f[2 * i + 1]!;
       const s = sh.find(lo, hi, mixFid(lo, hi));
       const c = s >= 0 ? sh.valAt(s) : 0;
       if (c === 0 || c > this.maxCount) {
-        keep[i] = 1;
+        keep[i - from] = 1;
         kept++;
       }
     }
-    if (kept === n) return col;
+    if (kept === to - from) return col;
     const fids = new Uint32Array(2 * kept);
-    const rows = col.rowSplits.length - 1;
     const rowSplits = new Int32Array(rows + 1);
     let o = 0;
     for (let r = 0; r < rows; r++) {
       for (let i = col.rowSplits[r]!; i < col.rowSplits[r + 1]!; i++) {
-        if (!keep[i]) continue;
+        if (!keep[i - from]) continue;
         fids[2 * o] = f[2 * i]!;
         fids[2 * o + 1] = f[2 * i + 1]!;
         o++;

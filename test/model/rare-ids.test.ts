@@ -80,6 +80,25 @@ test('FirstPassIdCounts: later batches lose the ids seen 1..maxCount times; ids 
   t.throws(() => new FirstPassIdCounts(0), { message: /integer >= 1/ });
 });
 
+test('FirstPassIdCounts: thousands of ids with high bits set, in two features counted apart', (t) => {
+  const ids = Array.from({ length: 5000 }, (_, i) => [(0x80000000 + i * 7919) >>> 0, i % 2 ? 0xffffffff : 0x80000000 + (i % 13)]);
+  const column = (name: string, picked: number[][]) => ({ name, slot: name === 'a' ? 1 : 2, fids: Uint32Array.from(picked.flat()), rowSplits: Int32Array.from(picked.map((_, r) => r).concat(picked.length)) });
+  const batch = (a: number[][], b: number[][]): Batch => ({ rows: a.length, sparse: [column('a', a), column('b', b)], dense: [], labels: new Float32Array(a.length), labelWidth: 1, lineId: [] });
+  const counts = new FirstPassIdCounts(1);
+  // Feature a sees every id once and the first 100 a second time; feature b sees id k at row k, every id once.
+  counts.forPass(batch(ids, ids), 1);
+  counts.forPass(batch(ids.slice(0, 100), ids.slice(0, 100)), 1);
+  t.is(counts.ids, 10000);
+  t.is(counts.countOf('a', ids[50]![0]!, ids[50]![1]!), 2);
+  t.is(counts.countOf('a', ids[4999]![0]!, ids[4999]![1]!), 1);
+  t.is(counts.countOf('b', ids[50]![0]!, ids[50]![1]!), 2);
+  const later = counts.forPass(batch(ids.slice(0, 200), ids.slice(0, 200)), 2);
+  const kept = (c: number) => Array.from(later.sparse[c]!.fids);
+  t.deepEqual(kept(0), ids.slice(0, 100).flat(), 'ids seen twice stay, ids seen once go');
+  t.deepEqual(kept(1), ids.slice(0, 100).flat());
+  t.deepEqual(Array.from(later.sparse[0]!.rowSplits), [...Array.from({ length: 101 }, (_, r) => r), ...Array(100).fill(100)]);
+});
+
 test('trainEpochs rejects a bad leaveOutRareIds before training', async (t) => {
   await t.throwsAsync(trainEpochs({ model: { url: DEEPFM, options: {} }, trainSource: () => [], heldOut: () => [], epochs: 2, leaveOutRareIds: -1 }), { message: /leaveOutRareIds must be an integer >= 0, got -1/ });
 });
