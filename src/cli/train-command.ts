@@ -79,6 +79,7 @@ export function trainCommand(): Command {
     if (differs) throw new ConfigError(`${o.modelDir} was trained with another model: ${differs}; use a new --model-dir`);
     const input = inputFromFlags(o, storedInput);
     if (fromTopic && o.epochs !== 1) throw new ConfigError('--epochs is for files; a Kafka topic is read as it comes');
+    if (o.epochs === 1 && cmd.getOptionValueSource('leaveOutRareIds') === 'cli') throw new ConfigError('--leave-out-rare-ids acts on the passes after the first: it goes with --epochs above 1');
     await ensureTfBackend();
     const spec = await loadModel(model);
     checkModelInput(spec, input);

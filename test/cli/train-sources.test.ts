@@ -52,6 +52,9 @@ test.serial('train --epochs 2 trains the second pass with the L2 regularization 
   const everyIdInWorker = await trainAndEval('every-id-worker', '--data', file, '--epochs', '2', '--workers', '1', '--leave-out-rare-ids', '0');
   t.regex(everyIdInWorker.stdout, /1 worker thread\(s\) parsing their own batches/);
   t.is(everyIdInWorker.loss, everyId.loss);
+  const onePass = await cli('train', ...MODEL, '--model-dir', join(dir, 'one'), '--layout', 'tfrecord', ...FEATURES, '--data', file, '--leave-out-rare-ids', '3');
+  t.is(onePass.code, 1);
+  t.regex(onePass.stderr, /--leave-out-rare-ids acts on the passes after the first: it goes with --epochs above 1/);
 });
 
 test.serial('train reads a Kafka topic (librdkafka mock cluster), one Instance per message, until --max-steps', async (t) => {
