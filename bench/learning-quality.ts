@@ -17,7 +17,7 @@ import { writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type { Batch } from '../src/batch/batch.js';
 import { trainEpochs, type EpochReport } from '../src/graph/epoch-training.js';
-import { DEFAULT_RARE_ID_COUNT } from '../src/graph/first-pass-ids.js';
+import { DEFAULT_RARE_ID_COUNT } from '../src/hashtable/first-pass-ids.js';
 import { HashTrick } from '../src/hashtable/hash-trick.js';
 import { rankPairWeights } from '../src/model/layers/interaction-layers.js';
 import { PlantedCtr, type PlantedCtrOptions, type PlantedReference, type PlantedRow } from '../src/streams/sources/planted-ctr.js';

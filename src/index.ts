@@ -37,7 +37,7 @@ export { timedParse, parseTimeOf } from './graph/parse-timing.js';
 export { pullSource, type SourceLike } from './graph/pull-source.js';
 export { StepGate } from './graph/step-gate.js';
 export { trainEpochs, type EpochTrainingOptions, type EpochTrainingResult, type EpochReport } from './graph/epoch-training.js';
-export { FirstPassIdCounts, DEFAULT_RARE_ID_COUNT } from './graph/first-pass-ids.js';
+export { FirstPassIdCounts, DEFAULT_RARE_ID_COUNT } from './hashtable/first-pass-ids.js';
 export { TrainStep, createSharedDenseParams, denseParamsOf } from './workers/train-step.js';
 export { StepWorkerPool, type StepPoolOptions, type RecordSlice } from './workers/step-pool.js';
 export type { RecordParserRef, BatchRecordParser } from './workers/record-parser-ref.js';

@@ -11,7 +11,7 @@ import { writeModelSettings } from '../graph/model-settings.js';
 import { train, type RecordBatch } from '../graph/training-pipeline.js';
 import type { RecordSlice } from '../workers/step-pool.js';
 import { trainEpochs, type EpochReport } from '../graph/epoch-training.js';
-import { DEFAULT_RARE_ID_COUNT, FirstPassIdCounts } from '../graph/first-pass-ids.js';
+import { DEFAULT_RARE_ID_COUNT, FirstPassIdCounts } from '../hashtable/first-pass-ids.js';
 import { recordInputParser } from '../streams/sources/record-input-parser.js';
 import { recordFileBatches, recordFileSlices, recordTopicSlices, recordTopicSource } from '../streams/sources/record-input-source.js';
 import { checkModelInput, describeInput, exportedDenseGroups } from '../streams/sources/record-input.js';
@@ -27,15 +27,17 @@ import { redisOptionsFromFlags, withRedisFlags } from './redis-flags.js';
 const say = (l: string) => void process.stdout.write(`${l}\n`);
 
 /**
- * Batches of `files`, `epochs` times over, each marked with its pass (which scales the L2 regularization), with a
- * line per file read. With `firstPass`, the batches of later passes leave out the ids seen rarely in the first.
+ * The items of `epochs` passes over the files (`make(pass, …)`), each marked with its pass (which scales the L2
+ * regularization), with a line per file read. With `firstPass`, the first pass's batches are counted, and later
+ * passes leave their rare ids out: batches here, serialized records in the thread that parses them.
  */
-function epochsOf<T extends object>(unit: string, epochs: number, make: (onFileRead: (file: string, rows: number) => void) => AsyncIterable<T>, firstPass?: FirstPassIdCounts): AsyncIterable<T & { pass: number }> {
+function epochsOf<T extends object>(unit: string, epochs: number, make: (pass: number, onFileRead: (file: string, rows: number) => void) => AsyncIterable<T>, firstPass?: FirstPassIdCounts): AsyncIterable<T & { pass: number }> {
   return (async function* () {
     for (let pass = 1; pass <= epochs; pass++) {
-      for await (const item of make((file, rows) => say(`read ${rows} ${unit} from ${file}${epochs > 1 ? ` (epoch ${pass})` : ''}`))) {
-        if (!firstPass || !('batch' in item)) yield { ...item, pass };
-        else yield { ...item, batch: firstPass.forPass(item.batch as Batch, pass), pass };
+      for await (const item of make(pass, (file, rows) => say(`read ${rows} ${unit} from ${file}${epochs > 1 ? ` (epoch ${pass})` : ''}`))) {
+        if (!firstPass) yield { ...item, pass };
+        else if ('batch' in item) yield { ...item, batch: firstPass.forPass(item.batch as Batch, pass), pass };
+        else yield { ...item, rareIds: firstPass, pass };
       }
     }
   })();
@@ -100,11 +102,11 @@ export function trainCommand(): Command {
     const workers = o.workers ?? availableParallelism();
     // Worker threads parse their own batches; this thread only reads the records. Not for ExampleBatch (one record
     // holds many rows), nor with Redis (a batch's ids are read before its step).
-    // Later passes leave out the ids seen rarely in the first: this thread counts them, so it parses the records.
+    // Later passes leave out the ids seen rarely in the first: this thread parses the first pass and counts its ids.
     const firstPass = o.epochs > 1 && o.leaveOutRareIds > 0 ? new FirstPassIdCounts(o.leaveOutRareIds) : undefined;
-    const parseInWorkers = !o.evalData && !firstPass && workers > 0 && !redis && input.variant !== 'example_batch' ? recordInputParser(input) : undefined;
+    const parseInWorkers = !o.evalData && workers > 0 && !redis && input.variant !== 'example_batch' ? recordInputParser(input) : undefined;
     say(`training ${spec.name} on ${fromTopic ? `Kafka topic ${o.topic} at ${o.kafkaBrokers}` : `${o.data.length} file(s)`} (${describeInput(input)})`);
-    say(`  ${workers} worker thread(s)${parseInWorkers ? ' parsing their own batches' : ''}, batches of ${o.batchSize}, checkpoints in ${o.modelDir}${o.exportBase ? `, exports in ${o.exportBase}` : ''}${sync ? `, updates published to Kafka topic ${o.syncTopic}` : ''}`);
+    say(`  ${workers} worker thread(s)${parseInWorkers ? ` parsing their own batches${firstPass ? ' from the second pass on (this thread parses the first and counts its ids)' : ''}` : ''}, batches of ${o.batchSize}, checkpoints in ${o.modelDir}${o.exportBase ? `, exports in ${o.exportBase}` : ''}${sync ? `, updates published to Kafka topic ${o.syncTopic}` : ''}`);
     if (firstPass) say(`  passes after the first leave out the ids seen at most ${firstPass.maxCount} time(s) in the first`);
     if (redis) say(`  parameters in the Redis Cluster at ${redis.nodes.join(',')}, as ${redis.role} ${redis.trainerIndex}${redis.role === 'worker' ? ' (no checkpoints or exports)' : ''}; rows at most ${redis.stalenessMs} ms stale, dense synced every ${redis.denseSyncSteps} steps or ${redis.denseSyncMs} ms`);
     const unit = input.variant === 'example_batch' ? 'rows' : 'records';
@@ -127,9 +129,12 @@ export function trainCommand(): Command {
       source = o.maxSteps ? topic.pipe(take(o.maxSteps)) : topic;
     } else {
       const read = { files: o.data, input, batchSize: o.batchSize };
-      const files: AsyncIterable<SourceBatch | RecordSlice> = parseInWorkers
-        ? epochsOf(unit, o.epochs, (onFileRead) => recordFileSlices({ ...read, onFileRead }))
-        : epochsOf(unit, o.epochs, (onFileRead) => recordFileBatches({ ...read, onFileRead }), firstPass);
+      const files: AsyncIterable<SourceBatch | RecordSlice> = epochsOf<SourceBatch | RecordSlice>(
+        unit,
+        o.epochs,
+        (pass, onFileRead) => (parseInWorkers && !(firstPass && pass === 1) ? recordFileSlices({ ...read, onFileRead }) : recordFileBatches({ ...read, onFileRead })),
+        firstPass,
+      );
       source = o.maxSteps ? limit(files, o.maxSteps) : files;
     }
     let s;

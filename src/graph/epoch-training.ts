@@ -5,7 +5,7 @@ import { StreamingAuc } from '../model/metrics/streaming-auc.js';
 import { log } from '../util/log.js';
 import { TrainStep } from '../workers/train-step.js';
 import { CheckpointSaver } from './checkpoint-saver.js';
-import { DEFAULT_RARE_ID_COUNT, FirstPassIdCounts } from './first-pass-ids.js';
+import { DEFAULT_RARE_ID_COUNT, FirstPassIdCounts } from '../hashtable/first-pass-ids.js';
 import { TrainingPipeline, type PipelineOptions } from './training-pipeline.js';
 
 /** Held-out figures after one pass. */

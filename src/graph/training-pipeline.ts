@@ -74,7 +74,9 @@ export interface PipelineOptions {
    * serialized records of one batch each (`Uint8Array[]`, or a RecordBatch
    * with their file, offsets and ack), and every worker parses its own with
    * this parser (e.g. `workerRecordParser(config, variant)`). This thread only
-   * copies the records' bytes into shared memory. Not with `keepBatch`.
+   * copies the records' bytes into shared memory. A RecordBatch's `rareIds`
+   * has the worker leave those ids out of the parsed batch. Items that are
+   * already batches (Batch, SourceBatch) run as they are. Not with `keepBatch`.
    */
   parseInWorkers?: RecordParserRef;
   /** Worker threads; 0 runs the steps in this thread. Default: the machine's cores. */
@@ -120,6 +122,8 @@ export interface RecordBatch extends RecordSlice {
 }
 
 const isSourceBatch = (x: SourceBatch | Batch): x is SourceBatch => !('rows' in x) && 'batch' in x;
+/** A parsed batch (Batch or SourceBatch): a pipeline whose workers parse runs these as they are. */
+const isBatchItem = (x: unknown): boolean => typeof x === 'object' && x !== null && ('rows' in x || ('batch' in x && !('records' in x)));
 
 type Runner = (batch: Batch, mode: RunMode, opts: { batchIndex: number; parseMs?: number; keepBatch?: boolean; regularizationScale: number }) => Promise<StepResult>;
 type RecordRunner = (slice: RecordSlice, mode: RunMode, opts: { batchIndex: number; regularizationScale: number }) => Promise<StepResult>;
@@ -207,7 +211,8 @@ export class TrainingPipeline {
           const parser = await loadRecordParser(opts.parseInWorkers);
           runRecords = async (slice, m, o) => {
             const t0 = performance.now();
-            const batch = parser.parseRecords(slice.records, { file: slice.file, offsets: slice.offsets, origins: slice.origins });
+            const parsed = parser.parseRecords(slice.records, { file: slice.file, offsets: slice.offsets, origins: slice.origins });
+            const batch = slice.rareIds ? slice.rareIds.withoutRareIds(parsed) : parsed;
             return local.run(batch, m, { ...o, parseMs: performance.now() - t0 });
           };
         }
@@ -229,7 +234,7 @@ export class TrainingPipeline {
           try {
             // A train step applies its own item's pass to the regularization (steps of two passes may overlap).
             const regularizationScale = mode === 'train' ? passScaleOf(item) : 1;
-            if (runRecords) {
+            if (runRecords && !isBatchItem(item)) {
               const rb = recordBatchOf(item);
               ack = rb.ack;
               res = await runRecords(rb, mode, { batchIndex: index + 1, regularizationScale });

@@ -6,6 +6,7 @@ import { frameRecords } from '../batch/record-frame.js';
 import { toSharedBatch } from '../batch/shared-batch.js';
 import { ConfigError } from '../errors.js';
 import type { EmbeddingHashTable } from '../hashtable/embedding-hash-table.js';
+import type { FirstPassIdCounts, FirstPassIdMemory } from '../hashtable/first-pass-ids.js';
 import type { RunMode, StepResult } from '../graph/step-result.js';
 import { log } from '../util/log.js';
 import type { ModelRef } from './load-model.js';
@@ -46,6 +47,8 @@ export interface StepPoolOptions {
  */
 export interface RecordSlice {
   records: readonly Uint8Array[];
+  /** Leave the rare ids of these first-pass counts out of the parsed batch (a later pass; see FirstPassIdCounts). */
+  rareIds?: FirstPassIdCounts;
   file?: string;
   origins?: readonly string[];
   offsets?: readonly number[];
@@ -192,10 +195,10 @@ export class StepWorkerPool {
   async runRecords(slice: RecordSlice, mode: RunMode, opts: Omit<PoolStepOptions, 'keepBatch' | 'parseMs'> = {}): Promise<StepResult> {
     if (this.failure) throw this.failure;
     if (!this.hasParser) throw new ConfigError('worker pool: runRecords needs a pool created with a record parser (StepPoolOptions.parser)');
-    return this.runTask({ buffer: frameRecords(slice.records, slice.offsets), records: true, file: slice.file, origins: slice.origins }, mode, opts);
+    return this.runTask({ buffer: frameRecords(slice.records, slice.offsets), records: true, file: slice.file, origins: slice.origins, rareIds: slice.rareIds?.memory() }, mode, opts);
   }
 
-  private async runTask(task: { buffer: SharedArrayBuffer; records?: boolean; file?: string; origins?: readonly string[] }, mode: RunMode, opts: PoolStepOptions): Promise<StepResult> {
+  private async runTask(task: { buffer: SharedArrayBuffer; records?: boolean; file?: string; origins?: readonly string[]; rareIds?: FirstPassIdMemory }, mode: RunMode, opts: PoolStepOptions): Promise<StepResult> {
     void this.threads; // start watching threads created since the last call
     const runner = new SharedArrayBuffer(16);
     const ran = new Float64Array(runner);

@@ -12,6 +12,7 @@ import { unframeRecords } from '../batch/record-frame.js';
 import { fromSharedBatch } from '../batch/shared-batch.js';
 import { ConfigError } from '../errors.js';
 import type { EmbeddingHashTableHandle } from '../hashtable/embedding-hash-table.js';
+import { FirstPassIdCounts, type FirstPassIdMemory } from '../hashtable/first-pass-ids.js';
 import type { RunMode, StepResult } from '../graph/step-result.js';
 import { packError } from './error-transfer.js';
 import { loadModel, type ModelRef } from './load-model.js';
@@ -43,6 +44,8 @@ export interface StepTask {
   batchIndex?: number;
   parseMs?: number;
   regularizationScale?: number;
+  /** With records: leave the rare ids of these first-pass counts out of the parsed batch. */
+  rareIds?: FirstPassIdMemory;
   /** Two Float64s: the worker stores its threadId and the wall-clock ms when it starts the task (who ran it, for how long). */
   runner: SharedArrayBuffer;
 }
@@ -81,7 +84,8 @@ function batchOf(task: StepTask, ctx: WorkerContext): { batch: Batch; parseMs?: 
   if (!ctx.parser) throw new ConfigError('a step task carries records, but this worker has no record parser');
   const t0 = performance.now();
   const { records, offsets } = unframeRecords(task.buffer);
-  const batch = ctx.parser.parseRecords(records, { file: task.file, offsets, origins: task.origins });
+  const parsed = ctx.parser.parseRecords(records, { file: task.file, offsets, origins: task.origins });
+  const batch = task.rareIds ? FirstPassIdCounts.attach(task.rareIds).withoutRareIds(parsed) : parsed;
   return { batch, parseMs: performance.now() - t0 };
 }
 

@@ -106,13 +106,13 @@ test('parseInWorkers: a damaged record fails the step with a FormatError (its cl
   t.true((cause as FormatError).offset! >= 5080 && (cause as FormatError).offset! < 5120, `offset ${(cause as FormatError).offset}`);
 });
 
-test('parseInWorkers refuses keepBatch (the batch never exists in this thread) and items that are not records', async (t) => {
+test('parseInWorkers refuses keepBatch (the batch never exists in this thread) and items that are neither records nor batches', async (t) => {
   const { ctr, batches } = recordBatches(7, 1);
   const ref = workerRecordParser(ctr.parseConfig, 'instance');
   await t.throwsAsync(TrainingPipeline.create({ model: model(), source: batches, workers: 1, keepBatch: true, parseInWorkers: ref }), { instanceOf: ConfigError, message: /keepBatch/ });
   // Refused before anything connects: no Redis listens on port 1.
   await t.throwsAsync(TrainingPipeline.create({ model: model(), source: batches, workers: 1, redis: { nodes: ['127.0.0.1:1'] }, parseInWorkers: ref }), { instanceOf: ConfigError, message: /parseInWorkers does not go with redis/ });
-  const p = await TrainingPipeline.create({ model: model(), source: [{ rows: 1 }], workers: 0, parseInWorkers: ref });
+  const p = await TrainingPipeline.create({ model: model(), source: [{ lines: ['not a record'] }], workers: 0, parseInWorkers: ref });
   const err = await t.throwsAsync(lastValueFrom(p.run()), { instanceOf: PipelineError });
   await p.close();
   t.true((err as PipelineError).original instanceof ConfigError);

@@ -1,7 +1,7 @@
 import type { Batch, SparseColumn } from '../batch/batch.js';
 import { ConfigError } from '../errors.js';
-import { mixFid } from '../hashtable/fid-hash.js';
-import { TableShard } from '../hashtable/table-shard.js';
+import { mixFid } from './fid-hash.js';
+import { TableShard, type ShardMemory } from './table-shard.js';
 
 /**
  * Later passes leave out the ids seen at most this many times in the first. On the planted stream (32k rows, 3
@@ -27,8 +27,29 @@ export const DEFAULT_RARE_ID_COUNT = 8;
  * new. An id is left out where it is rare: in a table that several features share, it still trains
  * through a feature where it is frequent. A `first_n` feature's later ids move up a position.
  */
+/** The counts as another thread attaches to them (`FirstPassIdCounts.attach`): per feature, its shard's shared memory. */
+export interface FirstPassIdMemory {
+  maxCount: number;
+  features: [string, ShardMemory][];
+}
+
 export class FirstPassIdCounts {
   private readonly shards = new Map<string, TableShard>();
+
+  /**
+   * The counts read from another thread (a worker leaving the rare ids out of the batches it parses). Attach after
+   * the first pass: the counts are shared, but a feature first counted later is not seen by an attached copy.
+   */
+  static attach(memory: FirstPassIdMemory): FirstPassIdCounts {
+    const counts = new FirstPassIdCounts(memory.maxCount);
+    for (const [name, mem] of memory.features) counts.shards.set(name, new TableShard(mem));
+    return counts;
+  }
+
+  /** What `attach` takes: sent to a worker thread, it shares these counts without copying them. */
+  memory(): FirstPassIdMemory {
+    return { maxCount: this.maxCount, features: [...this.shards].map(([name, sh]) => [name, sh.mem]) };
+  }
 
   /** `maxCount`: later passes leave out ids seen 1..maxCount times in the first pass. */
   constructor(readonly maxCount: number) {
