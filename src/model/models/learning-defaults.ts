@@ -63,8 +63,9 @@ export const LEARNING_DEFAULTS = {
    * 0.7629 → 0.7580 without, 0.7633 → 0.7625 with (1e-5: 0.7633 → 0.7588); 500k rows: 0.7897 →
    * 0.7875 without, 0.7901 → 0.7902 with. DCN-v2 at 32k: 0.7646 → 0.7618 without, 0.7641 → 0.7647 with.
    * Multi-pass training multiplies the decay by the pass number (like every L2 here): 32k, pass 2 → 3, DeepFM
-   * 0.7639 → 0.7550 (not scaled 0.7625 → 0.7496); a decay of 1e-3 held the third pass at 32k (0.7644) but lost
-   * it at 500k (DeepFwFM 0.7933 → 0.7916, against 0.7933 with 1e-4).
+   * 0.7639 → 0.7550 with every id trained in every pass (not scaled 0.7625 → 0.7496); a decay of 1e-3 held the
+   * third pass at 32k (0.7644) but lost it at 500k (DeepFwFM 0.7933 → 0.7916, against 0.7933 with 1e-4). What held
+   * it is leaving the ids seen rarely in the first pass out of later ones (trainEpochs' leaveOutRareIds): 0.7655 → 0.7639.
    */
   vecOptimizer: { adagrad: { learningRate: 0.05, initialAccumulatorValue: 1e-4, weightDecayFactor: 1e-4 } } as OptimizerConfig,
   /**
