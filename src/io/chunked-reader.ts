@@ -27,6 +27,8 @@ export function openChunks(src: ByteSource, opts: ByteSourceOptions = {}): Reada
   return stream;
 }
 
+const EMPTY = Buffer.alloc(0);
+
 /**
  * Pulls exact byte counts out of a stream of chunks in constant memory. `take`
  * hands out zero-copy views when the bytes sit inside one chunk. Callers check
@@ -75,6 +77,8 @@ export class ChunkedReader {
   /** Removes and returns the next `n` bytes; `available` must be at least `n`. */
   take(n: number): Buffer {
     if (n > this.buffered) throw new RangeError(`take(${n}) with only ${this.buffered} bytes buffered`);
+    // Nothing may be buffered at all (a zero-length field right at a chunk boundary).
+    if (n === 0) return EMPTY;
     this.buffered -= n;
     this.offset += n;
     const first = this.chunks[0]!;
