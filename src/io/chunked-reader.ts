@@ -109,6 +109,7 @@ export class ChunkedReader {
 
   /** Reads `n` bytes without consuming them (copies when they span chunks). */
   peek(n: number): Buffer {
+    if (n === 0) return EMPTY;
     const first = this.chunks[0]!;
     if (first.length - this.head >= n) return first.subarray(this.head, this.head + n);
     const saved = { chunks: [...this.chunks], head: this.head, buffered: this.buffered, offset: this.offset };
