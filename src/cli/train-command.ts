@@ -100,10 +100,10 @@ export function trainCommand(): Command {
       ? [new ExportSaverListener({ modelDir: o.modelDir, exporter: new StandaloneExporter({ spec, exportDirBase: o.exportBase, params: checkpointParams(spec, o.modelDir), globalStepAsTimestamp: true, layerModules: [model.url], denseGroups: exportedDenseGroups(input), ...syncMark }) }).asCheckpointListener()]
       : [];
     const workers = o.workers ?? availableParallelism();
-    // Worker threads parse their own batches; this thread only reads the records. Not for ExampleBatch (one record
-    // holds many rows), nor with Redis (a batch's ids are read before its step).
     // Later passes leave out the ids seen rarely in the first: this thread parses the first pass and counts its ids.
     const firstPass = o.epochs > 1 && o.leaveOutRareIds > 0 ? new FirstPassIdCounts(o.leaveOutRareIds) : undefined;
+    // Worker threads parse their own batches; this thread only reads the records. Not for ExampleBatch (one record
+    // holds many rows), nor with Redis (a batch's ids are read before its step).
     const parseInWorkers = !o.evalData && workers > 0 && !redis && input.variant !== 'example_batch' ? recordInputParser(input) : undefined;
     say(`training ${spec.name} on ${fromTopic ? `Kafka topic ${o.topic} at ${o.kafkaBrokers}` : `${o.data.length} file(s)`} (${describeInput(input)})`);
     say(`  ${workers} worker thread(s)${parseInWorkers ? ` parsing their own batches${firstPass ? ' from the second pass on (this thread parses the first and counts its ids)' : ''}` : ''}, batches of ${o.batchSize}, checkpoints in ${o.modelDir}${o.exportBase ? `, exports in ${o.exportBase}` : ''}${sync ? `, updates published to Kafka topic ${o.syncTopic}` : ''}`);

@@ -10,6 +10,12 @@ import { TableShard, type ShardMemory } from './table-shard.js';
  */
 export const DEFAULT_RARE_ID_COUNT = 8;
 
+/** The counts as another thread attaches to them (`FirstPassIdCounts.attach`): per feature, its shard's shared memory. */
+export interface FirstPassIdMemory {
+  maxCount: number;
+  features: [string, ShardMemory][];
+}
+
 /**
  * How often each id occurred in the first pass over the training data, per sparse feature, and the
  * batches of later passes without the ids seen rarely then.
@@ -27,12 +33,6 @@ export const DEFAULT_RARE_ID_COUNT = 8;
  * new. An id is left out where it is rare: in a table that several features share, it still trains
  * through a feature where it is frequent. A `first_n` feature's later ids move up a position.
  */
-/** The counts as another thread attaches to them (`FirstPassIdCounts.attach`): per feature, its shard's shared memory. */
-export interface FirstPassIdMemory {
-  maxCount: number;
-  features: [string, ShardMemory][];
-}
-
 export class FirstPassIdCounts {
   private readonly shards = new Map<string, TableShard>();
 
@@ -84,9 +84,7 @@ export class FirstPassIdCounts {
   /** Occurrences of (lo, hi) in feature `name` during the first pass (0: never seen). */
   countOf(name: string, lo: number, hi: number): number {
     const sh = this.shards.get(name);
-    if (!sh) return 0;
-    const s = sh.find(lo, hi, mixFid(lo, hi));
-    return s >= 0 ? sh.valAt(s) : 0;
+    return sh ? countIn(sh, lo, hi) : 0;
   }
 
   /** Distinct ids counted, over every feature. */
@@ -118,10 +116,7 @@ export class FirstPassIdCounts {
     const keep = new Uint8Array(to - from);
     let kept = 0;
     for (let i = from; i < to; i++) {
-      const lo = f[2 * i]!;
-      const hi = f[2 * i + 1]!;
-      const s = sh.find(lo, hi, mixFid(lo, hi));
-      const c = s >= 0 ? sh.valAt(s) : 0;
+      const c = countIn(sh, f[2 * i]!, f[2 * i + 1]!);
       if (c === 0 || c > this.maxCount) {
         keep[i - from] = 1;
         kept++;
@@ -142,4 +137,10 @@ export class FirstPassIdCounts {
     }
     return { ...col, fids, rowSplits };
   }
+}
+
+/** The count of (lo, hi) in a feature's shard (0: not there). */
+function countIn(sh: TableShard, lo: number, hi: number): number {
+  const s = sh.find(lo, hi, mixFid(lo, hi));
+  return s >= 0 ? sh.valAt(s) : 0;
 }
