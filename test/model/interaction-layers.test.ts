@@ -39,6 +39,48 @@ test('FieldWeightedFm learns which of the field pairs interact', (t) => {
   });
 });
 
+/** Field-aware inputs [rows, fields, fields·k] and the term Σ_{i<j} r_ij ⟨v_i,j, v_j,i⟩ computed by hand. */
+function fieldAwareCase(rng: Rng, rows: number, fields: number, k: number, r: (i: number, j: number) => number) {
+  const v = Array.from({ length: rows }, () => Array.from({ length: fields }, () => Array.from({ length: fields * k }, () => rng.normal())));
+  const term = v.map((row) => {
+    let z = 0;
+    for (let i = 0; i < fields; i++) for (let j = i + 1; j < fields; j++) for (let d = 0; d < k; d++) z += r(i, j) * row[i]![j * k + d]! * row[j]![i * k + d]!;
+    return [z];
+  });
+  return { v: tf.tensor3d(v), term };
+}
+
+test('FieldWeightedFm fieldAware: Σ_{i<j} r_ij ⟨v_i,j, v_j,i⟩ — each field has its own vector per partner field', (t) => {
+  const { v, term } = fieldAwareCase(new Rng(2), 3, 4, 2, () => 0.5);
+  const out = (new FieldWeightedFm({ initialPairWeight: 0.5, fieldAware: true }).apply(v) as tf.Tensor).arraySync() as number[][];
+  out.forEach((row, i) => t.true(Math.abs(row[0]! - term[i]![0]!) < 1e-4, `row ${i}: ${row[0]} vs ${term[i]![0]}`));
+  t.throws(() => new FieldWeightedFm({ fieldAware: true }).apply(tf.zeros([2, 4, 6])), { instanceOf: ConfigError, message: /fields·k/ });
+  const rebuilt = FieldWeightedFm.fromConfig(FieldWeightedFm, new FieldWeightedFm({ fieldAware: true }).getConfig()) as FieldWeightedFm;
+  t.true(rebuilt.fieldAware);
+});
+
+test('FieldWeightedFm fieldAware learns the pair weights of a field-aware target, which a shared-vector FwFM cannot fit', async (t) => {
+  const fields = 4;
+  const planted = (i: number, j: number) => (i === 0 && j === 2 ? 1 : i === 1 && j === 3 ? -0.7 : 0);
+  const { v, term } = fieldAwareCase(new Rng(5), 1000, fields, 2, planted);
+  const y = tf.tensor2d(term);
+  const fit = async (fieldAware: boolean) => {
+    const x = input({ shape: [fields, fields * 2] });
+    const layer = new FieldWeightedFm({ fieldAware });
+    const m = functionalModel({ inputs: x, outputs: layer.apply(x) as SymbolicTensor });
+    m.compile({ optimizer: tf.train.adam(0.05), loss: 'meanSquaredError' });
+    const h = await m.fit(v, y, { epochs: 30, batchSize: 200, verbose: 0, shuffle: false });
+    return { layer, loss: h.history.loss!.at(-1) as number };
+  };
+  const aware = await fit(true);
+  const top = aware.layer.pairStrengths();
+  t.deepEqual(top.slice(0, 2).map((p) => [p.i, p.j]), [[0, 2], [1, 3]]);
+  t.true(Math.abs(top[0]!.weight - 1) < 0.05 && Math.abs(top[1]!.weight + 0.7) < 0.05, JSON.stringify(top.slice(0, 3)));
+  const shared = await fit(false);
+  t.log(`final loss: field-aware ${aware.loss.toExponential(2)}, shared vectors ${shared.loss.toFixed(3)}`);
+  t.true(aware.loss < 1e-3 && shared.loss > 0.5, `field-aware ${aware.loss}, shared ${shared.loss}`);
+});
+
 test('CrossLayer: x0 ⊙ (W·xl + b) + xl', (t) => {
   const layer = new CrossLayer({ seed: 3 });
   const x0 = tf.tensor2d([[1, 2, 3]]);
@@ -57,6 +99,17 @@ test('DeepFwFM from the package: one learnt weight per slot pair in its dense pa
   t.deepEqual(pw!.shape, [5, 5]);
   t.deepEqual(spec.denseInputs.map((d) => d.name).sort(), ['a', 'b']);
   t.is(spec.name, 'deep_fwfm');
+});
+
+test('DeepFwFM from the package pairs field-aware by default: slots × pairEmbeddingDim per id, pair weights from 0.5', (t) => {
+  const spec = (opts: Record<string, unknown>) => new DeepFwFMModel({ sparseSlots: 5, denseFeatures: 0, hidden: [4], pairEmbeddingDim: 3, ...opts }).toModelSpec();
+  const rowWidth = (opts: Record<string, unknown>) => spec(opts).features[0]!.dim;
+  const pairStart = (opts: Record<string, unknown>) => (spec(opts).buildDense().trainableWeights.find((w) => w.name.includes('pair_weights'))!.read().dataSync() as Float32Array)[1];
+  t.is(rowWidth({}) - rowWidth({ fieldAwarePairs: false }), 5 * 3 - 3);
+  t.is(pairStart({}), 0.5);
+  t.true(Math.abs(pairStart({ fieldAwarePairs: false })! - 0.1) < 1e-7);
+  t.is(pairStart({ initialPairWeight: 2 }), 2);
+  t.throws(() => new DeepFwFMModel({ fieldAwarePairs: true, pairEmbeddingDim: 0 }).toModelSpec(), { instanceOf: ConfigError, message: /fieldAwarePairs needs/ });
 });
 
 test("CrossLayer kernelInitializer 'zeros': the layer starts as x0 ⊙ b + xl, with no interaction", (t) => {

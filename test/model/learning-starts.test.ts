@@ -47,16 +47,17 @@ test('a head that warm-starts a weight the dense model does not have is refused'
 test("DeepFwFM pools a multi-valued slot by the mean of its ids' vectors in the pair term ('mean' counts ids with a frozen slice of ones); 'sum' adds them", async (t) => {
   const { DeepFwFMModel } = await import('monolith-ts');
   const slices = (extra: Record<string, unknown>) => new DeepFwFMModel({ sparseSlots: 3, denseFeatures: 0, hidden: [], ...extra }).toModelSpec().features.map((f) => f.dim);
-  t.deepEqual(slices({}), [18, 18, 18], 'bias 1 + vec 8 + pair 8 + count 1');
-  t.deepEqual(slices({ interactionPooling: 'sum' }), [17, 17, 17]);
+  t.deepEqual(slices({}), [34, 34, 34], 'bias 1 + vec 8 + pair 3 slots × 8 (field-aware) + count 1');
+  t.deepEqual(slices({ interactionPooling: 'sum' }), [33, 33, 33]);
+  t.deepEqual(slices({ fieldAwarePairs: false }), [18, 18, 18], 'bias 1 + vec 8 + pair 8 + count 1');
   // After training the count column of every entry is still 1.
   const stream = new PlantedCtr({ seed: 2, sparseSlots: 3, multiValuedSlots: 1, vocabRange: [20, 40], denseFeatures: 0, interactions: 0 });
   const train = plantedBatches(stream, 1024, 256);
   const res = await trainEpochs({ model: { url: DEEP_FWFM, options: { sparseSlots: 3, denseFeatures: 0, hidden: [] } }, workers: 0, trainSource: () => train, heldOut: () => train.slice(0, 1), epochs: 1 });
   const table = res.tables['fc_slot_1']!;
   const rows = table.lookup(BigInt64Array.from({ length: 5 }, (_, i) => (1n << 54n) | BigInt(i + 1)));
-  for (let i = 0; i < 5; i++) t.is(rows[i * 18 + 17], 1, `entry ${i}: count column`);
-  t.true(rows.some((v, i) => i % 18 !== 17 && v !== 0), 'the other columns trained');
+  for (let i = 0; i < 5; i++) t.is(rows[i * 34 + 33], 1, `entry ${i}: count column`);
+  t.true(rows.some((v, i) => i % 34 !== 33 && v !== 0), 'the other columns trained');
   const { MeanOverIds } = await import('monolith-ts');
   const tf = await import('@tensorflow/tfjs-core');
   // Row 0: slot 0 holds 2 ids (sum [2, 4]), slot 1 one id, slot 2 none.
@@ -65,16 +66,16 @@ test("DeepFwFM pools a multi-valued slot by the mean of its ids' vectors in the 
   t.deepEqual((new MeanOverIds({}).apply([vecs, counts]) as InstanceType<typeof tf.Tensor>).arraySync(), [[[1, 2], [1, 1], [0, 0]]]);
 });
 
-test("DeepFwFM's pair term has its own slice, whose Adagrad starts at an accumulator of 1e-6 (LEARNING_DEFAULTS.pairOptimizer): its first steps go ~10x as far as the vec slice's 1e-4 would take them", async (t) => {
+test("DeepFwFM's pair term (one vector per id) has its own slice, whose Adagrad starts at an accumulator of 1e-6 (LEARNING_DEFAULTS.pairOptimizer): its first steps go ~10x as far as the vec slice's 1e-4 would take them", async (t) => {
   const stream = new PlantedCtr({ seed: 4, sparseSlots: 3, multiValuedSlots: 0, vocabRange: [20, 40], denseFeatures: 0, interactions: 1 });
   const train = plantedBatches(stream, 512, 256);
   const ids = BigInt64Array.from({ length: 5 }, (_, i) => (1n << 54n) | BigInt(i + 1));
   const pairColumns = async (extra: Record<string, unknown>) => {
-    const res = await trainEpochs({ model: { url: DEEP_FWFM, options: { sparseSlots: 3, denseFeatures: 0, hidden: [], ...extra } }, workers: 0, trainSource: () => train, heldOut: () => train.slice(0, 1), epochs: 1 });
+    const res = await trainEpochs({ model: { url: DEEP_FWFM, options: { sparseSlots: 3, denseFeatures: 0, hidden: [], fieldAwarePairs: false, ...extra } }, workers: 0, trainSource: () => train, heldOut: () => train.slice(0, 1), epochs: 1 });
     const rows = res.tables['fc_slot_1']!.lookup(ids);
     return Array.from({ length: 5 }, (_, i) => Array.from(rows.subarray(i * 18 + 9, i * 18 + 17)));
   };
-  const fresh = await trainEpochs({ model: { url: DEEP_FWFM, options: { sparseSlots: 3, denseFeatures: 0, hidden: [] } }, workers: 0, trainSource: () => [], heldOut: () => train.slice(0, 1), epochs: 1 });
+  const fresh = await trainEpochs({ model: { url: DEEP_FWFM, options: { sparseSlots: 3, denseFeatures: 0, hidden: [], fieldAwarePairs: false } }, workers: 0, trainSource: () => [], heldOut: () => train.slice(0, 1), epochs: 1 });
   const start = Array.from({ length: 5 }, (_, i) => Array.from(fresh.tables['fc_slot_1']!.lookup(ids).subarray(i * 18 + 9, i * 18 + 17)));
   const moved = (after: number[][]) => after.flat().reduce((a, v, k) => a + Math.abs(v - start.flat()[k]!), 0);
   const shipped = moved(await pairColumns({}));

@@ -64,6 +64,7 @@ const cases = [
   { name: 'DeepFM', spec: () => deepfm({ sparseSlots: 3, hidden: [8], denseFeatures: 0 }), module: join(ROOT, 'dist', 'src', 'model', 'models', 'deepfm.js'), options: { sparseSlots: 3, hidden: [8], denseFeatures: 0 } },
   // FieldWeightedFm and CrossLayer (interaction-layers.ts) load by their registered class names.
   { name: 'DeepFwFM', spec: () => deepFwfm({ sparseSlots: 3, hidden: [8], denseFeatures: 0 }), module: join(ROOT, 'dist', 'src', 'model', 'models', 'deep-fwfm.js'), options: { sparseSlots: 3, hidden: [8], denseFeatures: 0 } },
+  { name: 'DeepFwFM with one pair vector per id', spec: () => deepFwfm({ sparseSlots: 3, hidden: [8], denseFeatures: 0, fieldAwarePairs: false }), module: join(ROOT, 'dist', 'src', 'model', 'models', 'deep-fwfm.js'), options: { sparseSlots: 3, hidden: [8], denseFeatures: 0, fieldAwarePairs: false } },
   { name: 'DCN-v2', spec: () => dcnV2({ sparseSlots: 3, hidden: [8], denseFeatures: 0 }), module: join(ROOT, 'dist', 'src', 'model', 'models', 'dcn-v2.js'), options: { sparseSlots: 3, hidden: [8], denseFeatures: 0 } },
   { name: 'TestFFMModel', spec: () => ffm({}), module: join(ROOT, 'dist', 'src', 'model', 'models', 'test-ffm-model.js'), options: {} },
 ];

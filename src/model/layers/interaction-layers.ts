@@ -16,6 +16,12 @@ const shapeOf = (s: Shape | Shape[]): Shape => (Array.isArray(s[0]) ? (s as Shap
 export interface FieldWeightedFmArgs extends NonNullable<LayerArgs> {
   /** Starting weight of every field pair (default 0.1: interactions start weak and grow where they help). */
   initialPairWeight?: number;
+  /**
+   * Field-aware vectors (FFM's, Juan et al. 2016): each field holds one k-wide vector per partner field, as
+   * an input [rows, fields, fields·k] whose j-th k-wide block is the vector used with field j; the pair
+   * (i, j) is then r_ij ⟨v_i,j, v_j,i⟩. Default false: one vector per field, [rows, fields, k].
+   */
+  fieldAware?: boolean;
 }
 
 /**
@@ -38,18 +44,24 @@ export function rankPairWeights(weights: ArrayLike<number>, fields: number): { i
 export class FieldWeightedFm extends layers.Layer {
   static readonly className = 'MonolithFieldWeightedFm';
   readonly initialPairWeight: number;
+  readonly fieldAware: boolean;
   private pairWeights: LayerVariable | undefined;
   private mask: tf.Tensor | undefined;
 
   constructor(args: FieldWeightedFmArgs = {}) {
     super(args);
     this.initialPairWeight = args.initialPairWeight ?? 0.1;
+    this.fieldAware = args.fieldAware ?? false;
   }
 
   override build(inputShape: Shape | Shape[]): void {
     const s = shapeOf(inputShape);
     const fields = s[1];
     if (s.length !== 3 || typeof fields !== 'number' || fields < 2) throw new ConfigError(`FieldWeightedFm: input must be [rows, fields >= 2, k], got [${s.join(', ')}]`);
+    const width = s[2];
+    if (this.fieldAware && !(typeof width === 'number' && width > 0 && width % fields === 0)) {
+      throw new ConfigError(`FieldWeightedFm: a field-aware input must be [rows, fields, fields·k], got [${s.join(', ')}]`);
+    }
     this.pairWeights = this.addWeight('pair_weights', [fields, fields], 'float32', initializers.constant({ value: this.initialPairWeight }));
     this.built = true;
   }
@@ -63,7 +75,13 @@ export class FieldWeightedFm extends layers.Layer {
       const v = first(inputs) as tf.Tensor3D;
       const fields = v.shape[1];
       this.mask ??= tf.keep(tf.sub(tf.linalg.bandPart(tf.ones([fields, fields]), 0, -1), tf.eye(fields)));
-      const gram = tf.matMul(v, v, false, true); // [rows, f, f]
+      let gram: tf.Tensor; // [rows, f, f]
+      if (this.fieldAware) {
+        const byPartner = tf.reshape(v, [v.shape[0], fields, fields, v.shape[2] / fields]); // [rows, i, j, k] = v_i,j
+        gram = tf.sum(tf.mul(byPartner, tf.transpose(byPartner, [0, 2, 1, 3])), 3);
+      } else {
+        gram = tf.matMul(v, v, false, true);
+      }
       const r = tf.mul(this.pairWeights!.read(), this.mask);
       return tf.reshape(tf.sum(tf.mul(gram, r), [1, 2]), [-1, 1]);
     });
@@ -76,7 +94,7 @@ export class FieldWeightedFm extends layers.Layer {
   }
 
   override getConfig(): Config {
-    return { ...super.getConfig(), initialPairWeight: this.initialPairWeight };
+    return { ...super.getConfig(), initialPairWeight: this.initialPairWeight, ...(this.fieldAware ? { fieldAware: true } : {}) };
   }
 }
 

@@ -37,6 +37,14 @@ export interface DeepFmOptions {
    * slice with the MLP. DeepFwFM's default is 8: the MLP's gradients would otherwise drown the pair term's.
    */
   pairEmbeddingDim?: number;
+  /**
+   * 'fwfm' only: the `pair` slice holds one `pairEmbeddingDim`-wide vector per partner slot (field-aware, as FFM),
+   * so each slot pair has its own factors. The slice is then sparseSlots × pairEmbeddingDim wide. Default false
+   * (DeepFwFM's: true).
+   */
+  fieldAwarePairs?: boolean;
+  /** 'fwfm' only: the starting weight of every slot pair (default 0.1, FieldWeightedFm's; DeepFwFM's with field-aware pairs: 0.5). */
+  initialPairWeight?: number;
   /** Optimizer of the `pair` slice (default LEARNING_DEFAULTS.pairOptimizer). */
   pairOptimizer?: OptimizerConfig;
   /** Per-slot scaling of the `pair` slice's weight decay with the slot's vocabulary (default LEARNING_DEFAULTS.pairVocabularyRegularization). */
@@ -80,7 +88,7 @@ export interface DeepFmOptions {
  * logit = Σ bias + w·dense + FM(vecs) + MLP([vecs, dense]).
  */
 export class DeepFMModel extends MonolithModel {
-  readonly options: Required<Omit<DeepFmOptions, 'params' | 'pairOptimizer' | 'pairVocabularyRegularization' | 'warmStartOutputBias' | 'interactionPooling' | 'crossKernelInitializer' | 'crossKernelScale' | 'denseOptimizer' | 'vecOptimizer' | 'biasOptimizer' | 'biasVocabularyRegularization' | 'vecVocabularyRegularization' | 'vecInitializer' | 'denseFeatureNames'>> & DeepFmOptions;
+  readonly options: Required<Omit<DeepFmOptions, 'params' | 'pairOptimizer' | 'pairVocabularyRegularization' | 'warmStartOutputBias' | 'interactionPooling' | 'fieldAwarePairs' | 'initialPairWeight' | 'crossKernelInitializer' | 'crossKernelScale' | 'denseOptimizer' | 'vecOptimizer' | 'biasOptimizer' | 'biasVocabularyRegularization' | 'vecVocabularyRegularization' | 'vecInitializer' | 'denseFeatureNames'>> & DeepFmOptions;
 
   constructor(options: DeepFmOptions = {}) {
     super(withOverrides(monolithModelParams(), { name: 'deepfm', ...options.params }));
@@ -108,9 +116,11 @@ export class DeepFMModel extends MonolithModel {
     const parts: SymbolicTensor[] = [new ReduceSum({ axis: 1 }).apply(bias) as SymbolicTensor];
     if (!(Number.isInteger(o.pairEmbeddingDim) && o.pairEmbeddingDim >= 0)) throw new ConfigError(`DeepFM: pairEmbeddingDim must be an integer >= 0, got ${o.pairEmbeddingDim}`);
     const pairTerm = o.interaction === 'fm' || o.interaction === 'fwfm';
+    const fieldAware = o.fieldAwarePairs ?? false;
+    if (fieldAware && !(o.interaction === 'fwfm' && o.pairEmbeddingDim > 0)) throw new ConfigError(`DeepFM: fieldAwarePairs needs interaction 'fwfm' and pairEmbeddingDim > 0, got '${o.interaction}' and ${o.pairEmbeddingDim}`);
     let pairVecs = vecs;
     if (pairTerm && o.pairEmbeddingDim > 0) {
-      pairVecs = fields('pair', o.pairEmbeddingDim, o.pairOptimizer ?? LEARNING_DEFAULTS.pairOptimizer, o.pairVocabularyRegularization === undefined ? LEARNING_DEFAULTS.pairVocabularyRegularization : o.pairVocabularyRegularization);
+      pairVecs = fields('pair', o.pairEmbeddingDim * (fieldAware ? o.sparseSlots : 1), o.pairOptimizer ?? LEARNING_DEFAULTS.pairOptimizer, o.pairVocabularyRegularization === undefined ? LEARNING_DEFAULTS.pairVocabularyRegularization : o.pairVocabularyRegularization);
     }
     if (pairTerm && o.interactionPooling === 'mean') {
       // Learning rate 0: the slice stays 1 per id, so its sum-pooled value is the row's count of ids.
@@ -118,7 +128,7 @@ export class DeepFMModel extends MonolithModel {
       pairVecs = new MeanOverIds({}).apply([pairVecs, counts]) as SymbolicTensor;
     }
     if (o.interaction === 'fm') parts.push(new FmInteraction({}).apply(pairVecs) as SymbolicTensor);
-    if (o.interaction === 'fwfm') parts.push(new FieldWeightedFm({}).apply(pairVecs) as SymbolicTensor);
+    if (o.interaction === 'fwfm') parts.push(new FieldWeightedFm({ fieldAware, ...(o.initialPairWeight !== undefined ? { initialPairWeight: o.initialPairWeight } : {}) }).apply(pairVecs) as SymbolicTensor);
     let deep = layers.flatten().apply(vecs) as SymbolicTensor;
     const denseInputs = o.denseFeatureNames ? o.denseFeatureNames.map((n) => this.denseInput(n, 1)) : o.denseFeatures > 0 ? [this.denseInput('dense', o.denseFeatures)] : [];
     if (denseInputs.length > 0) {
