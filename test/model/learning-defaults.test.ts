@@ -81,3 +81,13 @@ test('TestFFMModel learns on the planted stream with LEARNING_DEFAULTS, above wh
   t.true(auc > 0.68, `held-out AUC ${auc}`);
   t.true(auc - FFM_MONOLITH_SETTINGS_AUC > 0.08, `LEARNING_DEFAULTS ${auc} vs Monolith settings ${FFM_MONOLITH_SETTINGS_AUC}`);
 });
+
+test('the shipped models step their dense weights with Adam from 0.01, falling to 0.002 over the first 1,000 steps', async (t) => {
+  const { DeepFMModel, DeepFwFMModel, DcnV2Model, learningRateAt } = await import('monolith-ts');
+  for (const model of [new DeepFMModel({ sparseSlots: 2 }), new DeepFwFMModel({ sparseSlots: 2 }), new DcnV2Model({ sparseSlots: 2 })]) {
+    const opt = model.toModelSpec().denseOptimizer!;
+    t.is(opt.name, 'adam');
+    const at = (step: number) => learningRateAt(opt.learningRate as Parameters<typeof learningRateAt>[0], step);
+    t.deepEqual([0, 500, 1000, 5000].map((s) => Number(at(s).toFixed(6))), [0.01, 0.006, 0.002, 0.002]);
+  }
+});
