@@ -128,7 +128,7 @@ export class DeepFMModel extends MonolithModel {
       pairVecs = new MeanOverIds({}).apply([pairVecs, counts]) as SymbolicTensor;
     }
     if (o.interaction === 'fm') parts.push(new FmInteraction({}).apply(pairVecs) as SymbolicTensor);
-    if (o.interaction === 'fwfm') parts.push(new FieldWeightedFm({ fieldAware, ...(o.initialPairWeight !== undefined ? { initialPairWeight: o.initialPairWeight } : {}) }).apply(pairVecs) as SymbolicTensor);
+    if (o.interaction === 'fwfm') parts.push(new FieldWeightedFm({ fieldAware, initialPairWeight: o.initialPairWeight }).apply(pairVecs) as SymbolicTensor);
     let deep = layers.flatten().apply(vecs) as SymbolicTensor;
     const denseInputs = o.denseFeatureNames ? o.denseFeatureNames.map((n) => this.denseInput(n, 1)) : o.denseFeatures > 0 ? [this.denseInput('dense', o.denseFeatures)] : [];
     if (denseInputs.length > 0) {

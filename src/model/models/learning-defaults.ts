@@ -78,9 +78,9 @@ export const LEARNING_DEFAULTS = {
    * 131k rows: 0.7816, the same as no pair term). The decay costs the first pass and protects a second:
    * fast factors of rare ids memorize the rows of a second pass. Since later passes leave out the ids
    * seen rarely in the first (trainEpochs' leaveOutRareIds), less decay is needed. DeepFwFM at 500k
-   * rows (one pair vector per id, dense Adam 0.01), pass 1 → pass 2 with rare ids left out: 0 0.7939 → 0.7843, 2.5e-6 0.7936 → 0.7930, 5e-6
-   * (shipped) 0.7937 → 0.7939 (model seed 7: 0.7934 → 0.7933), 1e-5 0.7933 → 0.7935, 2e-5 (the default
-   * before) 0.7930 → 0.7935 (seed 7: 0.7928 → 0.7934 with every id kept). At 32k rows 5e-6 and 2e-5 are
+   * rows (one pair vector per id, dense Adam 0.01), pass 1 → pass 2 with rare ids left out: 0 0.7939 →
+   * 0.7843, 2.5e-6 0.7936 → 0.7930, 5e-6 (shipped) 0.7937 → 0.7939 (model seed 7: 0.7934 → 0.7933), 1e-5
+   * 0.7933 → 0.7935, 2e-5 (the default before) 0.7930 → 0.7935 (seed 7: 0.7928 → 0.7934 with every id kept). At 32k rows 5e-6 and 2e-5 are
    * within 0.0003 on each of three passes.
    */
   pairOptimizer: { adagrad: { learningRate: 0.05, initialAccumulatorValue: 1e-6, weightDecayFactor: 5e-6 } } as OptimizerConfig,
@@ -115,7 +115,7 @@ export const LEARNING_DEFAULTS = {
    * features' weights (≈0.2–0.4) and the output bias (≈logit of the CTR) cannot get there (0.01
    * raised first-pass AUC, 0.02 gained no more). Once they are there, steps of 0.01 keep them
    * jittering around their values, and every pair weight and MLP weight with them: over 500k rows
-   * (977 steps) the fall to 0.002 raised DeepFwFM's first pass from 0.7951 to 0.7958 (constant
+   * (977 steps) the fall to 0.002 raised DeepFwFM's first pass from 0.7951 to 0.7957 (constant
    * 0.003 / 0.005 from the start: 0.7919 / 0.7923 with one vector per id, against 0.7930 at 0.01).
    */
   denseOptimizer: { name: 'adam', learningRate: polynomialDecay({ initialLearningRate: 0.01, decaySteps: 1000, endLearningRate: 0.002 }) } as NonNullable<ModelSpec['denseOptimizer']>,
